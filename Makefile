@@ -1,0 +1,64 @@
+# Callbook: `make run` sets everything up and serves the demo site; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+MANAGE := $(PY) manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-dev run setup migrate demo index test test-fast lint format bench clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed ## Create .venv and install the pinned runtime dependencies
+
+install-dev: $(VENV)/.installed-dev ## Install runtime, test and lint dependencies
+
+setup: install ## Migrate, load the demo content and build the search index
+	mkdir -p var
+	$(MANAGE) migrate --noinput
+	$(MANAGE) load_demo
+	$(MANAGE) update_index
+
+run: setup ## Set everything up and serve the demo site on http://127.0.0.1:8000
+	@$(MANAGE) demo_logins
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+test: install-dev ## Lint, check migrations and run the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_SETTINGS_MODULE=kb_site.settings.test $(MANAGE) makemigrations --check --dry-run
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: install-dev ## Run the suite without the browser tests
+	$(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+
+lint: install-dev ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev ## Apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install-dev ## Run the benchmarks under bench/
+	$(PY) bench/procedures.py
+	$(PY) bench/search.py
+
+clean: ## Remove the virtualenv, database, index and collected static files
+	rm -rf $(VENV) var staticfiles

@@ -1,0 +1,294 @@
+"""Knowledge content: the home page, sections (business lines), SOP articles and phrasings."""
+
+import datetime
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
+from django.db import models
+from django.utils import timezone
+from modelcluster.contrib.taggit import ClusterTaggableManager
+from modelcluster.fields import ParentalKey
+from modelcluster.models import ClusterableModel
+from taggit.models import TaggedItemBase
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.fields import StreamField
+from wagtail.models import (
+    DraftStateMixin,
+    LockableMixin,
+    Page,
+    PreviewableMixin,
+    RevisionMixin,
+    WorkflowMixin,
+)
+from wagtail.search import index
+from wagtail.search.queryset import SearchableQuerySetMixin
+
+from . import placeholders
+from .blocks import ArticleStreamBlock
+
+__all__ = [
+    "ReviewMixin",
+    "HomePage",
+    "SectionPage",
+    "ArticlePage",
+    "ArticlePageTag",
+    "Phrasing",
+    "PhrasingTag",
+]
+
+
+def default_review_interval():
+    return getattr(settings, "CALLBOOK_DEFAULT_REVIEW_INTERVAL_DAYS", 180)
+
+
+class ReviewMixin(models.Model):
+    """Ownership and periodic review for content that goes stale (articles, procedures).
+
+    ``review_due`` is derived on save so overdue content can be listed with one query.
+    """
+
+    maintainer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="负责培训师",
+        help_text="对这份内容负责、定期复核的培训师",
+    )
+    last_reviewed = models.DateField(
+        "上次复核日期",
+        default=datetime.date.today,
+        help_text="最近一次确认内容仍然正确的日期",
+    )
+    review_interval_days = models.PositiveIntegerField(
+        "复核周期（天）",
+        default=default_review_interval,
+        help_text="每隔多少天需要重新复核；到期未复核会显示“待复核”",
+    )
+    review_due = models.DateField("复核到期日", null=True, blank=True, editable=False)
+
+    review_panels = [
+        MultiFieldPanel(
+            [
+                FieldPanel("maintainer"),
+                FieldRowPanel([FieldPanel("last_reviewed"), FieldPanel("review_interval_days")]),
+            ],
+            heading="负责人与复核",
+        )
+    ]
+
+    class Meta:
+        abstract = True
+
+    def compute_review_due(self):
+        if not self.last_reviewed:
+            return None
+        return self.last_reviewed + datetime.timedelta(days=self.review_interval_days or 0)
+
+    def save(self, *args, **kwargs):
+        self.review_due = self.compute_review_due()
+        super().save(*args, **kwargs)
+
+    @property
+    def is_review_overdue(self):
+        due = self.review_due or self.compute_review_due()
+        return bool(due and due < timezone.localdate())
+
+
+class HomePage(Page):
+    """The agent's start page: search, the business lines, recently updated content."""
+
+    intro = models.TextField(
+        "欢迎语", blank=True, help_text="首页顶部的一句话说明，例如“通话中先搜索，再按流程走”"
+    )
+
+    content_panels = Page.content_panels + [FieldPanel("intro")]
+
+    search_fields = Page.search_fields + [index.SearchField("intro")]
+
+    parent_page_types = ["wagtailcore.Page"]
+    subpage_types = ["content.SectionPage"]
+    max_count = 1
+
+    class Meta:
+        verbose_name = "首页"
+        verbose_name_plural = "首页"
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["sections"] = SectionPage.objects.live().public().child_of(self).order_by("path")
+        context["recent_pages"] = self.recently_updated(request)
+        return context
+
+    def recently_updated(self, request, limit=8):
+        """Live articles and procedures under this home page, newest change first."""
+        return (
+            Page.objects.live()
+            .public()
+            .descendant_of(self)
+            .not_type(SectionPage, HomePage)
+            .specific()
+            .order_by("-last_published_at")[:limit]
+        )
+
+
+class SectionPage(Page):
+    """A business line or topic (e.g. 电商售前售后) that groups its articles, procedures and phrasings."""
+
+    summary = models.TextField("简介", blank=True, help_text="这条业务线覆盖什么，坐席在首页看到的一两句话")
+
+    content_panels = Page.content_panels + [FieldPanel("summary")]
+
+    search_fields = Page.search_fields + [index.SearchField("summary")]
+
+    parent_page_types = ["content.HomePage"]
+    subpage_types = ["content.ArticlePage"]  # procedures app adds ProcedurePage
+
+    class Meta:
+        verbose_name = "业务栏目"
+        verbose_name_plural = "业务栏目"
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        children = self.get_children().live().public().specific()
+        context["articles"] = [p for p in children if isinstance(p, ArticlePage)]
+        context["procedures"] = [p for p in children if not isinstance(p, ArticlePage)]
+        context["phrasings"] = Phrasing.objects.filter(live=True, section=self).order_by("title")
+        return context
+
+
+class ArticlePageTag(TaggedItemBase):
+    content_object = ParentalKey("content.ArticlePage", related_name="tagged_items", on_delete=models.CASCADE)
+
+
+class ArticlePage(ReviewMixin, Page):
+    """An SOP article: rules, steps, standard phrasings and time limits for one topic."""
+
+    summary = models.TextField(
+        "摘要", blank=True, help_text="一两句话说明这份规范解决什么问题，显示在列表和搜索结果中"
+    )
+    body = StreamField(
+        ArticleStreamBlock(),
+        verbose_name="正文",
+        help_text="由标题、正文、编号步骤、标准话术、要点/禁忌、时限表和表格组成",
+    )
+    tags = ClusterTaggableManager(
+        through=ArticlePageTag, blank=True, verbose_name="标签", help_text="便于检索的关键词"
+    )
+
+    content_panels = Page.content_panels + [
+        FieldPanel("summary"),
+        FieldPanel("body"),
+        FieldPanel("tags"),
+        *ReviewMixin.review_panels,
+    ]
+
+    search_fields = Page.search_fields + [
+        index.SearchField("summary"),
+        index.SearchField("body"),
+        index.RelatedFields("tags", [index.SearchField("name")]),
+        index.FilterField("review_due"),
+    ]
+
+    parent_page_types = ["content.SectionPage"]
+    subpage_types = []
+
+    class Meta:
+        verbose_name = "规范文章"
+        verbose_name_plural = "规范文章"
+
+    @property
+    def section(self):
+        return self.get_parent().specific
+
+
+class PhrasingTag(TaggedItemBase):
+    content_object = ParentalKey("content.Phrasing", related_name="tagged_items", on_delete=models.CASCADE)
+
+
+class PhrasingQuerySet(SearchableQuerySetMixin, models.QuerySet):
+    def live(self):
+        return self.filter(live=True)
+
+
+class Phrasing(
+    WorkflowMixin,
+    DraftStateMixin,
+    LockableMixin,
+    RevisionMixin,
+    PreviewableMixin,
+    index.Indexed,
+    ClusterableModel,
+):
+    """A standard phrasing (标准话术): the exact words an agent says in a given situation."""
+
+    title = models.CharField("标题", max_length=120, help_text="简短的名称，例如“开场问候”")
+    scenario = models.CharField(
+        "使用场景", max_length=255, blank=True, help_text="什么时候说这句话，例如“客户第一次来电”"
+    )
+    text = models.TextField(
+        "话术内容",
+        help_text="坐席要说的原话。可用占位符：{客户称呼}、{工号}、{天数} 等，使用时会提示填写",
+    )
+    section = models.ForeignKey(
+        "content.SectionPage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="phrasings",
+        verbose_name="业务栏目",
+        help_text="这句话术主要用于哪条业务线",
+    )
+    tags = ClusterTaggableManager(
+        through=PhrasingTag, blank=True, verbose_name="标签", help_text="便于检索的关键词"
+    )
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = PhrasingQuerySet.as_manager()
+
+    _revisions = GenericRelation("wagtailcore.Revision", related_query_name="phrasing")
+    workflow_states = GenericRelation(
+        "wagtailcore.WorkflowState",
+        content_type_field="base_content_type",
+        object_id_field="object_id",
+        related_query_name="phrasing",
+        for_concrete_model=False,
+    )
+
+    panels = [
+        FieldPanel("title"),
+        FieldPanel("scenario"),
+        FieldPanel("text"),
+        FieldPanel("section"),
+        FieldPanel("tags"),
+    ]
+
+    search_fields = [
+        index.SearchField("title", boost=2),
+        index.AutocompleteField("title"),
+        index.SearchField("scenario"),
+        index.SearchField("text"),
+        index.RelatedFields("tags", [index.SearchField("name")]),
+        index.FilterField("live"),
+        index.FilterField("section"),
+    ]
+
+    class Meta:
+        verbose_name = "标准话术"
+        verbose_name_plural = "标准话术"
+        ordering = ["title"]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def revisions(self):
+        return self._revisions
+
+    @property
+    def placeholder_names(self):
+        return placeholders.placeholder_names(self.text)
+
+    def get_preview_template(self, request, mode_name):
+        return "content/phrasing_preview.html"

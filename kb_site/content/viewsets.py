@@ -1,0 +1,36 @@
+"""Admin viewsets for knowledge content snippets."""
+
+from wagtail.admin.filters import WagtailFilterSet
+from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
+
+from .models import Phrasing
+
+
+class PhrasingFilterSet(WagtailFilterSet):
+    class Meta:
+        model = Phrasing
+        fields = ["section", "live"]
+
+
+class PhrasingViewSet(SnippetViewSet):
+    """标准话术: drafts, revisions, locking and moderation come from the model's mixins."""
+
+    model = Phrasing
+    icon = "openquote"
+    menu_label = "标准话术"
+    menu_name = "phrasings"
+    list_display = ["title", "scenario", "section", "live", "updated_at"]
+    list_export = ["title", "scenario", "text", "section", "updated_at"]
+    filterset_class = PhrasingFilterSet
+    search_fields = None  # use the model's search_fields through the search backend
+    ordering = ["title"]
+
+
+class KnowledgeViewSetGroup(SnippetViewSetGroup):
+    """The 话术库 admin menu. Other apps may append their own viewsets to ``items``."""
+
+    menu_label = "话术库"
+    menu_icon = "openquote"
+    menu_name = "knowledge"
+    menu_order = 200
+    items = [PhrasingViewSet]

@@ -1,0 +1,20 @@
+"""Template context shared by every front-end page: the section navigation."""
+
+from wagtail.models import Site
+
+
+def navigation(request):
+    if request.path.startswith("/admin/") or not getattr(request, "user", None):
+        return {}
+    if not request.user.is_authenticated:
+        return {}
+
+    def sections():
+        from kb_site.content.models import SectionPage
+
+        site = Site.find_for_request(request)
+        if site is None:
+            return []
+        return list(SectionPage.objects.live().public().descendant_of(site.root_page).order_by("path"))
+
+    return {"nav_sections": sections}

@@ -1,0 +1,15 @@
+"""Test run: isolated var dir, fast password hashing."""
+
+import tempfile
+
+from .base import *  # noqa: F403
+
+SECRET_KEY = "test-only-key"
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+VAR_DIR = Path(tempfile.mkdtemp(prefix="callbook-test-"))  # noqa: F405
+MEDIA_ROOT = VAR_DIR / "media"
+if not os.environ.get("DATABASE_URL"):  # noqa: F405
+    DATABASES["default"]["NAME"] = VAR_DIR / "test.sqlite3"  # noqa: F405
+ALLOWED_HOSTS = ["*"]
