@@ -11,6 +11,7 @@ from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from taggit.models import TaggedItemBase
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.documents.models import AbstractDocument, Document
 from wagtail.fields import StreamField
 from wagtail.models import (
     DraftStateMixin,
@@ -34,6 +35,7 @@ __all__ = [
     "ArticlePageTag",
     "Phrasing",
     "PhrasingTag",
+    "CallbookDocument",
 ]
 
 
@@ -292,3 +294,22 @@ class Phrasing(
 
     def get_preview_template(self, request, mode_name):
         return "content/phrasing_preview.html"
+
+
+class CallbookDocument(AbstractDocument):
+    """An uploaded document (e.g. a training deck); the text inside it is searchable."""
+
+    extracted_text = models.TextField(
+        "提取的文字",
+        blank=True,
+        editable=False,
+        help_text="从 PDF、DOCX、PPTX 中提取的文字，供全文搜索使用",
+    )
+
+    admin_form_fields = Document.admin_form_fields
+
+    search_fields = AbstractDocument.search_fields + [index.SearchField("extracted_text")]
+
+    class Meta(AbstractDocument.Meta):
+        verbose_name = "文档"
+        verbose_name_plural = "文档"
