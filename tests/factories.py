@@ -13,9 +13,15 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     password = factory.PostGenerationMethodCall("set_password", "pw-callbook-123")
+
+    @factory.post_generation
+    def save_password(self, create, extracted, **kwargs):
+        if create:
+            self.save()
 
     @factory.post_generation
     def role(self, create, extracted, **kwargs):
@@ -24,12 +30,15 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 def make_user(role, username=None):
-    username = username or {
-        roles.AGENT: "agent",
-        roles.TRAINER: "trainer",
-        roles.SUPERVISOR: "supervisor",
-        roles.NEW_HIRE: "newhire",
-    }[role]
+    username = (
+        username
+        or {
+            roles.AGENT: "agent",
+            roles.TRAINER: "trainer",
+            roles.SUPERVISOR: "supervisor",
+            roles.NEW_HIRE: "newhire",
+        }[role]
+    )
     return UserFactory(username=username, role=role)
 
 

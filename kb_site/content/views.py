@@ -33,14 +33,14 @@ class OverdueReviewReportView(ReportView):
     index_url_name = "content_overdue_review"
     index_results_url_name = "content_overdue_review_results"
     results_template_name = "content/admin/overdue_review_results.html"
-    list_export = ["title", "maintainer", "last_reviewed", "review_due", "days_overdue", "url"]
+    list_export = ["title", "maintainer", "last_reviewed", "review_due", "days_overdue", "page_url"]
     export_headings = {
         "title": "标题",
         "maintainer": "负责培训师",
         "last_reviewed": "上次复核",
         "review_due": "复核到期",
         "days_overdue": "逾期天数",
-        "url": "地址",
+        "page_url": "地址",
     }
     model = Page
     any_permission_required = ["add", "change", "publish"]
@@ -53,5 +53,5 @@ class OverdueReviewReportView(ReportView):
         pages = sorted(overdue_pages(today), key=lambda p: p.review_due)
         for page in pages:
             page.days_overdue = (today - page.review_due).days
-            page.url = page.get_url()
+            page.page_url = page.get_url()
         return pages

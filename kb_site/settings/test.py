@@ -13,3 +13,6 @@ MEDIA_ROOT = VAR_DIR / "media"
 if not os.environ.get("DATABASE_URL"):  # noqa: F405
     DATABASES["default"]["NAME"] = VAR_DIR / "test.sqlite3"  # noqa: F405
 ALLOWED_HOSTS = ["*"]
+# Serve static files straight from the finders (no collectstatic in tests).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
