@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ContentConfig(AppConfig):
@@ -6,5 +7,5 @@ class ContentConfig(AppConfig):
 
     name = "kb_site.content"
     label = "content"
-    verbose_name = "知识内容"
+    verbose_name = _("知识内容")
     default_auto_field = "django.db.models.BigAutoField"

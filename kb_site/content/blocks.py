@@ -1,6 +1,7 @@
 """StreamField blocks for SOP articles (and reused by procedure steps)."""
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 from wagtail.blocks.struct_block import StructBlockValidationError
 from wagtail.contrib.table_block.blocks import TableBlock
@@ -13,31 +14,31 @@ class HeadingBlock(blocks.CharBlock):
     class Meta:
         icon = "title"
         template = "blocks/heading_block.html"
-        label = "标题"
-        help_text = "小节标题，会出现在文章目录中"
+        label = _("标题")
+        help_text = _("小节标题，会出现在文章目录中")
 
 
 class StepItemBlock(blocks.StructBlock):
-    title = blocks.CharBlock(label="步骤", help_text="这一步做什么，一句话")
+    title = blocks.CharBlock(label=_("步骤"), help_text=_("这一步做什么，一句话"))
     detail = blocks.RichTextBlock(
-        required=False, features=RICH_FEATURES, label="说明", help_text="可选：细节、注意事项"
+        required=False, features=RICH_FEATURES, label=_("说明"), help_text=_("可选：细节、注意事项")
     )
 
     class Meta:
         icon = "list-ol"
-        label = "步骤"
+        label = _("步骤")
 
 
 class StepsBlock(blocks.StructBlock):
     """An ordered list of steps, numbered in the page."""
 
-    title = blocks.CharBlock(required=False, label="标题", help_text="可选，例如“受理流程”")
-    steps = blocks.ListBlock(StepItemBlock(), label="步骤", min_num=1)
+    title = blocks.CharBlock(required=False, label=_("标题"), help_text=_("可选，例如“受理流程”"))
+    steps = blocks.ListBlock(StepItemBlock(), label=_("步骤"), min_num=1)
 
     class Meta:
         icon = "list-ol"
         template = "blocks/steps_block.html"
-        label = "编号步骤"
+        label = _("编号步骤")
 
 
 class PhrasingStructValue(blocks.StructValue):
@@ -62,23 +63,23 @@ class PhrasingBlock(blocks.StructBlock):
     phrasing = SnippetChooserBlock(
         "content.Phrasing",
         required=False,
-        label="话术库中的话术",
-        help_text="从话术库选择；与“直接填写”二选一",
+        label=_("话术库中的话术"),
+        help_text=_("从话术库选择；与“直接填写”二选一"),
     )
-    label = blocks.CharBlock(required=False, label="标题", help_text="可选，留空则用话术库中的标题")
+    label = blocks.CharBlock(required=False, label=_("标题"), help_text=_("可选，留空则用话术库中的标题"))
     scenario = blocks.CharBlock(
-        required=False, label="使用场景", help_text="什么时候说，例如“客户情绪激动时”"
+        required=False, label=_("使用场景"), help_text=_("什么时候说，例如“客户情绪激动时”")
     )
     text = blocks.TextBlock(
         required=False,
-        label="直接填写话术",
-        help_text="可用占位符，如 {客户称呼}、{工号}、{天数}",
+        label=_("直接填写话术"),
+        help_text=_("可用占位符，如 {客户称呼}、{工号}、{天数}"),
     )
 
     class Meta:
         icon = "openquote"
         template = "blocks/phrasing_block.html"
-        label = "标准话术"
+        label = _("标准话术")
         value_class = PhrasingStructValue
 
     def clean(self, value):
@@ -86,7 +87,7 @@ class PhrasingBlock(blocks.StructBlock):
         has_snippet = value.get("phrasing") is not None
         has_text = bool((value.get("text") or "").strip())
         if has_snippet == has_text:
-            message = "请选择一条话术库中的话术，或直接填写话术（二选一）。"
+            message = _("请选择一条话术库中的话术，或直接填写话术（二选一）。")
             raise StructBlockValidationError(block_errors={"text": ValidationError(message)})
         return value
 
@@ -98,20 +99,20 @@ class CalloutBlock(blocks.StructBlock):
     """Do / don't callouts (要点 / 禁忌)."""
 
     kind = blocks.ChoiceBlock(
-        choices=[("do", "要点"), ("dont", "禁忌")],
+        choices=[("do", _("要点")), ("dont", _("禁忌"))],
         default="do",
-        label="类型",
-        help_text="要点：必须做到；禁忌：绝对不能做",
+        label=_("类型"),
+        help_text=_("要点：必须做到；禁忌：绝对不能做"),
     )
-    items = blocks.ListBlock(blocks.CharBlock(label="条目"), label="条目", min_num=1)
+    items = blocks.ListBlock(blocks.CharBlock(label=_("条目")), label=_("条目"), min_num=1)
 
     class Meta:
         icon = "warning"
         template = "blocks/callout_block.html"
-        label = "要点 / 禁忌"
+        label = _("要点 / 禁忌")
 
 
-TIME_UNITS = [("minute", "分钟"), ("hour", "小时"), ("day", "日"), ("workday", "个工作日")]
+TIME_UNITS = [("minute", _("分钟")), ("hour", _("小时")), ("day", _("日")), ("workday", _("个工作日"))]
 
 
 class TimeLimitRowValue(blocks.StructValue):
@@ -120,27 +121,27 @@ class TimeLimitRowValue(blocks.StructValue):
 
 
 class TimeLimitRowBlock(blocks.StructBlock):
-    stage = blocks.CharBlock(label="环节", help_text="例如“响应”“答复”“办结”“回访”")
-    amount = blocks.IntegerBlock(min_value=1, label="时限数值")
-    unit = blocks.ChoiceBlock(choices=TIME_UNITS, default="hour", label="单位")
-    note = blocks.CharBlock(required=False, label="说明", help_text="可选：适用范围或起算点")
+    stage = blocks.CharBlock(label=_("环节"), help_text=_("例如“响应”“答复”“办结”“回访”"))
+    amount = blocks.IntegerBlock(min_value=1, label=_("时限数值"))
+    unit = blocks.ChoiceBlock(choices=TIME_UNITS, default="hour", label=_("单位"))
+    note = blocks.CharBlock(required=False, label=_("说明"), help_text=_("可选：适用范围或起算点"))
 
     class Meta:
         icon = "time"
-        label = "时限"
+        label = _("时限")
         value_class = TimeLimitRowValue
 
 
 class TimeLimitTableBlock(blocks.StructBlock):
     """A time-limit table, rendered as e.g. 10 分钟内响应 · 24 小时内答复."""
 
-    title = blocks.CharBlock(required=False, label="标题", help_text="可选，例如“投诉处理时限”")
-    rows = blocks.ListBlock(TimeLimitRowBlock(), label="时限", min_num=1)
+    title = blocks.CharBlock(required=False, label=_("标题"), help_text=_("可选，例如“投诉处理时限”"))
+    rows = blocks.ListBlock(TimeLimitRowBlock(), label=_("时限"), min_num=1)
 
     class Meta:
         icon = "time"
         template = "blocks/time_limit_table_block.html"
-        label = "时限表"
+        label = _("时限表")
 
     def get_searchable_content(self, value):
         unit_labels = dict(TIME_UNITS)
@@ -155,10 +156,10 @@ class TimeLimitTableBlock(blocks.StructBlock):
 class ArticleStreamBlock(blocks.StreamBlock):
     heading = HeadingBlock()
     paragraph = blocks.RichTextBlock(
-        features=RICH_FEATURES, icon="pilcrow", label="正文", template="blocks/paragraph_block.html"
+        features=RICH_FEATURES, icon="pilcrow", label=_("正文"), template="blocks/paragraph_block.html"
     )
     steps = StepsBlock()
     phrasing = PhrasingBlock()
     callout = CalloutBlock()
     time_limits = TimeLimitTableBlock()
-    table = TableBlock(label="表格", template="blocks/table_block.html")
+    table = TableBlock(label=_("表格"), template="blocks/table_block.html")

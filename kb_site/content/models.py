@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
@@ -23,6 +24,8 @@ from wagtail.models import (
 )
 from wagtail.search import index
 from wagtail.search.queryset import SearchableQuerySetMixin
+
+from search.pinyin import pinyin_keys
 
 from . import placeholders
 from .blocks import ArticleStreamBlock
@@ -55,20 +58,20 @@ class ReviewMixin(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        verbose_name="负责培训师",
-        help_text="对这份内容负责、定期复核的培训师",
+        verbose_name=_("负责培训师"),
+        help_text=_("对这份内容负责、定期复核的培训师"),
     )
     last_reviewed = models.DateField(
-        "上次复核日期",
+        _("上次复核日期"),
         default=datetime.date.today,
-        help_text="最近一次确认内容仍然正确的日期",
+        help_text=_("最近一次确认内容仍然正确的日期"),
     )
     review_interval_days = models.PositiveIntegerField(
-        "复核周期（天）",
+        _("复核周期（天）"),
         default=default_review_interval,
-        help_text="每隔多少天需要重新复核；到期未复核会显示“待复核”",
+        help_text=_("每隔多少天需要重新复核；到期未复核会显示“待复核”"),
     )
-    review_due = models.DateField("复核到期日", null=True, blank=True, editable=False)
+    review_due = models.DateField(_("复核到期日"), null=True, blank=True, editable=False)
 
     review_panels = [
         MultiFieldPanel(
@@ -76,7 +79,7 @@ class ReviewMixin(models.Model):
                 FieldPanel("maintainer"),
                 FieldRowPanel([FieldPanel("last_reviewed"), FieldPanel("review_interval_days")]),
             ],
-            heading="负责人与复核",
+            heading=_("负责人与复核"),
         )
     ]
 
@@ -102,7 +105,7 @@ class HomePage(Page):
     """The agent's start page: search, the business lines, recently updated content."""
 
     intro = models.TextField(
-        "欢迎语", blank=True, help_text="首页顶部的一句话说明，例如“通话中先搜索，再按流程走”"
+        _("欢迎语"), blank=True, help_text=_("首页顶部的一句话说明，例如“通话中先搜索，再按流程走”")
     )
 
     content_panels = Page.content_panels + [FieldPanel("intro")]
@@ -114,8 +117,8 @@ class HomePage(Page):
     max_count = 1
 
     class Meta:
-        verbose_name = "首页"
-        verbose_name_plural = "首页"
+        verbose_name = _("首页")
+        verbose_name_plural = _("首页")
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
@@ -138,18 +141,20 @@ class HomePage(Page):
 class SectionPage(Page):
     """A business line or topic (e.g. 电商售前售后) that groups its articles, procedures and phrasings."""
 
-    summary = models.TextField("简介", blank=True, help_text="这条业务线覆盖什么，坐席在首页看到的一两句话")
+    summary = models.TextField(
+        _("简介"), blank=True, help_text=_("这条业务线覆盖什么，坐席在首页看到的一两句话")
+    )
 
     content_panels = Page.content_panels + [FieldPanel("summary")]
 
     search_fields = Page.search_fields + [index.SearchField("summary")]
 
     parent_page_types = ["content.HomePage"]
-    subpage_types = ["content.ArticlePage"]  # procedures app adds ProcedurePage
+    subpage_types = ["content.ArticlePage", "procedures.ProcedurePage"]
 
     class Meta:
-        verbose_name = "业务栏目"
-        verbose_name_plural = "业务栏目"
+        verbose_name = _("业务栏目")
+        verbose_name_plural = _("业务栏目")
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
@@ -168,15 +173,15 @@ class ArticlePage(ReviewMixin, Page):
     """An SOP article: rules, steps, standard phrasings and time limits for one topic."""
 
     summary = models.TextField(
-        "摘要", blank=True, help_text="一两句话说明这份规范解决什么问题，显示在列表和搜索结果中"
+        _("摘要"), blank=True, help_text=_("一两句话说明这份规范解决什么问题，显示在列表和搜索结果中")
     )
     body = StreamField(
         ArticleStreamBlock(),
-        verbose_name="正文",
-        help_text="由标题、正文、编号步骤、标准话术、要点/禁忌、时限表和表格组成",
+        verbose_name=_("正文"),
+        help_text=_("由标题、正文、编号步骤、标准话术、要点/禁忌、时限表和表格组成"),
     )
     tags = ClusterTaggableManager(
-        through=ArticlePageTag, blank=True, verbose_name="标签", help_text="便于检索的关键词"
+        through=ArticlePageTag, blank=True, verbose_name=_("标签"), help_text=_("便于检索的关键词")
     )
 
     content_panels = Page.content_panels + [
@@ -191,18 +196,23 @@ class ArticlePage(ReviewMixin, Page):
         index.SearchField("body"),
         index.RelatedFields("tags", [index.SearchField("name")]),
         index.FilterField("review_due"),
+        index.AutocompleteField("title_pinyin"),
     ]
 
     parent_page_types = ["content.SectionPage"]
     subpage_types = []
 
     class Meta:
-        verbose_name = "规范文章"
-        verbose_name_plural = "规范文章"
+        verbose_name = _("规范文章")
+        verbose_name_plural = _("规范文章")
 
     @property
     def section(self):
         return self.get_parent().specific
+
+    def title_pinyin(self):
+        """Pinyin keys of the title (``tousu ts``) for header-box suggestions."""
+        return pinyin_keys(self.title)
 
 
 class PhrasingTag(TaggedItemBase):
@@ -225,13 +235,13 @@ class Phrasing(
 ):
     """A standard phrasing (标准话术): the exact words an agent says in a given situation."""
 
-    title = models.CharField("标题", max_length=120, help_text="简短的名称，例如“开场问候”")
+    title = models.CharField(_("标题"), max_length=120, help_text=_("简短的名称，例如“开场问候”"))
     scenario = models.CharField(
-        "使用场景", max_length=255, blank=True, help_text="什么时候说这句话，例如“客户第一次来电”"
+        _("使用场景"), max_length=255, blank=True, help_text=_("什么时候说这句话，例如“客户第一次来电”")
     )
     text = models.TextField(
-        "话术内容",
-        help_text="坐席要说的原话。可用占位符：{客户称呼}、{工号}、{天数} 等，使用时会提示填写",
+        _("话术内容"),
+        help_text=_("坐席要说的原话。可用占位符：{客户称呼}、{工号}、{天数} 等，使用时会提示填写"),
     )
     section = models.ForeignKey(
         "content.SectionPage",
@@ -239,13 +249,13 @@ class Phrasing(
         blank=True,
         on_delete=models.SET_NULL,
         related_name="phrasings",
-        verbose_name="业务栏目",
-        help_text="这句话术主要用于哪条业务线",
+        verbose_name=_("业务栏目"),
+        help_text=_("这句话术主要用于哪条业务线"),
     )
     tags = ClusterTaggableManager(
-        through=PhrasingTag, blank=True, verbose_name="标签", help_text="便于检索的关键词"
+        through=PhrasingTag, blank=True, verbose_name=_("标签"), help_text=_("便于检索的关键词")
     )
-    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     objects = PhrasingQuerySet.as_manager()
 
@@ -274,11 +284,12 @@ class Phrasing(
         index.RelatedFields("tags", [index.SearchField("name")]),
         index.FilterField("live"),
         index.FilterField("section"),
+        index.AutocompleteField("title_pinyin"),
     ]
 
     class Meta:
-        verbose_name = "标准话术"
-        verbose_name_plural = "标准话术"
+        verbose_name = _("标准话术")
+        verbose_name_plural = _("标准话术")
         ordering = ["title"]
 
     def __str__(self):
@@ -287,6 +298,10 @@ class Phrasing(
     @property
     def revisions(self):
         return self._revisions
+
+    def title_pinyin(self):
+        """Pinyin keys of the title (``tousu ts``) for header-box suggestions."""
+        return pinyin_keys(self.title)
 
     @property
     def placeholder_names(self):
@@ -300,10 +315,10 @@ class CallbookDocument(AbstractDocument):
     """An uploaded document (e.g. a training deck); the text inside it is searchable."""
 
     extracted_text = models.TextField(
-        "提取的文字",
+        _("提取的文字"),
         blank=True,
         editable=False,
-        help_text="从 PDF、DOCX、PPTX 中提取的文字，供全文搜索使用",
+        help_text=_("从 PDF、DOCX、PPTX 中提取的文字，供全文搜索使用"),
     )
 
     admin_form_fields = Document.admin_form_fields
@@ -311,5 +326,5 @@ class CallbookDocument(AbstractDocument):
     search_fields = AbstractDocument.search_fields + [index.SearchField("extracted_text")]
 
     class Meta(AbstractDocument.Meta):
-        verbose_name = "文档"
-        verbose_name_plural = "文档"
+        verbose_name = _("文档")
+        verbose_name_plural = _("文档")

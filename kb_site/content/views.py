@@ -4,6 +4,7 @@ import datetime
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from wagtail.admin.views.reports import ReportView
 from wagtail.models import Page, get_page_models
 
@@ -28,19 +29,19 @@ def overdue_pages(today=None):
 class OverdueReviewReportView(ReportView):
     """待复核内容: every article and procedure whose review interval has run out."""
 
-    page_title = "待复核内容"
+    page_title = _("待复核内容")
     header_icon = "time"
     index_url_name = "content_overdue_review"
     index_results_url_name = "content_overdue_review_results"
     results_template_name = "content/admin/overdue_review_results.html"
     list_export = ["title", "maintainer", "last_reviewed", "review_due", "days_overdue", "page_url"]
     export_headings = {
-        "title": "标题",
-        "maintainer": "负责培训师",
-        "last_reviewed": "上次复核",
-        "review_due": "复核到期",
-        "days_overdue": "逾期天数",
-        "page_url": "地址",
+        "title": _("标题"),
+        "maintainer": _("负责培训师"),
+        "last_reviewed": _("上次复核"),
+        "review_due": _("复核到期"),
+        "days_overdue": _("逾期天数"),
+        "page_url": _("地址"),
     }
     model = Page
     any_permission_required = ["add", "change", "publish"]

@@ -1,5 +1,6 @@
 """Admin viewsets for knowledge content snippets."""
 
+from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
@@ -17,7 +18,7 @@ class PhrasingViewSet(SnippetViewSet):
 
     model = Phrasing
     icon = "openquote"
-    menu_label = "标准话术"
+    menu_label = _("标准话术")
     menu_name = "phrasings"
     list_display = ["title", "scenario", "section", "live", "updated_at"]
     list_export = ["title", "scenario", "text", "section", "updated_at"]
@@ -29,7 +30,7 @@ class PhrasingViewSet(SnippetViewSet):
 class KnowledgeViewSetGroup(SnippetViewSetGroup):
     """The 话术库 admin menu. Other apps may append their own viewsets to ``items``."""
 
-    menu_label = "话术库"
+    menu_label = _("话术库")
     menu_icon = "openquote"
     menu_name = "knowledge"
     menu_order = 200

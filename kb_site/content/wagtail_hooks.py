@@ -1,4 +1,5 @@
 from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.models import Page
@@ -35,7 +36,7 @@ class EditorsMenuItem(MenuItem):
 @hooks.register("register_reports_menu_item")
 def register_overdue_review_menu_item():
     return EditorsMenuItem(
-        "待复核内容",
+        _("待复核内容"),
         reverse("content_overdue_review"),
         name="overdue-review",
         icon_name="time",

@@ -142,8 +142,15 @@ WAGTAILDOCS_MAX_UPLOAD_SIZE = 20 * 1024 * 1024
 WAGTAIL_MODERATION_ENABLED = True
 WAGTAIL_WORKFLOW_ENABLED = True
 
+# Whoosh with Chinese analysis (search/backend.py, search/analysis.py). PATH holds the index generations;
+# LOCK_TIMEOUT is how long (seconds) a save waits for another writer before giving up on the index update.
 WAGTAILSEARCH_BACKENDS = {
-    "default": {"BACKEND": "wagtail.search.backends.database"},
+    "default": {
+        "BACKEND": "search.backend",
+        "PATH": VAR_DIR / "search-index",
+        "LOCK_TIMEOUT": 30,
+        "AUTO_UPDATE": True,
+    },
 }
 
 # Callbook settings
@@ -155,3 +162,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+# Guided procedures: runs untouched this long are marked abandoned (mark_abandoned_runs, home page).
+CALLBOOK_RUN_ABANDON_AFTER_MINUTES = int(os.environ.get("CALLBOOK_RUN_ABANDON_AFTER_MINUTES", "120"))

@@ -16,3 +16,10 @@ ALLOWED_HOSTS = ["*"]
 # Serve static files straight from the finders (no collectstatic in tests).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Search: the index lives in the temporary VAR_DIR; modelsearch's own test models run the backend
+# conformance suite (tests/search/test_conformance.py). Their migrations depend on the "modelsearch" app,
+# which Wagtail replaces with wagtail.search, so the tables are created without migrations.
+WAGTAILSEARCH_BACKENDS["default"]["PATH"] = VAR_DIR / "search-index"  # noqa: F405
+INSTALLED_APPS = [*INSTALLED_APPS, "modelsearch.test.testapp"]  # noqa: F405
+MIGRATION_MODULES = {"searchtests": None}

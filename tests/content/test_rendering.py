@@ -84,7 +84,8 @@ def test_article_renders_every_block(agent_client, article):
     assert "{客户称呼}" not in html
     assert html.count("<copy-button") == 2
     assert "callout-do" in html and "callout-dont" in html and "禁忌" in html
-    assert "10 分钟内响应" in html and "3 日内回访" in html
+    assert '<span class="time-limit">10 分钟内响应</span>' in html
+    assert '<span class="time-limit">3 日内回访</span>' in html
     assert '<th scope="col">邮件类型</th>' in html and "<td>国内包裹</td>" in html
     assert 'class="breadcrumbs"' in html
     assert "少货" in html  # tag
