@@ -1,0 +1,314 @@
+"""The run engine: what happens when an agent acts on a step. Plain Python, no Django.
+
+The Django layer (``procedures.runs``) loads a ``Procedure`` from the pinned page revision,
+asks the engine for the ``Move``s an action produces, and writes one ``RunEvent`` per move.
+Rule steps never wait for the agent: entering one evaluates it at once, so a single action
+can produce several moves (answer → rule → outcome).
+"""
+
+import datetime
+import decimal
+from dataclasses import dataclass, field
+
+from . import graph
+
+DEFAULT_OUTCOMES = ["已解决", "已升级", "已转接", "客户放弃", "无需处理"]
+
+# Always-available endings, whatever the procedure's own outcome list says.
+END_ACTIONS = {"escalate": "已升级", "transfer": "已转接", "give_up": "客户放弃"}
+
+VARIABLE_TYPES = ("text", "number", "date", "choice")
+OP_LABELS = {
+    "eq": "=",
+    "ne": "≠",
+    "lt": "<",
+    "lte": "≤",
+    "gt": ">",
+    "gte": "≥",
+    "days_since_gt": "距今超过（天）",
+    "days_since_lte": "距今不超过（天）",
+}
+
+
+class MoveError(Exception):
+    """An action that does not fit the current step; ``code`` is stable for callers and tests."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class InputError(Exception):
+    """Collected values that do not validate: ``errors`` maps variable name → message."""
+
+    def __init__(self, errors, values=None):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+        self.values = values or {}
+
+
+@dataclass
+class Variable:
+    name: str
+    label: str = ""
+    type: str = "text"
+    choices: list = field(default_factory=list)
+    required: bool = False
+
+    @property
+    def display_label(self):
+        return self.label or self.name
+
+
+@dataclass
+class Move:
+    """One step left by one action: becomes exactly one ``RunEvent``."""
+
+    key: str
+    kind: str
+    title: str
+    action: str
+    answer: str = ""
+    inputs: dict = field(default_factory=dict)
+    next_key: str | None = None
+    outcome: str | None = None
+
+
+class Procedure:
+    """A procedure's steps and variables, as plain data (from one page revision)."""
+
+    def __init__(self, steps, variables=(), outcomes=None, title=""):
+        self.steps = list(steps)
+        self.by_key = {s["key"]: s for s in self.steps}
+        self.variables = {v.name: v for v in variables}
+        self.outcomes = list(outcomes or DEFAULT_OUTCOMES)
+        self.title = title
+
+    @property
+    def start_key(self):
+        return self.steps[0]["key"] if self.steps else None
+
+    def step(self, key):
+        try:
+            return self.by_key[key]
+        except KeyError:
+            raise MoveError("unknown_step", f"步骤“{key}”不在这个版本的流程中。") from None
+
+    def variable_types(self):
+        return {name: v.type for name, v in self.variables.items()}
+
+
+def clean_value(variable, raw):
+    """Validate one collected value by its type; returns the value to store (str) or raises ValueError."""
+    raw = (raw or "").strip()
+    if not raw:
+        if variable.required:
+            raise ValueError("必填")
+        return ""
+    if variable.type == "number":
+        try:
+            number = decimal.Decimal(raw.replace(",", "").replace("，", ""))
+        except decimal.InvalidOperation:
+            raise ValueError("请填写数字") from None
+        if not number.is_finite():
+            raise ValueError("请填写数字")
+        return format(number.normalize(), "f") if number == number.to_integral() else str(number)
+    if variable.type == "date":
+        try:
+            return datetime.date.fromisoformat(raw).isoformat()
+        except ValueError:
+            raise ValueError("请按 年-月-日 填写日期，例如 2026-03-01") from None
+    if variable.type == "choice":
+        if raw not in variable.choices:
+            raise ValueError("请从选项中选择：" + "、".join(variable.choices))
+        return raw
+    return raw[:500]
+
+
+def clean_inputs(procedure, names, raw_values):
+    """Validate the values an input step collects; raises InputError listing every problem."""
+    cleaned, errors = {}, {}
+    for name in names:
+        variable = procedure.variables.get(name) or Variable(name=name)
+        try:
+            cleaned[name] = clean_value(variable, raw_values.get(name, ""))
+        except ValueError as error:
+            errors[name] = str(error)
+    if errors:
+        raise InputError(errors, {n: raw_values.get(n, "") for n in names})
+    return cleaned
+
+
+def branch_matches(branch, var_type, value, today):
+    """Does one rule branch match? Missing or unreadable values never match."""
+    if value in (None, ""):
+        return False
+    op, target = branch.get("op"), branch.get("value")
+    try:
+        if op in graph.DATE_OPS:
+            days = (today - datetime.date.fromisoformat(str(value))).days
+            limit = decimal.Decimal(str(target))
+            return days > limit if op == "days_since_gt" else days <= limit
+        if var_type == "number":
+            left, right = decimal.Decimal(str(value)), decimal.Decimal(str(target))
+        else:
+            left, right = str(value), str(target)
+    except (ValueError, decimal.InvalidOperation, TypeError):
+        return False
+    return {
+        "eq": left == right,
+        "ne": left != right,
+        "lt": left < right,
+        "lte": left <= right,
+        "gt": left > right,
+        "gte": left >= right,
+    }.get(op, False)
+
+
+def evaluate_rule(procedure, step, values, today):
+    """``(target_key, description)``: the first matching branch wins, else the default."""
+    types = procedure.variable_types()
+    for branch in step.get("branches") or []:
+        name = branch.get("variable")
+        if branch_matches(branch, types.get(name, "text"), values.get(name), today):
+            description = f"{name} {OP_LABELS.get(branch.get('op'), branch.get('op'))} {branch.get('value')}"
+            return branch["next"], description
+    return step.get("default"), "其他情况"
+
+
+def follow(procedure, key, values, today, limit=200):
+    """Moves made automatically on entering ``key``; returns ``(moves, landing_key)``.
+
+    ``landing_key`` is the interactive step the agent now faces, or None when an outcome
+    step ended the run (its move carries the outcome).
+    """
+    moves = []
+    for _ in range(limit):
+        step = procedure.step(key)
+        kind = step.get("kind")
+        if kind == graph.RULE:
+            target, description = evaluate_rule(procedure, step, values, today)
+            moves.append(Move(key, kind, step.get("title", ""), "rule", answer=description, next_key=target))
+            key = target
+        elif kind == graph.OUTCOME:
+            moves.append(Move(key, kind, step.get("title", ""), "outcome", outcome=step.get("outcome", "")))
+            return moves, None
+        else:
+            return moves, key
+    raise MoveError("loop", "规则步骤形成了循环，流程无法继续。")
+
+
+def act(procedure, key, action, *, values, today, answer=None, inputs=None, checked=()):
+    """Apply the agent's ``action`` on step ``key``.
+
+    Returns ``(moves, landing_key, new_values)``. ``answer`` is the answer's index for
+    questions; ``inputs`` the raw values for input steps; ``checked`` the ticked checklist
+    item indexes for instructions. Raises MoveError / InputError without side effects.
+    """
+    step = procedure.step(key)
+    kind = step.get("kind")
+    title = step.get("title", "")
+    values = dict(values)
+
+    if action in END_ACTIONS:
+        move = Move(key, kind, title, action, answer=END_ACTIONS[action], outcome=END_ACTIONS[action])
+        return [move], None, values
+
+    if action == "answer":
+        if kind != graph.QUESTION:
+            raise MoveError("not_a_question", "当前步骤不是判断题，不能选择回答。")
+        answers = step.get("answers") or []
+        try:
+            index = int(answer)
+        except (TypeError, ValueError):
+            index = -1
+        if not 0 <= index < len(answers):
+            raise MoveError("invalid_answer", "这个回答不属于当前步骤。")
+        chosen = answers[index]
+        first = Move(key, kind, title, "answer", answer=chosen.get("label", ""), next_key=chosen["next"])
+    elif action == "next":
+        if kind == graph.INSTRUCTION:
+            checklist = step.get("checklist") or []
+            missing = [item for i, item in enumerate(checklist) if i not in set(checked)]
+            if missing:
+                raise InputError({"checklist": "请先勾选：" + "、".join(missing)})
+            first = Move(key, kind, title, "next", answer="继续", next_key=step["next"])
+        elif kind == graph.INPUT:
+            cleaned = clean_inputs(procedure, step.get("variables") or [], inputs or {})
+            values.update(cleaned)
+            first = Move(key, kind, title, "input", inputs=cleaned, next_key=step["next"])
+        else:
+            raise MoveError("not_next", "当前步骤需要选择一个回答。")
+    else:
+        raise MoveError("unknown_action", "无法识别的操作。")
+
+    moves, landing = follow(procedure, first.next_key, values, today)
+    return [first, *moves], landing, values
+
+
+FORWARD_ACTIONS = ("answer", "next", "input", "rule")
+
+
+def active_path(events):
+    """The events still on the run's path after every Back, oldest first.
+
+    ``events`` are objects or dicts with ``action``, ``step_key`` and (for back) ``next_key``:
+    a Back event on step C going to step T removes T and everything after it from the path.
+    """
+    path = []
+    for event in events:
+        action = _get(event, "action")
+        if action in FORWARD_ACTIONS:
+            path.append(event)
+        elif action == "back":
+            target = _get(event, "next_key")
+            while path:
+                if _get(path.pop(), "step_key") == target:
+                    break
+    return path
+
+
+def back_target(procedure, path_keys):
+    """Where Back leads: the last interactive step on the path (rule steps re-run by themselves)."""
+    for key in reversed(path_keys):
+        if procedure.by_key.get(key, {}).get("kind") != graph.RULE:
+            return key
+    return None
+
+
+def _get(obj, name):
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name)
+
+
+def format_duration(seconds):
+    seconds = int(max(seconds or 0, 0))
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}小时{minutes}分{seconds}秒"
+    if minutes:
+        return f"{minutes}分{seconds}秒"
+    return f"{seconds}秒"
+
+
+def call_summary(*, title, ref, variables, path, outcome, seconds, notes=()):
+    """The 小结 an agent pastes into the ticket: plain text, one fact per line.
+
+    ``path`` is ``[(step_title, answer_text), ...]``; ``variables`` ``[(label, value), ...]``.
+    """
+    lines = [f"【流程】{title}"]
+    if ref:
+        lines.append(f"【单号】{ref}")
+    for label, value in variables:
+        if value not in (None, ""):
+            lines.append(f"【{label}】{value}")
+    if path:
+        lines.append("【经过】")
+        for number, (step_title, answer) in enumerate(path, 1):
+            lines.append(f"{number}. {step_title}" + (f"：{answer}" if answer else ""))
+    lines.append(f"【结果】{outcome or '未完成'}（用时 {format_duration(seconds)}）")
+    notes = [n for n in notes if n]
+    if notes:
+        lines.append("【备注】" + "；".join(notes))
+    return "\n".join(lines)
