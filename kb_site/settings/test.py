@@ -21,5 +21,6 @@ WHITENOISE_AUTOREFRESH = True
 # conformance suite (tests/search/test_conformance.py). Their migrations depend on the "modelsearch" app,
 # which Wagtail replaces with wagtail.search, so the tables are created without migrations.
 WAGTAILSEARCH_BACKENDS["default"]["PATH"] = VAR_DIR / "search-index"  # noqa: F405
+WAGTAILSEARCH_BACKENDS["default"]["FSYNC"] = False  # noqa: F405
 INSTALLED_APPS = [*INSTALLED_APPS, "modelsearch.test.testapp"]  # noqa: F405
 MIGRATION_MODULES = {"searchtests": None}

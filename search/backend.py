@@ -1,0 +1,977 @@
+"""Whoosh search backend for Wagtail / modelsearch.
+
+Configure it in ``WAGTAILSEARCH_BACKENDS``::
+
+    "default": {
+        "BACKEND": "search.backend",
+        "PATH": VAR_DIR / "search-index",  # where the index directories live
+        "LOCK_TIMEOUT": 30,                 # seconds a writer waits for the write lock before giving up
+        "FSYNC": True,                      # fsync a rebuilt generation before swapping it in
+        "LIMITMB": 128,                     # Whoosh writer memory during rebuilds
+        "AUTO_UPDATE": True,
+    }
+
+Layout on disk (under ``PATH``): one index per root model (``wagtailcore.Page``, ``content.Phrasing``, ...),
+named ``<app>_<model>__<analyzer version><schema version>``. Each index is a *generation* directory
+``<name>.<timestamp>-<random>``; the text file ``<name>.current`` names the live generation. A rebuild writes a
+new generation and replaces the pointer with ``os.replace`` (atomic), so searches keep using the old
+generation until the swap and a crash mid-rebuild leaves the old index in place.
+
+Documents: ``pk`` (stored), ``ct`` (the model label and its concrete ancestors' labels), one text field per
+``SearchField`` (``s_<path>``, RelatedFields paths joined with ``__``), one edge-n-gram field per
+``AutocompleteField`` (``ac_<path>``), one typed field per ``FilterField`` (``fb_``/``fn_``/``ff_``/``fd_``/
+``ft_``/``fi_`` + attname) and ``nulls`` listing the filter fields whose value is ``None``.
+
+Searching: the query is built from modelsearch query objects (never a query parser). Filters on the queryset
+are translated into Whoosh queries where possible; then only the top ``stop`` hits are fetched from Whoosh
+(fast path). When a filter cannot be translated, or results are ordered by a field, all hits are fetched and
+the ORM filters/orders them. Either way the objects are re-fetched through the queryset, so stale index
+entries never show.
+
+Writes happen after the surrounding transaction commits (``transaction.on_commit``); ``index.refresh()``
+also applies writes still pending in the current transaction (so code inside a transaction - and tests -
+can see its own writes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime
+import decimal
+import fcntl
+import logging
+import os
+import secrets
+import shutil
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connections, models, router, transaction
+from django.db.models import Count, Manager
+from django.utils import timezone
+from django.utils.encoding import force_str
+from modelsearch.backends.base import (
+    BaseIndex,
+    BaseSearchBackend,
+    BaseSearchQueryCompiler,
+    BaseSearchResults,
+    FilterFieldError,
+    get_model_root,
+)
+from modelsearch.index import (
+    AutocompleteField,
+    FilterField,
+    RelatedFields,
+    SearchField,
+    get_indexed_models,
+)
+from modelsearch.query import And, Boost, Fuzzy, MatchAll, Not, Or, Phrase, PlainText
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, NUMERIC, TEXT, Schema
+from whoosh.index import LockError
+
+from search.analysis import ANALYZER_VERSION, AutocompleteAnalyzer, ChineseAnalyzer, query_words
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = "1"
+INDEX_NAME = "MAIN"
+DEFAULT_LOCK_TIMEOUT = 30.0
+# Beyond this many hits the ORM path filters primary keys in chunks.
+PK_CHUNK = 5000
+# fsync new generations before they go live (the FSYNC setting; tests switch it off for speed).
+FSYNC = {"enabled": True}
+
+
+class _Untranslatable(Exception):
+    """A filter or ordering that cannot be expressed in Whoosh; the ORM handles it instead."""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Schema and documents
+# ---------------------------------------------------------------------------------------------------------
+
+
+def build_schema():
+    schema = Schema(
+        pk=ID(unique=True, stored=True),
+        ct=KEYWORD(scorable=False),
+        nulls=KEYWORD(scorable=False),
+    )
+    schema.add("s_*", TEXT(analyzer=ChineseAnalyzer(), phrase=True), glob=True)
+    schema.add("ac_*", TEXT(analyzer=AutocompleteAnalyzer(), phrase=True), glob=True)
+    schema.add("fb_*", BOOLEAN(), glob=True)
+    schema.add("fn_*", NUMERIC(numtype=int, bits=64, signed=True), glob=True)
+    schema.add("ft_*", NUMERIC(numtype=int, bits=64, signed=True), glob=True)
+    schema.add("ff_*", NUMERIC(numtype=float), glob=True)
+    schema.add("fd_*", DATETIME(), glob=True)
+    schema.add("fi_*", ID(), glob=True)
+    return schema
+
+
+_INT_TYPES = {
+    "AutoField",
+    "BigAutoField",
+    "SmallAutoField",
+    "IntegerField",
+    "BigIntegerField",
+    "SmallIntegerField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "PositiveBigIntegerField",
+}
+
+
+def _filter_kind(field, model):
+    field_type = field.get_type(model)
+    if field_type in ("BooleanField", "NullBooleanField"):
+        return "fb"
+    if field_type in _INT_TYPES:
+        return "fn"
+    if field_type in ("FloatField", "DecimalField"):
+        return "ff"
+    if field_type in ("DateField", "DateTimeField"):
+        return "fd"
+    if field_type == "TimeField":
+        return "ft"
+    return "fi"
+
+
+def _clean_filter_value(kind, value):
+    """Convert a Python value to what the Whoosh field of ``kind`` stores. Raises _Untranslatable."""
+    if isinstance(value, models.Model):
+        value = value.pk
+    if hasattr(value, "resolve_expression"):
+        raise _Untranslatable
+    try:
+        if kind == "fb":
+            if isinstance(value, str):
+                raise _Untranslatable
+            return bool(value)
+        if kind == "fn":
+            return int(value)
+        if kind == "ff":
+            return float(value)
+        if kind == "fd":
+            if isinstance(value, datetime.datetime):
+                if timezone.is_aware(value):
+                    value = timezone.make_naive(value, datetime.UTC)
+                return value
+            if isinstance(value, datetime.date):
+                return datetime.datetime(value.year, value.month, value.day)
+            raise _Untranslatable
+        if kind == "ft":
+            if isinstance(value, datetime.time):
+                return (
+                    value.hour * 3600_000_000
+                    + value.minute * 60_000_000
+                    + value.second * 1_000_000
+                    + (value.microsecond)
+                )
+            raise _Untranslatable
+    except (TypeError, ValueError, decimal.InvalidOperation) as exc:
+        raise _Untranslatable from exc
+    if isinstance(value, uuid.UUID):
+        return value.hex
+    return force_str(value)
+
+
+def _prepare_text(value):
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return "\n".join(_prepare_text(item) for item in value)
+    if isinstance(value, dict):
+        return "\n".join(_prepare_text(item) for item in value.values())
+    return force_str(value)
+
+
+def _related_objects(field, obj):
+    sub = field.get_value(obj)
+    if sub is None:
+        return []
+    if isinstance(sub, Manager):
+        return list(sub.all())
+    if callable(sub):
+        sub = sub()
+    if sub is None:
+        return []
+    return [sub]
+
+
+def model_label(model):
+    return f"{model._meta.app_label}.{model._meta.model_name}"
+
+
+def _content_type_labels(model):
+    labels = [model_label(model)]
+    for parent in model._meta.get_parent_list():
+        labels.append(model_label(parent))
+    return labels
+
+
+def build_document(obj):
+    """The Whoosh document (a dict) for ``obj``."""
+    model = type(obj)
+    doc = {"pk": force_str(obj.pk), "ct": " ".join(_content_type_labels(model))}
+    texts = {}
+    nulls = []
+
+    def walk(target, target_model, fields, prefix, top_level):
+        for field in fields:
+            if isinstance(field, RelatedFields):
+                for sub_obj in _related_objects(field, target):
+                    walk(sub_obj, type(sub_obj), field.fields, prefix + field.field_name + "__", False)
+            elif isinstance(field, SearchField):
+                texts.setdefault("s_" + prefix + field.field_name, []).append(
+                    _prepare_text(field.get_value(target))
+                )
+            elif isinstance(field, AutocompleteField):
+                texts.setdefault("ac_" + prefix + field.field_name, []).append(
+                    _prepare_text(field.get_value(target))
+                )
+            elif isinstance(field, FilterField) and top_level:
+                # Filters through RelatedFields are applied by the ORM (see _process_lookup).
+                kind = _filter_kind(field, target_model)
+                name = kind + "_" + field.get_attname(target_model)
+                value = field.get_value(target)
+                if value is None:
+                    nulls.append(name)
+                    continue
+                try:
+                    doc[name] = _clean_filter_value(kind, value)
+                except _Untranslatable:
+                    continue
+
+    walk(obj, model, model.get_search_fields(), "", True)
+    for name, parts in texts.items():
+        text = "\n".join(part for part in parts if part)
+        if text:
+            doc[name] = text
+    if nulls:
+        doc["nulls"] = " ".join(nulls)
+    return doc
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Index storage: generations, pointer files, searchers and writers
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _fsync_dir(path):
+    if not FSYNC["enabled"]:
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _fsync_tree(path):
+    if not FSYNC["enabled"]:
+        return
+    for name in os.listdir(path):
+        file_path = os.path.join(path, name)
+        if os.path.isfile(file_path):
+            with open(file_path, "rb") as fh:
+                os.fsync(fh.fileno())
+    _fsync_dir(path)
+
+
+@contextlib.contextmanager
+def _file_lock(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+class IndexStore:
+    """One physical Whoosh index (all of its generations) under ``base_path``."""
+
+    def __init__(self, base_path, name, lock_timeout=DEFAULT_LOCK_TIMEOUT):
+        self.base_path = Path(base_path)
+        self.name = name
+        self.lock_timeout = lock_timeout
+
+    @property
+    def pointer_path(self):
+        return self.base_path / f"{self.name}.current"
+
+    def current_generation(self):
+        try:
+            return self.pointer_path.read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def generation_path(self, generation):
+        return self.base_path / generation
+
+    def new_generation(self):
+        """Create an empty index in a fresh generation directory (not yet live) and return its name."""
+        generation = f"{self.name}.{time.strftime('%Y%m%d%H%M%S')}-{secrets.token_hex(4)}"
+        path = self.generation_path(generation)
+        path.mkdir(parents=True)
+        whoosh_index.create_in(str(path), build_schema(), indexname=INDEX_NAME)
+        return generation
+
+    def swap(self, generation):
+        """Make ``generation`` live atomically and remove generations older than the previous one."""
+        _fsync_tree(self.generation_path(generation))
+        previous = self.current_generation()
+        tmp = self.pointer_path.with_name(self.pointer_path.name + f".tmp-{secrets.token_hex(4)}")
+        with open(tmp, "w") as fh:
+            fh.write(generation + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.pointer_path)
+        _fsync_dir(self.base_path)
+        self.cleanup(keep={generation, previous})
+
+    def cleanup(self, keep):
+        """Delete old generation directories; the previous one is kept for searchers still using it."""
+        prefix = self.name + "."
+        for entry in self.base_path.iterdir():
+            if (
+                entry.is_dir()
+                and entry.name.startswith(prefix)
+                and entry.name not in keep
+                and not entry.name.startswith(prefix + "current")
+            ):
+                shutil.rmtree(entry, ignore_errors=True)
+
+    def ensure(self):
+        """Return the live generation, creating an empty index if there is none yet."""
+        generation = self.current_generation()
+        if generation and whoosh_index.exists_in(str(self.generation_path(generation)), INDEX_NAME):
+            return generation
+        with _file_lock(self.base_path / f"{self.name}.lock"):
+            generation = self.current_generation()
+            if generation and whoosh_index.exists_in(str(self.generation_path(generation)), INDEX_NAME):
+                return generation
+            generation = self.new_generation()
+            self.swap(generation)
+            return generation
+
+    def open(self, generation):
+        return whoosh_index.open_dir(str(self.generation_path(generation)), indexname=INDEX_NAME)
+
+    # -- searchers ----------------------------------------------------------------------------------------
+
+    _local = threading.local()
+
+    def searcher(self):
+        """A cached, refreshed searcher for the live generation (one per thread)."""
+        generation = self.ensure()
+        cache = getattr(self._local, "searchers", None)
+        if cache is None:
+            cache = self._local.searchers = {}
+        key = (str(self.base_path), self.name)
+        cached = cache.get(key)
+        if cached is not None and cached[0] == generation:
+            searcher = cached[1].refresh()
+        else:
+            if cached is not None:
+                with contextlib.suppress(Exception):
+                    cached[1].close()
+            searcher = self.open(generation).searcher()
+        cache[key] = (generation, searcher)
+        return searcher
+
+    # -- writers ------------------------------------------------------------------------------------------
+
+    def open_writer(self, ix, **kwargs):
+        """Open a writer, waiting up to ``lock_timeout`` seconds while another writer holds the lock."""
+        deadline = time.monotonic() + self.lock_timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                return ix.writer(timeout=max(0.0, min(remaining, 1.0)), delay=0.05, compound=False, **kwargs)
+            except LockError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
+
+    def apply(self, ops):
+        """Apply ``[("add", doc) | ("delete", pk)]`` to the live index in one commit."""
+        if not ops:
+            return
+        applied_to = None
+        for _attempt in range(3):
+            generation = self.ensure()
+            if generation == applied_to:
+                return
+            writer = self.open_writer(self.open(generation))
+            try:
+                for op, payload in ops:
+                    if op == "add":
+                        writer.update_document(**payload)
+                    else:
+                        writer.delete_by_term("pk", payload)
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
+            applied_to = generation
+            # A rebuild may have swapped generations while we were writing: write again to the new one.
+            if self.current_generation() == generation:
+                return
+
+
+class _DeferredWrite:
+    """An on_commit callback applying index operations; ``refresh()`` may run it early."""
+
+    def __init__(self, store, ops):
+        self.store = store
+        self.ops = ops
+        self.done = False
+
+    def __call__(self):
+        if self.done:
+            return
+        self.done = True
+        self.store.apply(self.ops)
+
+
+def _schedule(store, ops, using):
+    connection = connections[using]
+    if connection.in_atomic_block:
+        transaction.on_commit(_DeferredWrite(store, ops), using=using, robust=True)
+    else:
+        store.apply(ops)
+
+
+def flush_pending_writes():
+    """Apply index writes still waiting for the current transaction(s) to commit."""
+    for connection in connections.all(initialized_only=True):
+        for _sids, func, _robust in list(connection.run_on_commit):
+            if isinstance(func, _DeferredWrite):
+                func()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Index
+# ---------------------------------------------------------------------------------------------------------
+
+
+class WhooshIndex(BaseIndex):
+    def __init__(self, backend, root_model):
+        super().__init__(backend)
+        self.root_model = root_model
+        self.name = (
+            f"{root_model._meta.app_label}_{root_model._meta.model_name}__{ANALYZER_VERSION}s{SCHEMA_VERSION}"
+        )
+        self.store = IndexStore(backend.path, self.name, backend.lock_timeout)
+
+    def __repr__(self):
+        return f"<WhooshIndex {self.name}>"
+
+    def get_key(self):
+        return self.name
+
+    def add_model(self, model):
+        pass  # the schema uses glob fields, so every model fits without changes
+
+    def refresh(self):
+        flush_pending_writes()
+
+    def reset(self):
+        with _file_lock(self.store.base_path / f"{self.name}.lock"):
+            self.store.swap(self.store.new_generation())
+
+    def _using(self, model):
+        return router.db_for_write(model)
+
+    def add_items(self, model, items):
+        ops = [("add", build_document(item)) for item in items]
+        if ops:
+            _schedule(self.store, ops, self._using(model))
+
+    def delete_item(self, item):
+        _schedule(self.store, [("delete", force_str(item.pk))], self._using(type(item)))
+
+
+class _RebuildIndex(WhooshIndex):
+    """The index a rebuild writes into: a fresh generation with one writer, written immediately."""
+
+    def __init__(self, live_index, generation, writer):
+        super().__init__(live_index.backend, live_index.root_model)
+        self.generation = generation
+        self.writer = writer
+
+    def add_items(self, model, items):
+        for item in items:
+            self.writer.add_document(**build_document(item))
+
+    def delete_item(self, item):
+        self.writer.delete_by_term("pk", force_str(item.pk))
+
+
+class WhooshRebuilder:
+    """Builds a new generation and swaps it in atomically when finished."""
+
+    def __init__(self, index):
+        self.index = index
+        self.rebuild_index = None
+
+    def start(self):
+        store = self.index.store
+        generation = store.new_generation()
+        ix = store.open(generation)
+        writer = store.open_writer(ix, limitmb=self.index.backend.limitmb)
+        self.rebuild_index = _RebuildIndex(self.index, generation, writer)
+        return self.rebuild_index
+
+    def finish(self):
+        store = self.index.store
+        self.rebuild_index.writer.commit(optimize=True)
+        with _file_lock(store.base_path / f"{store.name}.lock"):
+            store.swap(self.rebuild_index.generation)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Query compilation
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _model_field_paths(model, autocomplete):
+    """[(whoosh field name, boost)] for the searchable fields of ``model`` (RelatedFields expanded)."""
+    out = {}
+
+    def walk(fields, prefix, boost):
+        for field in fields:
+            if isinstance(field, RelatedFields):
+                walk(field.fields, prefix + field.field_name + "__", boost)
+            elif autocomplete and isinstance(field, AutocompleteField):
+                out["ac_" + prefix + field.field_name] = boost
+            elif not autocomplete and isinstance(field, SearchField):
+                field_boost = boost * float(field.boost or 1)
+                name = "s_" + prefix + field.field_name
+                out[name] = max(out.get(name, 0.0), field_boost)
+
+    walk(model.get_search_fields(), "", 1.0)
+    return out
+
+
+def _is_latin(token):
+    return token.isascii()
+
+
+class WhooshSearchQueryCompiler(BaseSearchQueryCompiler):
+    DEFAULT_OPERATOR = "and"
+    HANDLES_ORDER_BY_EXPRESSIONS = True  # ordering by fields is done by the ORM
+    autocomplete = False
+
+    # -- fields -----------------------------------------------------------------------------------------
+
+    def _search_fields(self):
+        model = self.queryset.model
+        if self.fields:
+            wanted = set(self.fields)
+            fields = _model_field_paths(model, self.autocomplete)
+            prefix = "ac_" if self.autocomplete else "s_"
+            return {
+                name: boost for name, boost in fields.items() if name[len(prefix) :].split("__")[0] in wanted
+            } or {prefix + name: 1.0 for name in wanted}
+        # Without explicit fields, search the fields of the model and of all its indexed subclasses (a
+        # search on Page must find an ArticlePage by its body).
+        fields = {}
+        for indexed_model in get_indexed_models():
+            if issubclass(indexed_model, model):
+                for name, boost in _model_field_paths(indexed_model, self.autocomplete).items():
+                    fields[name] = max(fields.get(name, 0.0), boost)
+        return fields
+
+    # -- text query ---------------------------------------------------------------------------------------
+
+    def _term(self, token, fields, boost=1.0, fuzzy=False):
+        queries = []
+        for name, field_boost in fields.items():
+            if fuzzy and _is_latin(token) and len(token) >= 3:
+                maxdist = 1 if len(token) < 6 else 2
+                queries.append(
+                    wq.FuzzyTerm(name, token, boost=boost * field_boost, maxdist=maxdist, prefixlength=1)
+                )
+            else:
+                queries.append(wq.Term(name, token, boost=boost * field_boost))
+        return _or(queries)
+
+    def _phrase(self, tokens, fields, boost=1.0):
+        return _or(
+            [wq.Phrase(name, tokens, boost=boost * field_boost) for name, field_boost in fields.items()]
+        )
+
+    def _word(self, word, fields, boost=1.0, fuzzy=False):
+        tokens = query_words(word)
+        if not tokens:
+            return None
+        if len(tokens) == 1:
+            return self._term(tokens[0], fields, boost, fuzzy)
+        # A "word" the analyzer splits (客户投诉, iPhone-15): the phrase ranks first, but documents that
+        # contain all parts elsewhere still match.
+        return _or(
+            [
+                self._phrase(tokens, fields, boost * 2),
+                _and([self._term(token, fields, boost, fuzzy) for token in tokens]),
+            ]
+        )
+
+    def _words(self, text, operator, fields, boost=1.0, fuzzy=False):
+        parts = [self._word(word, fields, boost, fuzzy) for word in str(text).split()]
+        parts = [part for part in parts if part is not None]
+        if not parts:
+            return wq.NullQuery
+        return _or(parts) if str(operator).lower() == "or" else _and(parts)
+
+    def build_text_query(self, query=None, fields=None):
+        if query is None:
+            query = self.query
+        if fields is None:
+            fields = self._search_fields()
+        if isinstance(query, MatchAll):
+            return wq.Every()
+        if not fields:
+            return wq.NullQuery
+        if isinstance(query, PlainText):
+            return self._words(query.query_string, query.operator, fields, float(query.boost or 1))
+        if isinstance(query, Phrase):
+            tokens = query_words(query.query_string)
+            if not tokens:
+                return wq.NullQuery
+            if len(tokens) == 1:
+                return self._term(tokens[0], fields)
+            return self._phrase(tokens, fields)
+        if isinstance(query, Fuzzy):
+            return self._words(query.query_string, query.operator, fields, fuzzy=True)
+        if isinstance(query, Boost):
+            inner = self.build_text_query(query.subquery, fields)
+            if inner is wq.NullQuery:
+                return inner
+            inner = copy.copy(inner)
+            inner.boost = getattr(inner, "boost", 1.0) * float(query.boost)
+            return inner
+        if isinstance(query, And):
+            return _and([self.build_text_query(sub, fields) for sub in query.subqueries])
+        if isinstance(query, Or):
+            return _or([self.build_text_query(sub, fields) for sub in query.subqueries])
+        if isinstance(query, Not):
+            inner = self.build_text_query(query.subquery, fields)
+            if inner is wq.NullQuery:
+                return wq.Every()
+            return wq.AndNot(wq.Every(), inner)
+        raise NotImplementedError(f"{type(query).__name__} queries are not supported by the Whoosh backend.")
+
+    # -- filters ------------------------------------------------------------------------------------------
+
+    def _process_lookup(self, field_path, lookup, value):
+        if len(field_path) != 1:
+            raise _Untranslatable  # filters across relations: the ORM applies them
+        field = field_path[0]
+        model = self.queryset.model
+        kind = _filter_kind(field, model)
+        name = kind + "_" + field.get_attname(model)
+
+        if lookup == "isnull":
+            is_null = wq.Term("nulls", name)
+            return is_null if value else wq.Not(is_null)
+        if lookup == "exact":
+            return self._exact(kind, name, value)
+        if lookup == "in":
+            if not isinstance(value, (list, tuple, set, frozenset)):
+                raise _Untranslatable  # subqueries and other lazy iterables: ORM
+            return _or([self._exact(kind, name, item) for item in value])
+        if lookup in ("startswith", "prefix"):
+            if kind != "fi":
+                raise _Untranslatable
+            return wq.Prefix(name, _clean_filter_value(kind, value))
+        if lookup in ("gt", "gte", "lt", "lte"):
+            lower = lookup.startswith("g")
+            exclusive = lookup in ("gt", "lt")
+            bound = _clean_filter_value(kind, value)
+            if lower:
+                return self._range(kind, name, bound, None, exclusive, False)
+            return self._range(kind, name, None, bound, False, exclusive)
+        if lookup == "range":
+            low, high = value
+            return self._range(
+                kind, name, _clean_filter_value(kind, low), _clean_filter_value(kind, high), False, False
+            )
+        raise _Untranslatable
+
+    def _exact(self, kind, name, value):
+        if value is None:
+            return wq.Term("nulls", name)
+        cleaned = _clean_filter_value(kind, value)
+        if kind in ("fb", "fi"):
+            return wq.Term(name, cleaned)
+        return self._range(kind, name, cleaned, cleaned, False, False)
+
+    def _range(self, kind, name, start, end, startexcl, endexcl):
+        if kind in ("fn", "ff", "ft"):
+            return wq.NumericRange(name, start, end, startexcl=startexcl, endexcl=endexcl)
+        if kind == "fd":
+            return wq.DateRange(name, start, end, startexcl=startexcl, endexcl=endexcl)
+        if kind == "fi":
+            return wq.TermRange(name, start, end, startexcl=startexcl, endexcl=endexcl)
+        raise _Untranslatable
+
+    def _process_match_none(self):
+        return wq.NullQuery
+
+    def _connect_filters(self, filters, connector, negated):
+        filters = [f for f in filters if f is not None]
+        if not filters:
+            return wq.NullQuery if negated else None
+        combined = _and(filters) if connector == "AND" else _or(filters)
+        if negated:
+            return wq.AndNot(wq.Every(), combined)
+        return combined
+
+    def translated_filters(self):
+        """The queryset's filters as a Whoosh query (None if there are none). Raises _Untranslatable."""
+        return self._get_filters_from_queryset()
+
+    # -- the whole query ----------------------------------------------------------------------------------
+
+    def plan(self):
+        """Return (whoosh query, filters_translated)."""
+        model = self.queryset.model
+        parts = [self.build_text_query()]
+        if model is not get_model_root(model):
+            parts.append(wq.ConstantScoreQuery(wq.Term("ct", model_label(model)), 0.0))
+        translated = True
+        try:
+            filters = self.translated_filters()
+        except _Untranslatable:
+            filters = None
+            translated = False
+        if filters is not None:
+            parts.append(wq.ConstantScoreQuery(filters, 0.0) if filters is not wq.NullQuery else filters)
+        return _and(parts), translated
+
+
+class WhooshAutocompleteQueryCompiler(WhooshSearchQueryCompiler):
+    autocomplete = True
+
+
+def _and(queries):
+    queries = [q for q in queries if q is not None]
+    if any(q is wq.NullQuery for q in queries):
+        return wq.NullQuery
+    queries = [q for q in queries if not isinstance(q, wq.Every)] or list(queries[:1])
+    if len(queries) == 1:
+        return queries[0]
+    return wq.And(queries)
+
+
+def _or(queries):
+    queries = [q for q in queries if q is not None and q is not wq.NullQuery]
+    if not queries:
+        return wq.NullQuery
+    if len(queries) == 1:
+        return queries[0]
+    return wq.Or(queries)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------------------
+
+
+class WhooshSearchResults(BaseSearchResults):
+    supports_facet = True
+
+    def __init__(self, backend, query_compiler, prefetch_related=None):
+        super().__init__(backend, query_compiler, prefetch_related=prefetch_related)
+        self._shared = {}  # the plan and the full hit list, shared by slices of the same search
+
+    def _clone(self):
+        new = super()._clone()
+        new._shared = self._shared
+        return new
+
+    @property
+    def _index(self):
+        return self.backend.get_index_for_model(self.query_compiler.queryset.model)
+
+    def _plan(self):
+        if "plan" not in self._shared:
+            self._shared["plan"] = self.query_compiler.plan()
+        return self._shared["plan"]
+
+    def _searcher(self):
+        return self._index.store.searcher()
+
+    def _all_hits(self):
+        """OrderedDict pk -> score of every hit, best first."""
+        if "hits" not in self._shared:
+            query, _translated = self._plan()
+            hits = OrderedDict()
+            if query is not wq.NullQuery:
+                for hit in self._searcher().search(query, limit=None):
+                    hits[hit["pk"]] = float(hit.score or 0.0)
+            self._shared["hits"] = hits
+        return self._shared["hits"]
+
+    def _fast_path(self):
+        _query, translated = self._plan()
+        return translated and self.query_compiler.order_by_relevance
+
+    def _filtered_pks(self, hits):
+        """The hits the queryset actually contains, best first (ORM filtering, chunked)."""
+        if "filtered" not in self._shared:
+            queryset = self.query_compiler.queryset
+            keys = list(hits)
+            allowed = set()
+            for i in range(0, len(keys), PK_CHUNK):
+                chunk = keys[i : i + PK_CHUNK]
+                allowed.update(
+                    force_str(pk) for pk in queryset.filter(pk__in=chunk).values_list("pk", flat=True)
+                )
+            self._shared["filtered"] = [pk for pk in keys if pk in allowed]
+        return self._shared["filtered"]
+
+    def _fetch(self, pks, scores):
+        queryset = self.query_compiler.queryset
+        if self.prefetch_related:
+            queryset = queryset.prefetch_related(*self.prefetch_related)
+        objects = {force_str(obj.pk): obj for obj in queryset.filter(pk__in=pks)}
+        results = []
+        for pk in pks:
+            obj = objects.get(pk)
+            if obj is None:
+                continue  # deleted or no longer matching the queryset: the index entry is stale
+            if self._score_field:
+                setattr(obj, self._score_field, scores.get(pk, 0.0))
+            results.append(obj)
+        return results
+
+    def _do_search(self):
+        query, _translated = self._plan()
+        if query is wq.NullQuery or (self.stop is not None and self.stop <= self.start):
+            return []
+        if self._fast_path():
+            if "hits" in self._shared:
+                hits = self._shared["hits"]
+                pks = list(hits)[self.start : self.stop]
+                return self._fetch(pks, hits)
+            found = self._searcher().search(query, limit=self.stop)
+            page = [(hit["pk"], float(hit.score or 0.0)) for hit in found[self.start : self.stop]]
+            return self._fetch([pk for pk, _ in page], dict(page))
+
+        hits = self._all_hits()
+        if not hits:
+            return []
+        if self.query_compiler.order_by_relevance:
+            pks = self._filtered_pks(hits)[self.start : self.stop]
+            return self._fetch(pks, hits)
+
+        # Ordered by the queryset's ordering (or -pk): the ORM orders and slices.
+        queryset = self.query_compiler.queryset
+        if self.prefetch_related:
+            queryset = queryset.prefetch_related(*self.prefetch_related)
+        if not queryset.query.order_by:
+            queryset = queryset.order_by("-pk")
+        results = list(queryset.filter(pk__in=list(hits))[self.start : self.stop])
+        if self._score_field:
+            for obj in results:
+                setattr(obj, self._score_field, hits.get(force_str(obj.pk), 0.0))
+        return results
+
+    def _do_count(self):
+        query, _translated = self._plan()
+        if query is wq.NullQuery:
+            return 0
+        if self._fast_path():
+            if "hits" in self._shared:
+                total = len(self._shared["hits"])
+            else:
+                total = len(self._searcher().search(query, limit=None, scored=False))
+        else:
+            hits = self._all_hits()
+            if self.query_compiler.order_by_relevance:
+                total = len(self._filtered_pks(hits))
+            else:
+                total = self.query_compiler.queryset.filter(pk__in=list(hits)).count() if hits else 0
+        total -= self.start
+        if self.stop is not None:
+            total = min(total, self.stop - self.start)
+        return max(total, 0)
+
+    def facet(self, field_name):
+        field = self.query_compiler._get_filterable_field(field_name)
+        if field is None:
+            raise FilterFieldError(
+                f'Cannot facet search results with field "{field_name}". Please add '
+                f'index.FilterField("{field_name}") to {self.query_compiler.queryset.model.__name__}.search_fields.',
+                field_name=field_name,
+            )
+        hits = self._all_hits()
+        counts = OrderedDict()
+        if not hits:
+            return counts
+        keys = list(hits)
+        totals = {}
+        queryset = self.query_compiler.queryset.order_by()
+        for i in range(0, len(keys), PK_CHUNK):
+            rows = (
+                queryset.filter(pk__in=keys[i : i + PK_CHUNK])
+                .values(field_name)
+                .annotate(count=Count("pk"))
+                .order_by()
+            )
+            for row in rows:
+                totals[row[field_name]] = totals.get(row[field_name], 0) + row["count"]
+        for value, count in sorted(totals.items(), key=lambda item: -item[1]):
+            counts[value] = count
+        return counts
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Backend
+# ---------------------------------------------------------------------------------------------------------
+
+
+class WhooshSearchBackend(BaseSearchBackend):
+    query_compiler_class = WhooshSearchQueryCompiler
+    autocomplete_query_compiler_class = WhooshAutocompleteQueryCompiler
+    results_class = WhooshSearchResults
+    rebuilder_class = WhooshRebuilder
+    catch_indexing_errors = True
+
+    def __init__(self, params):
+        super().__init__(params)
+        path = params.get("PATH") or (Path(settings.VAR_DIR) / "search-index")
+        self.path = Path(path)
+        self.lock_timeout = float(params.get("LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
+        self.limitmb = int(params.get("LIMITMB", 128))
+        FSYNC["enabled"] = bool(params.get("FSYNC", True))
+
+    def get_index_for_model(self, model):
+        return WhooshIndex(self, get_model_root(model))
+
+    def all_indexes(self):
+        seen = set()
+        for model in get_indexed_models():
+            index = self.get_index_for_model(model)
+            if index.get_key() not in seen:
+                seen.add(index.get_key())
+                yield index
+
+
+SearchBackend = WhooshSearchBackend
+
+__all__ = ["SearchBackend", "WhooshSearchBackend", "build_document", "flush_pending_writes"]
