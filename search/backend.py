@@ -431,27 +431,41 @@ class IndexStore:
                 return
 
 
-class _DeferredWrite:
-    """An on_commit callback applying index operations; ``refresh()`` may run it early."""
+def _indexing_queryset(model, using):
+    queryset = model._default_manager.db_manager(using).all()
+    for field in model.get_search_fields():
+        if isinstance(field, RelatedFields):
+            queryset = field.select_on_queryset(queryset)
+    return queryset
 
-    def __init__(self, store, ops):
+
+class _DeferredWrite:
+    """An on_commit callback applying index operations; ``refresh()`` may run it early.
+
+    Additions are re-read from the database when the callback runs, so the index gets the committed state
+    (including relations such as tags that are saved after the row itself); rows that no longer exist are
+    skipped.
+    """
+
+    def __init__(self, store, using, adds=(), deletes=()):
         self.store = store
-        self.ops = ops
+        self.using = using
+        self.adds = list(adds)  # [(model, pk)]
+        self.deletes = list(deletes)  # [pk string]
         self.done = False
 
     def __call__(self):
         if self.done:
             return
         self.done = True
-        self.store.apply(self.ops)
-
-
-def _schedule(store, ops, using):
-    connection = connections[using]
-    if connection.in_atomic_block:
-        transaction.on_commit(_DeferredWrite(store, ops), using=using, robust=True)
-    else:
-        store.apply(ops)
+        ops = [("delete", pk) for pk in self.deletes]
+        by_model = {}
+        for model, pk in self.adds:
+            by_model.setdefault(model, []).append(pk)
+        for model, pks in by_model.items():
+            for obj in _indexing_queryset(model, self.using).filter(pk__in=pks):
+                ops.append(("add", build_document(obj)))
+        self.store.apply(ops)
 
 
 def flush_pending_writes():
@@ -496,12 +510,23 @@ class WhooshIndex(BaseIndex):
         return router.db_for_write(model)
 
     def add_items(self, model, items):
-        ops = [("add", build_document(item)) for item in items]
-        if ops:
-            _schedule(self.store, ops, self._using(model))
+        items = list(items)
+        if not items:
+            return
+        using = self._using(model)
+        if connections[using].in_atomic_block:
+            adds = [(type(item), item.pk) for item in items]
+            transaction.on_commit(_DeferredWrite(self.store, using, adds=adds), using=using, robust=True)
+        else:
+            self.store.apply([("add", build_document(item)) for item in items])
 
     def delete_item(self, item):
-        _schedule(self.store, [("delete", force_str(item.pk))], self._using(type(item)))
+        using = self._using(type(item))
+        pk = force_str(item.pk)
+        if connections[using].in_atomic_block:
+            transaction.on_commit(_DeferredWrite(self.store, using, deletes=[pk]), using=using, robust=True)
+        else:
+            self.store.apply([("delete", pk)])
 
 
 class _RebuildIndex(WhooshIndex):

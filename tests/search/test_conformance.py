@@ -4,8 +4,11 @@ The suite's ``search`` fixture is not shipped in the modelsearch package; it is 
 directory next to the repository (``../shared/modelsearch/search.json``). Without it the tests are skipped.
 """
 
+import shutil
 import sys
+import tempfile
 import unittest
+import uuid
 from io import StringIO
 from pathlib import Path
 
@@ -55,12 +58,26 @@ class TestWhooshBackendConformance(BackendTests, TestCase):
             reptile = model.objects.get(pk=reptile.pk)
             reptile.add_child(name="Snake")
 
+        # Build the index once with the real rebuild command, then keep a copy of every generation so
+        # each test starts from it (the database is rolled back between tests, the index on disk is not).
+        management.call_command(
+            "update_index", backend_name="default", stdout=StringIO(), chunk_size=50, verbosity=0
+        )
+        cls._snapshots = []
+        snapshot_root = Path(tempfile.mkdtemp(prefix="whoosh-snapshot-"))
+        for index in get_search_backend("default").all_indexes():
+            generation = index.store.current_generation()
+            target = snapshot_root / generation
+            shutil.copytree(index.store.generation_path(generation), target)
+            cls._snapshots.append((index.store, target))
+
     def setUp(self):
         self.backend_name = "default"
         self.backend = get_search_backend(self.backend_name)
-        management.call_command(
-            "update_index", backend_name=self.backend_name, stdout=StringIO(), chunk_size=50, verbosity=0
-        )
+        for store, snapshot in self._snapshots:
+            generation = f"{store.name}.test-{uuid.uuid4().hex[:8]}"
+            shutil.copytree(snapshot, store.generation_path(generation))
+            store.swap(generation)
 
     def clear_index_entries(self):
         pass  # the Whoosh backend keeps no IndexEntry rows; every setUp rebuilds into a fresh generation
