@@ -147,6 +147,7 @@ def ensure_procedure(path, update, report, trainer=None):
     page.tags.set(spec.get("tags", []))
     publish(page, user=trainer)
     report.add("procedures", created)
+    page.refresh_from_db()
     return page
 
 

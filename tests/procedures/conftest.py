@@ -1,0 +1,96 @@
+"""Fixtures for the procedures tests: users in each role, and demo procedures loaded from YAML.
+
+Only the sections a test needs are loaded (home, section, its phrasings), not the whole demo:
+the procedure loader is what is under test, and the full demo takes too long per test.
+"""
+
+import functools
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from kb_site.content import demo as content_demo
+from kb_site.content import roles
+from procedures import demo as procedures_demo
+
+PASSWORD = "test-password-123"
+
+
+def make_user(username, role=None, **extra):
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD, **extra)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def agent(db):
+    return make_user("agent1", roles.AGENT, first_name="小王")
+
+
+@pytest.fixture
+def other_agent(db):
+    return make_user("agent2", roles.AGENT, first_name="小李")
+
+
+@pytest.fixture
+def supervisor(db):
+    return make_user("boss", roles.SUPERVISOR, first_name="张主管")
+
+
+@pytest.fixture
+def trainer(db):
+    return make_user("teacher", roles.TRAINER, first_name="李培训")
+
+
+@pytest.fixture
+def new_hire(db):
+    return make_user("rookie", roles.NEW_HIRE, first_name="小陈")
+
+
+@functools.cache
+def _yaml(path):
+    return content_demo.load_yaml(path)
+
+
+def _section_spec(slug):
+    for section_path in content_demo.section_files():
+        spec = _yaml(section_path)
+        if spec.get("slug") == slug:
+            return spec
+    raise LookupError(f"no demo section file with slug {slug!r}")
+
+
+def _referenced_phrasings(spec):
+    return {p for step in spec.get("steps", []) for p in step.get("phrasings") or [] if isinstance(p, str)}
+
+
+def load_demo_procedure(filename):
+    """Load one demo procedure file with its section and the section phrasings it refers to."""
+    path = procedures_demo.DEMO_DIR / "procedures" / filename
+    spec = _yaml(path)
+    report = content_demo.DemoReport()
+    home = content_demo.ensure_home({}, report)
+    section_spec = _section_spec(spec["section"])
+    section = content_demo.ensure_section(home, section_spec, False, report)
+    wanted = _referenced_phrasings(spec)
+    for phrasing in section_spec.get("phrasings", []):
+        if phrasing["title"] in wanted:
+            content_demo.ensure_phrasing(section, phrasing, None, False, report)
+    return procedures_demo.ensure_procedure(path, False, report)
+
+
+@pytest.fixture
+def missing_item(db):
+    return load_demo_procedure("30-missing-item.yaml")
+
+
+@pytest.fixture
+def complaint(db):
+    return load_demo_procedure("70-complaint-five-steps.yaml")
+
+
+def login(client, user):
+    client.force_login(user)
+    return client
