@@ -1,0 +1,390 @@
+"""Search across every kind of content for one user: the logic behind the results page and the API.
+
+``search_all(request, text, kind=None, section=None)`` runs the query through Wagtail's search API
+(so it works on whichever backend is the default), keeps only what the user may see, ranks hits of
+all kinds in one list, puts promoted results (``wagtail.contrib.search_promotions``) first and counts
+facets. ``describe(hit, request, terms)`` adds the URL and highlighted title and snippet, and is only
+called for the hits actually shown.
+
+Kinds: ``procedure`` (any live page that is neither the home page nor a section, e.g.
+``procedures.ProcedurePage``), ``article`` (``ArticlePage``), ``phrasing`` (live ``Phrasing``) and
+``document`` (``CallbookDocument``).
+"""
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.urls import reverse
+from django.utils.html import strip_tags
+from django.utils.http import urlencode
+from wagtail.contrib.search_promotions.models import SearchPromotion
+from wagtail.documents import get_document_model
+from wagtail.fields import StreamField
+from wagtail.models import CollectionViewRestriction, Page, PageViewRestriction
+from wagtail.search import index
+from wagtail.search.utils import normalise_query_string
+
+from kb_site.content.models import ArticlePage, HomePage, Phrasing, SectionPage
+from search import highlight, synonyms
+from search.analysis import normalize, query_words
+
+logger = logging.getLogger(__name__)
+
+KIND_LABELS = {
+    "procedure": "流程",
+    "article": "文章",
+    "phrasing": "话术",
+    "document": "文档",
+    "link": "推荐链接",
+}
+FILTER_KINDS = ("procedure", "article", "phrasing", "document")
+MAX_HITS_PER_KIND = 300
+SNIPPET_LENGTH = 120
+STEP_TEXT_KEYS = ("title", "text_html", "phrasings", "answers", "checklist", "outcome")
+
+
+@dataclass
+class Hit:
+    kind: str
+    obj: Any
+    title: str
+    raw_score: float = 0.0
+    score: float = 0.0
+    section: Any = None
+    promoted: bool = False
+    description: str = ""
+    url: str = ""
+    title_html: str = ""
+    snippet_html: str = ""
+
+    @property
+    def kind_label(self):
+        return KIND_LABELS.get(self.kind, "")
+
+    @property
+    def key(self):
+        return (self.kind, getattr(self.obj, "pk", self.url))
+
+    def as_json(self):
+        return {
+            "title": str(self.title_html),
+            "url": self.url,
+            "type": self.kind,
+            "type_label": self.kind_label,
+            "section": self.section.title if self.section else "",
+            "snippet": str(self.snippet_html),
+            "score": round(self.score, 4),
+            "promoted": self.promoted,
+        }
+
+
+@dataclass
+class Outcome:
+    query: str
+    hits: list = field(default_factory=list)  # after the kind/section filters, ranked
+    kind_counts: dict = field(default_factory=dict)
+    section_counts: list = field(default_factory=list)  # [(section, count)]
+    terms: tuple = ()
+    relaxed: bool = False  # no hit had every word; showing hits for any word
+    unfiltered_total: int = 0
+    took_ms: float = 0.0
+    failed: bool = False
+
+    @property
+    def total(self):
+        return len(self.hits)
+
+
+class SectionIndex:
+    """Sections by id and by path, to find the section a page lives in without a query per page."""
+
+    def __init__(self):
+        self.by_path = {}
+        self.by_id = {}
+        for section in SectionPage.objects.only("id", "title", "path", "url_path", "depth"):
+            self.by_path[section.path] = section
+            self.by_id[section.id] = section
+
+    def for_path(self, path):
+        for length in range(Page.steplen, len(path), Page.steplen):
+            section = self.by_path.get(path[:length])
+            if section is not None:
+                return section
+        return None
+
+
+def blocked_page_paths(request):
+    """Paths of pages whose view restriction this request does not pass (they and their subtrees)."""
+    restrictions = PageViewRestriction.objects.select_related("page").prefetch_related("groups")
+    return tuple(r.page.path for r in restrictions if not r.accept_request(request))
+
+
+def blocked_collection_paths(request):
+    restrictions = CollectionViewRestriction.objects.select_related("collection").prefetch_related("groups")
+    return tuple(r.collection.path for r in restrictions if not r.accept_request(request))
+
+
+def _run(results, limit=MAX_HITS_PER_KIND):
+    """Evaluate a lazy search with scores, tolerating backends without ``annotate_score``."""
+    try:
+        items = list(results.annotate_score("_search_score")[:limit])
+    except (NotImplementedError, AttributeError):
+        items = list(results[:limit])
+    scored = []
+    for rank, item in enumerate(items):
+        score = getattr(item, "_search_score", None)
+        scored.append((item, float(score) if score is not None else 1.0 / (rank + 1)))
+    return scored
+
+
+def _page_hits(query, request, sections):
+    excluded = set(ContentType.objects.get_for_models(Page, HomePage, SectionPage).values())
+    excluded_ids = {ct.id for ct in excluded}
+    article_ct = ContentType.objects.get_for_model(ArticlePage).id
+    blocked = blocked_page_paths(request)
+    hits = []
+    for page, score in _run(Page.objects.live().search(query)):
+        if page.content_type_id in excluded_ids or page.specific_class is None:
+            continue
+        if blocked and page.path.startswith(blocked):
+            continue
+        kind = "article" if page.content_type_id == article_ct else "procedure"
+        hits.append(Hit(kind, page, page.title, score, section=sections.for_path(page.path)))
+    return hits
+
+
+def _phrasing_hits(query, sections):
+    return [
+        Hit("phrasing", phrasing, phrasing.title, score, section=sections.by_id.get(phrasing.section_id))
+        for phrasing, score in _run(Phrasing.objects.filter(live=True).search(query))
+    ]
+
+
+def _document_hits(query, request):
+    from wagtail.models import Collection
+
+    blocked = blocked_collection_paths(request)
+    paths = dict(Collection.objects.values_list("id", "path")) if blocked else {}
+    hits = []
+    for document, score in _run(get_document_model().objects.all().search(query)):
+        if blocked and paths.get(document.collection_id, "").startswith(blocked):
+            continue
+        hits.append(Hit("document", document, document.title, score))
+    return hits
+
+
+def _collect(query, request, sections, outcome):
+    """Hits of every kind; a kind whose search fails is logged and left out, the others still show."""
+    hits = []
+    for collect in (
+        lambda: _page_hits(query, request, sections),
+        lambda: _phrasing_hits(query, sections),
+        lambda: _document_hits(query, request),
+    ):
+        try:
+            hits += collect()
+        except Exception:
+            # A query the backend cannot handle must never break the page an agent is on.
+            logger.exception("Search failed for %r", outcome.query)
+            outcome.failed = True
+    unique = {}
+    for hit in hits:
+        unique.setdefault(hit.key, hit)
+    return list(unique.values())
+
+
+def _title_ratio(title, words, mapping):
+    if not words:
+        return 0.0
+    folded = normalize(title)
+    found = 0
+    for word in words:
+        if any(normalize(alt) in folded for alt in synonyms.alternatives(word, mapping)):
+            found += 1
+    return found / len(words)
+
+
+def rank(hits, text, mapping):
+    """One ranked list: each kind's backend scores scaled to 0–1, plus a bonus for words in the title.
+
+    Backend scores of different models are not comparable (different indexes, different fields), so
+    they are normalised per kind; a title that contains what the agent typed is what agents expect first.
+    """
+    words = query_words(text)
+    best = {}
+    for hit in hits:
+        best[hit.kind] = max(best.get(hit.kind, 0.0), hit.raw_score)
+    for hit in hits:
+        top = best.get(hit.kind) or 1.0
+        scaled = hit.raw_score / top if top > 0 else 0.0
+        hit.score = 0.6 * scaled + 0.4 * _title_ratio(hit.title, words, mapping)
+    hits.sort(key=lambda h: (-h.score, h.title))
+    return hits
+
+
+def promoted_hits(text, request, sections):
+    """Trainer-promoted results (推荐结果) for this query, in their editorial order, visible ones only."""
+    normalised = normalise_query_string(text)
+    if not normalised:
+        return []
+    blocked = blocked_page_paths(request)
+    article_ct = ContentType.objects.get_for_model(ArticlePage).id
+    hits = []
+    promotions = SearchPromotion.objects.filter(query__query_string=normalised).select_related("page")
+    for promotion in promotions.order_by("sort_order", "pk"):
+        page = promotion.page
+        if page is not None:
+            if not page.live or (blocked and page.path.startswith(blocked)):
+                continue
+            kind = "article" if page.content_type_id == article_ct else "procedure"
+            hit = Hit(kind, page, page.title, section=sections.for_path(page.path))
+        elif promotion.external_link_url:
+            hit = Hit("link", None, promotion.external_link_text or promotion.external_link_url)
+            hit.url = promotion.external_link_url
+        else:
+            continue
+        hit.promoted = True
+        hit.description = promotion.description
+        hits.append(hit)
+    return hits
+
+
+def search_all(request, text, kind=None, section=None):
+    """Every hit for ``text`` this request may see, filtered by ``kind`` and section id, ranked."""
+    started = time.perf_counter()
+    text = synonyms.clean_query(text)
+    outcome = Outcome(query=text)
+    mapping = synonyms.load_synonyms()
+    query = synonyms.build_query(text, mapping)
+    outcome.terms = highlight.query_terms(*synonyms.all_terms(text, mapping))
+    sections = SectionIndex()
+    hits = []
+    if query is not None:
+        hits = _collect(query, request, sections, outcome)
+        if not hits:
+            relaxed = synonyms.build_relaxed_query(text, mapping)
+            if relaxed is not None:
+                hits = _collect(relaxed, request, sections, outcome)
+                outcome.relaxed = bool(hits)
+    hits = rank(hits, text, mapping)
+    promoted = promoted_hits(text, request, sections) if text else []
+    if promoted:
+        keys = {hit.key for hit in promoted}
+        hits = promoted + [hit for hit in hits if hit.key not in keys]
+    outcome.unfiltered_total = len(hits)
+
+    def in_section(hit):
+        return section is None or (hit.section is not None and hit.section.id == section)
+
+    def of_kind(hit):
+        return not kind or hit.kind == kind
+
+    outcome.kind_counts = dict.fromkeys(FILTER_KINDS, 0)
+    counts = {}
+    for hit in hits:
+        if in_section(hit) and hit.kind in outcome.kind_counts:
+            outcome.kind_counts[hit.kind] += 1
+        if of_kind(hit) and hit.section is not None:
+            counts[hit.section.id] = counts.get(hit.section.id, 0) + 1
+    outcome.section_counts = sorted(
+        ((sections.by_id[sid], n) for sid, n in counts.items()), key=lambda item: (-item[1], item[0].path)
+    )
+    outcome.hits = [hit for hit in hits if of_kind(hit) and in_section(hit)]
+    outcome.took_ms = (time.perf_counter() - started) * 1000
+    return outcome
+
+
+# --- describing the hits that are shown ------------------------------------------------------------
+
+
+def _flatten(value):
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return " ".join(_flatten(v) for v in value)
+    if isinstance(value, dict):
+        return " ".join(_flatten(v) for v in value.values())
+    return str(value)
+
+
+def searchable_text(obj):
+    """The text of ``obj``'s search fields other than its title, as plain text (for snippets)."""
+    parts = []
+    for search_field in obj.get_search_fields():
+        if not isinstance(search_field, index.SearchField) or search_field.field_name == "title":
+            continue
+        try:
+            model_field = obj._meta.get_field(search_field.field_name)
+        except Exception:
+            model_field = None
+        value = getattr(obj, search_field.field_name, None)
+        if isinstance(model_field, StreamField) and value is not None:
+            parts.append(_flatten(model_field.get_searchable_content(value)))
+        else:
+            try:
+                parts.append(_flatten(search_field.get_value(obj)))
+            except Exception:
+                continue
+    return " ".join(p for p in parts if p)
+
+
+def _procedure_model():
+    try:
+        from procedures.models import ProcedurePage
+    except ImportError:
+        return None
+    return ProcedurePage
+
+
+def step_anchor(page, terms):
+    """``#step-<key>`` of the first procedure step whose text has a hit, or ``""``.
+
+    Steps are the plain dicts of ``ProcedurePage.step_dicts()`` (see ``procedures.graph``).
+    """
+    step_dicts = getattr(page, "step_dicts", None)
+    if not callable(step_dicts):
+        return ""
+    for step in step_dicts():
+        if not step.get("key"):
+            continue
+        text = strip_tags(_flatten([step.get(name) for name in STEP_TEXT_KEYS]))
+        if highlight.has_hit(text, terms):
+            return f"#step-{step['key']}"
+    return ""
+
+
+def phrasing_url(phrasing, section):
+    if section is not None:
+        return f"{section.url}#phrasing-{phrasing.pk}"
+    return reverse("search:search") + "?" + urlencode({"q": phrasing.title, "type": "phrasing"})
+
+
+def describe(hit, request, terms):
+    """Fill ``url``, ``title_html`` and ``snippet_html`` of a hit that is about to be shown."""
+    hit.title_html = highlight.highlight(hit.title, terms)
+    if hit.kind == "link":
+        hit.snippet_html = highlight.snippet(hit.description, terms, SNIPPET_LENGTH)
+        return hit
+    if hit.kind in ("article", "procedure"):
+        page = hit.obj.specific
+        hit.obj = page
+        hit.url = page.get_url(request) or ""
+        text = searchable_text(page)
+        procedure_model = _procedure_model()
+        if procedure_model is not None and isinstance(page, procedure_model):
+            hit.url += step_anchor(page, terms)
+    elif hit.kind == "phrasing":
+        hit.url = phrasing_url(hit.obj, hit.section)
+        text = " ".join(filter(None, [hit.obj.scenario, hit.obj.text]))
+    else:
+        hit.url = hit.obj.url
+        text = getattr(hit.obj, "extracted_text", "") or ""
+    if hit.description:
+        text = f"{hit.description} {text}"
+    hit.snippet_html = highlight.snippet(text, terms, SNIPPET_LENGTH)
+    return hit

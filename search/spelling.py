@@ -1,0 +1,160 @@
+"""您是不是要找: spelling suggestions for a query that found nothing.
+
+The vocabulary is what agents can find: titles of live pages, phrasings and documents, and the tags
+on articles and phrasings, split into words with the search analyzer. A query word not in the
+vocabulary is replaced by
+
+1. a vocabulary word with the same pinyin (the usual IME slip: 头诉 → 投诉, 推款 → 退款);
+2. a vocabulary word whose pinyin or initials match typed Latin letters (tuikuan → 退款);
+3. the closest vocabulary word by ``difflib`` similarity (characters, then pinyin).
+
+A whole title close to the whole query is also offered. Only suggestions that find something
+are returned. The vocabulary is cached and rebuilt when content is published or changed
+(``invalidate_vocabulary`` is connected in ``search.apps``).
+"""
+
+import difflib
+from collections import Counter
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from pypinyin import Style, lazy_pinyin
+
+from search.analysis import normalize, query_words
+from search.pinyin import full_pinyin, has_cjk, initials
+
+CACHE_KEY = "search:spelling-vocabulary"
+CACHE_SECONDS = 600
+MAX_SUGGESTIONS = 3
+
+
+@dataclass
+class Vocabulary:
+    words: Counter  # word -> frequency
+    by_pinyin: dict  # full pinyin -> [words], most frequent first
+    by_initials: dict
+    titles: list
+
+
+def _vocabulary_texts():
+    from taggit.models import Tag
+    from wagtail.documents import get_document_model
+    from wagtail.models import Page
+
+    from kb_site.content.models import Phrasing
+
+    titles = list(Page.objects.live().filter(depth__gt=2).values_list("title", flat=True))
+    titles += list(Phrasing.objects.filter(live=True).values_list("title", flat=True))
+    titles += list(get_document_model().objects.values_list("title", flat=True))
+    tags = list(Tag.objects.values_list("name", flat=True))
+    return titles, tags
+
+
+def build_vocabulary(titles, tags):
+    words = Counter()
+    for text in list(titles) + list(tags):
+        for word in query_words(text):
+            if len(word) >= 2 or not has_cjk(word):
+                words[word] += 1
+    by_pinyin, by_initials = {}, {}
+    for word, _count in words.most_common():
+        if has_cjk(word):
+            by_pinyin.setdefault(full_pinyin(word), []).append(word)
+            by_initials.setdefault(initials(word), []).append(word)
+    unique_titles = list(dict.fromkeys(t for t in titles if t))
+    return Vocabulary(words, by_pinyin, by_initials, unique_titles)
+
+
+def get_vocabulary():
+    vocabulary = cache.get(CACHE_KEY)
+    if vocabulary is None:
+        vocabulary = build_vocabulary(*_vocabulary_texts())
+        cache.set(CACHE_KEY, vocabulary, CACHE_SECONDS)
+    return vocabulary
+
+
+def invalidate_vocabulary(**kwargs):
+    cache.delete(CACHE_KEY)
+
+
+def _correct_word(word, vocabulary):
+    if word in vocabulary.words:
+        return word
+    if has_cjk(word):
+        same_sound = vocabulary.by_pinyin.get(full_pinyin(word))
+        if same_sound:
+            return same_sound[0]
+        # Same sound except tones is already covered; try the closest word by pinyin syllables.
+        syllables = " ".join(lazy_pinyin(word, style=Style.NORMAL))
+        candidates = {
+            " ".join(lazy_pinyin(w)): w for w in vocabulary.words if has_cjk(w) and len(w) == len(word)
+        }
+        close = difflib.get_close_matches(syllables, list(candidates), n=1, cutoff=0.75)
+        if close:
+            return candidates[close[0]]
+        close = difflib.get_close_matches(word, list(vocabulary.words), n=1, cutoff=0.5)
+        return close[0] if close else None
+    letters = word.lower()
+    if letters.isalpha():
+        for table in (vocabulary.by_pinyin, vocabulary.by_initials):
+            if letters in table:
+                return table[letters][0]
+        keys = difflib.get_close_matches(letters, list(vocabulary.by_pinyin), n=1, cutoff=0.8)
+        if keys:
+            return vocabulary.by_pinyin[keys[0]][0]
+    close = difflib.get_close_matches(
+        letters, [w for w in vocabulary.words if not has_cjk(w)], n=1, cutoff=0.7
+    )
+    return close[0] if close else None
+
+
+def candidates(text, vocabulary):
+    """Possible corrections of ``text``, best first (not yet checked for results)."""
+    text = normalize(text).strip()
+    if not text:
+        return []
+    found = []
+    words = query_words(text)
+    corrected = []
+    changed = False
+    for word in words:
+        replacement = _correct_word(word, vocabulary)
+        if replacement is None:
+            continue  # drop a word nothing resembles
+        changed = changed or replacement != word
+        corrected.append(replacement)
+    if corrected and (changed or len(corrected) < len(words)):
+        found.append(" ".join(corrected) if not all(has_cjk(w) for w in corrected) else "".join(corrected))
+    found += difflib.get_close_matches(text, vocabulary.titles, n=MAX_SUGGESTIONS, cutoff=0.5)
+    return [c for c in dict.fromkeys(found) if c and c != text]
+
+
+def suggest_corrections(text, has_results, vocabulary=None):
+    """Up to three corrections of ``text`` for which ``has_results(candidate)`` is true."""
+    vocabulary = vocabulary or get_vocabulary()
+    result = []
+    for candidate in candidates(text, vocabulary)[: MAX_SUGGESTIONS * 2]:
+        if has_results(candidate):
+            result.append(candidate)
+        if len(result) >= MAX_SUGGESTIONS:
+            break
+    return result
+
+
+def connect_signals():
+    """Rebuild the vocabulary after anything that changes what agents can find."""
+    from django.db.models.signals import post_delete, post_save
+    from taggit.models import Tag
+    from wagtail.documents import get_document_model
+    from wagtail.signals import page_published, page_unpublished
+
+    from kb_site.content.models import Phrasing
+
+    page_published.connect(invalidate_vocabulary, dispatch_uid="search_vocabulary_published")
+    page_unpublished.connect(invalidate_vocabulary, dispatch_uid="search_vocabulary_unpublished")
+    for model in (Phrasing, Tag, get_document_model()):
+        label = model._meta.label_lower
+        post_save.connect(invalidate_vocabulary, sender=model, dispatch_uid=f"search_vocabulary_save_{label}")
+        post_delete.connect(
+            invalidate_vocabulary, sender=model, dispatch_uid=f"search_vocabulary_del_{label}"
+        )

@@ -1,0 +1,177 @@
+"""The search results page: kinds, filters, facets, highlighting, visibility, pagination, robustness."""
+
+import re
+
+import pytest
+
+from tests.factories import make_user
+from tests.search.frontend_data import article, knowledge_base, refresh_index, restrict_to_group
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def kb(home, section):
+    return knowledge_base(home, section)
+
+
+def hit_titles(response):
+    """Plain titles of the hits on a results page, in order."""
+    html = response.content.decode()
+    return [re.sub(r"<[^>]+>", "", t) for t in re.findall(r'class="search-hit-title"[^>]*>(.*?)</a>', html)]
+
+
+def test_anonymous_user_is_sent_to_login(client, kb):
+    response = client.get("/search/", {"q": "投诉"})
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+def test_results_of_every_kind_with_highlighting(agent_client, kb):
+    response = agent_client.get("/search/", {"q": "投诉"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    titles = hit_titles(response)
+    assert "客户投诉处理流程" in titles
+    assert "投诉安抚话术" in titles
+    assert "客户<mark>投诉</mark>处理流程" in html
+    # the phrasing hit carries its copy button
+    assert "<copy-button" in html
+    # keyboard navigation hooks and the script
+    assert "data-search-results" in html and "data-hit-link" in html
+    assert "js/search.js" in html
+
+
+def test_drafts_and_unpublished_phrasings_never_show(agent_client, kb):
+    titles = hit_titles(agent_client.get("/search/", {"q": "投诉"}))
+    assert "投诉草稿文章" not in titles
+    assert "投诉内部话术" not in titles
+
+
+def test_type_filter_and_facet_counts(agent_client, kb):
+    response = agent_client.get("/search/", {"q": "投诉", "type": "phrasing"})
+    assert hit_titles(response) == ["投诉安抚话术"]
+    html = response.content.decode()
+    # facet tabs still count the other kinds
+    assert re.search(r"文章 <span class=\"facet-count\">1</span>", html)
+    assert re.search(r"话术 <span class=\"facet-count\">1</span>", html)
+
+
+def test_section_filter(agent_client, kb):
+    other = kb["other"]
+    response = agent_client.get("/search/", {"q": "快递", "section": other.id})
+    assert hit_titles(response) == ["快递查询规范"]
+    response = agent_client.get("/search/", {"q": "快递", "section": kb["section"].id})
+    assert hit_titles(response) == []
+
+
+def test_section_facet_lists_sections_with_counts(agent_client, kb):
+    html = agent_client.get("/search/", {"q": "投诉"}).content.decode()
+    assert re.search(r"电商售前售后 <span class=\"facet-count\">2</span>", html)
+
+
+def test_view_restricted_page_only_for_allowed_users(client, kb):
+    restrict_to_group(kb["refund"], "质检组")
+    agent = make_user("坐席")
+    client.force_login(agent)
+    assert "退款时限说明" not in hit_titles(client.get("/search/", {"q": "退款"}))
+
+    inspector = make_user("坐席", username="inspector")
+    inspector.groups.add(
+        __import__("django.contrib.auth.models").contrib.auth.models.Group.objects.get(name="质检组")
+    )
+    client.force_login(inspector)
+    assert "退款时限说明" in hit_titles(client.get("/search/", {"q": "退款"}))
+
+
+def test_pagination(agent_client, home, section):
+    for n in range(23):
+        article(section, f"回访记录规范{n:02d}", summary="回访客户的要求")
+    refresh_index()
+    first = agent_client.get("/search/", {"q": "回访"})
+    assert len(hit_titles(first)) == 20
+    assert "1 / 2" in first.content.decode()
+    second = agent_client.get("/search/", {"q": "回访", "page": 2})
+    assert len(hit_titles(second)) == 3
+    assert not set(hit_titles(first)) & set(hit_titles(second))
+    # an out-of-range page shows the last page rather than an error
+    assert agent_client.get("/search/", {"q": "回访", "page": 99}).status_code == 200
+
+
+def test_titles_and_snippets_are_escaped(agent_client, home, section):
+    article(section, "<b>投诉</b> 升级规范", summary="<script>alert(1)</script> 投诉 升级")
+    refresh_index()
+    html = agent_client.get("/search/", {"q": "投诉"}).content.decode()
+    assert "&lt;b&gt;<mark>投诉</mark>&lt;/b&gt;" in html
+    assert "<script>alert(1)</script>" not in html
+
+
+def test_did_you_mean_from_pinyin_homophone(agent_client, kb):
+    # 头诉 (tóu sù) is the IME slip for 投诉 (tóu sù)
+    html = agent_client.get("/search/", {"q": "头诉"}).content.decode()
+    assert "您是不是要找" in html
+    assert re.search(r'<a href="\?q=%E6%8A%95%E8%AF%89"[^>]*>投诉</a>', html)
+
+
+def test_did_you_mean_from_typed_pinyin(agent_client, kb):
+    html = agent_client.get("/search/", {"q": "kuaidi"}).content.decode()
+    assert "您是不是要找" in html
+    assert ">快递<" in html
+
+
+def test_no_suggestion_when_nothing_resembles(agent_client, kb):
+    html = agent_client.get("/search/", {"q": "量子力学"}).content.decode()
+    assert "没有找到相关内容" in html
+    assert "您是不是要找" not in html
+
+
+NASTY_QUERIES = [
+    '"unbalanced',
+    'a"b"c"',
+    "投诉 AND 退款",
+    "投诉 OR",
+    "NOT",
+    "NOT 投诉",
+    "*",
+    "投*",
+    "~",
+    "投诉~2",
+    "title:投诉",
+    "section:电商 type:x",
+    "(投诉",
+    "投诉)",
+    "[]{}^:",
+    "x" * 10_000,
+    "投诉" * 5_000,
+    "\x00\x01\x1b[31m投诉\x7f",
+    "😀🙏🏻",
+    "投诉😀",
+    "   ",
+    "\t\n",
+    "' OR 1=1 --",
+    "<script>alert(1)</script>",
+    "%",
+    "\\",
+    "－－全角－－",
+    "\u202e投诉",
+]
+
+
+@pytest.mark.parametrize("query", NASTY_QUERIES)
+def test_any_query_answers_200_on_the_page(agent_client, kb, query):
+    response = agent_client.get("/search/", {"q": query})
+    assert response.status_code == 200
+    assert "<script>alert(1)</script>" not in response.content.decode().split("<main", 1)[1]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "投诉", "type": "nonsense"},
+        {"q": "投诉", "section": "abc"},
+        {"q": "投诉", "page": "-1"},
+        {"page": "x"},
+    ],
+)
+def test_invalid_filters_are_ignored(agent_client, kb, params):
+    assert agent_client.get("/search/", params).status_code == 200
