@@ -145,7 +145,7 @@ def ensure_phrasing(section, spec, trainer, update, report):
         phrasing.scenario = spec.get("scenario", "")
         phrasing.text = str(spec["text"]).strip()
         phrasing.save()
-        phrasing.tags.set(spec.get("tags", []))
+        phrasing.tags.set([str(tag) for tag in spec.get("tags") or []])
         phrasing.save()
         publish(phrasing, user=trainer)
     report.add("phrasings", created)
@@ -251,7 +251,7 @@ def ensure_article(section, spec, phrasings_by_title, trainer, update, report):
     else:
         for name, value in values.items():
             setattr(article, name, value)
-    article.tags.set(spec.get("tags", []))
+    article.tags.set([str(tag) for tag in spec.get("tags") or []])
     publish(article, user=trainer)
     report.add("articles", created)
     return article
