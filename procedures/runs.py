@@ -92,7 +92,11 @@ def apply_move(run_id, user, form, now=None):
         with transaction.atomic():
             run = ProcedureRun.objects.select_for_update().get(pk=run_id, user=user)
             if run.is_finished:
-                raise MoveRejected("finished", f"本次流程已经{run.get_status_display()}，不能再操作。")
+                if run.status == RunStatus.ABANDONED:
+                    raise MoveRejected(
+                        "finished", "本次流程长时间未操作，已经中断，不能再操作；请重新开始流程。"
+                    )
+                raise MoveRejected("finished", f"本次流程已经结束（{run.outcome}），不能再操作。")
             if form.seq != run.next_seq or form.step != run.current_step:
                 raise MoveRejected(
                     "stale",
