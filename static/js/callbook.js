@@ -78,3 +78,13 @@ document.addEventListener("keydown", (event) => {
     box.select();
   }
 });
+
+// A value typed into one gap (e.g. 客户称呼) fills every gap of that name on the page,
+// so the agent types the customer's name once per call.
+document.addEventListener("input", (event) => {
+  const gap = event.target;
+  if (!gap.matches || !gap.matches("input.ph-gap")) return;
+  document.querySelectorAll("input.ph-gap").forEach((other) => {
+    if (other !== gap && other.dataset.ph === gap.dataset.ph) other.value = gap.value;
+  });
+});

@@ -16,7 +16,15 @@ def article(section, agent):
             title="少货致歉", section=section, text="非常抱歉{客户称呼}，我们会在{天数}天内补发。"
         )
     )
-    body = build_body([{"heading": "致歉"}, {"phrasing": "少货致歉"}], {"少货致歉": phrasing}, "test")
+    body = build_body(
+        [
+            {"heading": "致歉"},
+            {"phrasing": "少货致歉"},
+            {"phrasing": {"label": "结束语", "text": "{客户称呼}，感谢您的耐心。"}},
+        ],
+        {"少货致歉": phrasing},
+        "test",
+    )
     return publish(ArticlePageFactory(parent=section, title="少货处理规范", slug="missing-item", body=body))
 
 
@@ -36,6 +44,9 @@ def test_agent_fills_gaps_and_copies_the_phrasing(browser, live_server, article)
     page.wait_for_function("document.querySelector('copy-button').classList.contains('is-done')")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == "非常抱歉王女士，我们会在【天数】天内补发。"
+
+    # The name typed once fills the same gap in the other phrasing too.
+    assert page.locator('input.ph-gap[data-ph="客户称呼"]').nth(1).input_value() == "王女士"
     context.close()
 
 
