@@ -35,7 +35,7 @@ def test_agent_fills_gaps_and_copies_the_phrasing(browser, live_server, article)
     login(page, live_server.url, "agent", "pw-callbook-123")
 
     page.goto(f"{live_server.url}{article.url}")
-    gap = page.locator('input.ph-gap[data-ph="客户称呼"]')
+    gap = page.locator('input.ph-gap[data-ph="客户称呼"]').first
     assert gap.is_visible()
     assert "{客户称呼}" not in page.inner_text("main")
     gap.fill("王女士")
