@@ -144,7 +144,7 @@ def ensure_procedure(path, update, report, trainer=None):
     else:
         for name, value in values.items():
             setattr(page, name, value)
-    page.tags.set(spec.get("tags", []))
+    page.tags.set([str(tag) for tag in spec.get("tags", [])])
     publish(page, user=trainer)
     report.add("procedures", created)
     page.refresh_from_db()
