@@ -53,6 +53,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connections, models, router, transaction
 from django.db.models import Count, Manager
+from django.db.models.functions.datetime import Extract as ExtractDate
+from django.db.models.lookups import Lookup
 from django.utils import timezone
 from django.utils.encoding import force_str
 from modelsearch.backends.base import (
@@ -83,6 +85,10 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION = "1"
 INDEX_NAME = "MAIN"
 DEFAULT_LOCK_TIMEOUT = 30.0
+# Queries are cut to this many words, and each word to this many tokens (a 10,000-character query must not
+# build a 10,000-clause Whoosh query).
+MAX_QUERY_WORDS = 32
+MAX_WORD_TOKENS = 16
 # Beyond this many hits the ORM path filters primary keys in chunks.
 PK_CHUNK = 5000
 # fsync new generations before they go live (the FSYNC setting; tests switch it off for speed).
@@ -640,22 +646,25 @@ class WhooshSearchQueryCompiler(BaseSearchQueryCompiler):
         )
 
     def _word(self, word, fields, boost=1.0, fuzzy=False):
-        tokens = query_words(word)
+        tokens = query_words(word)[:MAX_WORD_TOKENS]
         if not tokens:
             return None
         if len(tokens) == 1:
             return self._term(tokens[0], fields, boost, fuzzy)
-        # A "word" the analyzer splits (客户投诉, iPhone-15): the phrase ranks first, but documents that
-        # contain all parts elsewhere still match.
-        return _or(
-            [
-                self._phrase(tokens, fields, boost * 2),
-                _and([self._term(token, fields, boost, fuzzy) for token in tokens]),
-            ]
-        )
+        # A "word" the analyzer splits (客户投诉, iPhone-15): the phrase ranks first; for full-text search,
+        # documents that contain all parts elsewhere still match (autocomplete keeps the typed order).
+        alternatives = [self._phrase(tokens, fields, boost * 2)]
+        if not self.autocomplete:
+            alternatives.append(_and([self._term(token, fields, boost, fuzzy) for token in tokens]))
+        whole = "".join(tokens)
+        if len(whole) <= 8 and not whole.isascii():
+            # Out of context the segmenter may split a word (单号 → 单 / 号) that the text has as a word or
+            # sub-word (快递单号 ⊃ 单号).
+            alternatives.append(self._term(whole, fields, boost * 2))
+        return _or(alternatives)
 
     def _words(self, text, operator, fields, boost=1.0, fuzzy=False):
-        parts = [self._word(word, fields, boost, fuzzy) for word in str(text).split()]
+        parts = [self._word(word, fields, boost, fuzzy) for word in str(text).split()[:MAX_QUERY_WORDS]]
         parts = [part for part in parts if part is not None]
         if not parts:
             return wq.NullQuery
@@ -673,7 +682,7 @@ class WhooshSearchQueryCompiler(BaseSearchQueryCompiler):
         if isinstance(query, PlainText):
             return self._words(query.query_string, query.operator, fields, float(query.boost or 1))
         if isinstance(query, Phrase):
-            tokens = query_words(query.query_string)
+            tokens = query_words(query.query_string)[: MAX_QUERY_WORDS * MAX_WORD_TOKENS // 4]
             if not tokens:
                 return wq.NullQuery
             if len(tokens) == 1:
@@ -759,11 +768,31 @@ class WhooshSearchQueryCompiler(BaseSearchQueryCompiler):
     def _connect_filters(self, filters, connector, negated):
         filters = [f for f in filters if f is not None]
         if not filters:
-            return wq.NullQuery if negated else None
+            return None
         combined = _and(filters) if connector == "AND" else _or(filters)
         if negated:
             return wq.AndNot(wq.Every(), combined)
         return combined
+
+    def _get_filters_from_where_node(self, where_node, check_only=False):
+        # The base class ignores multi-table-inheritance pointer columns (``page_ptr_id``), e.g. the
+        # ``~Q(pk=page)`` of ``descendant_of(page)`` on a Page subclass. They are the primary key: translate
+        # them to ``pk`` terms so the Whoosh count stays exact.
+        if (
+            not check_only
+            and isinstance(where_node, Lookup)
+            and not isinstance(where_node.lhs, ExtractDate)
+            and getattr(getattr(where_node.lhs, "target", None), "attname", "").endswith("_ptr_id")
+        ):
+            return self._pk_lookup(where_node.lookup_name, where_node.rhs)
+        return super()._get_filters_from_where_node(where_node, check_only=check_only)
+
+    def _pk_lookup(self, lookup, value):
+        if lookup == "exact" and not hasattr(value, "resolve_expression"):
+            return wq.Term("pk", force_str(value.pk if isinstance(value, models.Model) else value))
+        if lookup == "in" and isinstance(value, (list, tuple, set, frozenset)):
+            return _or([self._pk_lookup("exact", item) for item in value])
+        raise _Untranslatable
 
     def translated_filters(self):
         """The queryset's filters as a Whoosh query (None if there are none). Raises _Untranslatable."""

@@ -1,0 +1,29 @@
+"""Fixtures for the search-backend tests: a fresh on-disk Whoosh index per test."""
+
+import pytest
+from modelsearch.backends import get_search_backend
+
+
+@pytest.fixture
+def search_index(settings, tmp_path):
+    """Point the default backend at an empty index directory for this test; returns the backend."""
+    settings.WAGTAILSEARCH_BACKENDS = {
+        "default": {
+            "BACKEND": "search.backend",
+            "PATH": tmp_path / "search-index",
+            "LOCK_TIMEOUT": 10,
+            "FSYNC": False,
+            "AUTO_UPDATE": True,
+        }
+    }
+    return get_search_backend("default")
+
+
+@pytest.fixture
+def refresh(search_index):
+    """Make index writes of the current (test) transaction visible to searches."""
+
+    def _refresh():
+        search_index.refresh_indexes()
+
+    return _refresh
