@@ -1,0 +1,163 @@
+"""Report figures on a known set of runs; practice runs never count; who may see what."""
+
+import csv
+import datetime
+import io
+
+import pytest
+from conftest import login
+from django.urls import reverse
+from django.utils import timezone
+
+from procedures import stats
+from procedures.models import ProcedureRun
+from procedures.runs import MoveForm, apply_move, start_run
+
+GREETED = [("next", {})]
+DAMAGED = [*GREETED, ("answer", {"answer": "1"})]
+NO_SHORTAGE = [
+    *GREETED,
+    ("answer", {"answer": "0"}),
+    ("next", {"inputs": {"订单号": "A1", "商品名称": "杯", "少货金额": "30"}}),
+    ("next", {"checked": (0, 1, 2)}),
+    ("answer", {"answer": "2"}),
+]
+DAMAGE_PATH = "问候并确认来意 › 外包装是否完好？ › 外包装有问题，转运输破损处理"
+
+
+def run_through(page, user, moves, start, seconds, practice=False):
+    """A run whose moves are spread evenly so that the last one lands ``seconds`` after the start."""
+    run = start_run(page, user, practice=practice, now=start)
+    for number, (action, fields) in enumerate(moves, 1):
+        run.refresh_from_db()
+        when = start + datetime.timedelta(seconds=seconds * number / len(moves))
+        form = MoveForm(step=run.current_step, seq=run.next_seq, action=action, **fields)
+        run = apply_move(run.pk, user, form, now=when)
+    return run
+
+
+@pytest.fixture
+def known_runs(missing_item, agent, other_agent, new_hire):
+    base = timezone.now() - datetime.timedelta(days=2)
+    runs = {
+        "a1": run_through(missing_item, agent, DAMAGED, base, 60),
+        "a2": run_through(missing_item, agent, DAMAGED, base, 120),
+        "a3": run_through(missing_item, agent, [*GREETED, ("escalate", {})], base, 300),
+        "b1": run_through(missing_item, other_agent, NO_SHORTAGE, base, 600),
+        "b2": run_through(missing_item, other_agent, GREETED, base, 10),  # left hanging: abandoned
+        "b3": run_through(missing_item, other_agent, [], timezone.now(), 0),  # in progress today
+        "practice": run_through(missing_item, new_hire, DAMAGED, base, 30, practice=True),
+    }
+    ProcedureRun.objects.mark_abandoned()
+    return runs
+
+
+def denied(response):
+    """Wagtail answers a missing permission with a redirect (to the admin home or its login)."""
+    return response.status_code == 403 or (
+        response.status_code == 302 and response["Location"].startswith("/admin/")
+    )
+
+
+def test_percentile_is_nearest_rank():
+    assert stats.percentile([], 0.9) is None
+    assert stats.percentile([5], 0.9) == 5
+    assert stats.percentile([60, 120, 300, 600], 0.9) == 600
+    assert stats.percentile(list(range(1, 101)), 0.9) == 90
+
+
+def test_figures_per_procedure(known_runs):
+    (row,) = stats.grouped_stats(ProcedureRun.objects.all(), by="procedure")
+    assert (row.label, row.runs, row.completed, row.abandoned, row.in_progress) == ("少货处理", 6, 4, 1, 1)
+    assert row.outcomes == {"已转接": 2, "已升级": 1, "无需处理": 1}
+    assert row.median_seconds == 210 and row.p90_seconds == 600
+
+
+def test_figures_per_agent(known_runs):
+    rows = {row.label: row for row in stats.grouped_stats(ProcedureRun.objects.all(), by="agent")}
+    assert set(rows) == {"小王", "小李"}  # the new hire only practised
+    assert (rows["小王"].runs, rows["小王"].median_seconds, rows["小王"].p90_seconds) == (3, 120, 300)
+    assert (rows["小李"].runs, rows["小李"].completed, rows["小李"].median_seconds) == (3, 1, 600)
+
+
+def test_outcome_distribution_abandonment_and_paths(known_runs):
+    assert stats.outcome_distribution(ProcedureRun.objects.all()) == [
+        ("已转接", 2, 0.5),
+        ("已升级", 1, 0.25),
+        ("无需处理", 1, 0.25),
+    ]
+    (abandoned,) = stats.abandonment_by_step(ProcedureRun.objects.all())
+    assert (abandoned.step_key, abandoned.abandoned, abandoned.runs, abandoned.share) == (
+        "ask-package",
+        1,
+        6,
+        "17%",
+    )
+    paths = stats.common_paths(ProcedureRun.objects.all())
+    assert (paths[0].path, paths[0].runs, paths[0].outcome, paths[0].share) == (
+        DAMAGE_PATH,
+        2,
+        "已转接",
+        "50%",
+    )
+    assert {p.path for p in paths[1:]} == {
+        "问候并确认来意 › [升级]",
+        "问候并确认来意 › 外包装是否完好？ › 记录订单和少货信息 › 三步核实 › 核实结果：是否确实少发？ › 说明核实结果",
+    }
+
+
+def test_stats_report_view_and_csv_export(client, supervisor, known_runs):
+    login(client, supervisor)
+    response = client.get(reverse("procedures_stats_report"))
+    html = response.content.decode()
+    assert response.status_code == 200 and "少货处理" in html and "3分30秒" in html and "10分0秒" in html
+    export = client.get(reverse("procedures_stats_report"), {"export": "csv"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
+    assert [(r["流程"], r["运行次数"], r["用时中位数（秒）"], r["用时P90（秒）"]) for r in rows] == [
+        ("少货处理", "6", "210.0", "600.0")
+    ]
+
+
+def test_date_and_agent_filters(client, supervisor, other_agent, known_runs):
+    login(client, supervisor)
+    today = timezone.localdate().isoformat()
+    export = client.get(reverse("procedures_stats_report"), {"export": "csv", "started_at_from": today})
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
+    assert [(r["运行次数"], r["进行中"]) for r in rows] == [("1", "1")]
+    export = client.get(reverse("procedures_run_report"), {"export": "csv", "user": other_agent.pk})
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
+    assert len(rows) == 3 and {r["坐席"] for r in rows} == {"agent2"}
+    export = client.get(reverse("procedures_run_report"), {"export": "csv", "practice": "true"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
+    assert len(rows) == 1 and rows[0]["坐席"] == "rookie"
+
+
+def test_every_report_and_the_timeline_render_for_supervisors(client, supervisor, known_runs):
+    login(client, supervisor)
+    for name in [
+        "procedures_run_report",
+        "procedures_stats_report",
+        "procedures_agent_report",
+        "procedures_abandonment_report",
+        "procedures_paths_report",
+    ]:
+        assert client.get(reverse(name)).status_code == 200, name
+    html = client.get(reverse("procedures_abandonment_report")).content.decode()
+    assert "外包装是否完好？" in html and "17%" in html
+    html = client.get(reverse("procedures_run_timeline", args=[known_runs["b1"].pk])).content.decode()
+    assert "说明核实结果" in html and "少货金额：30" in html and "【结果】无需处理" in html
+
+
+def test_trainers_see_statistics_but_not_agents_runs(client, trainer, known_runs):
+    login(client, trainer)
+    assert client.get(reverse("procedures_stats_report")).status_code == 200
+    assert client.get(reverse("procedures_abandonment_report")).status_code == 200
+    assert denied(client.get(reverse("procedures_run_report")))
+    assert denied(client.get(reverse("procedures_agent_report")))
+    assert denied(client.get(reverse("procedures_run_timeline", args=[known_runs["a1"].pk])))
+
+
+def test_agents_see_no_reports(client, agent, known_runs):
+    login(client, agent)
+    assert denied(client.get(reverse("procedures_stats_report")))
+    assert denied(client.get(reverse("procedures_run_timeline", args=[known_runs["a1"].pk])))
