@@ -388,13 +388,19 @@ class IndexStore:
         key = (str(self.base_path), self.name)
         cached = cache.get(key)
         if cached is not None and cached[0] == generation:
-            searcher = cached[1].refresh()
+            ix, searcher = cached[1], cached[2]
+            if ix.latest_generation() == searcher.reader().generation():
+                return searcher
+            # Not Searcher.refresh(): it reuses segment readers and misses deletion-only commits.
+            with contextlib.suppress(Exception):
+                searcher.close()
         else:
             if cached is not None:
                 with contextlib.suppress(Exception):
-                    cached[1].close()
-            searcher = self.open(generation).searcher()
-        cache[key] = (generation, searcher)
+                    cached[2].close()
+            ix = self.open(generation)
+        searcher = ix.searcher()
+        cache[key] = (generation, ix, searcher)
         return searcher
 
     # -- writers ------------------------------------------------------------------------------------------
@@ -454,6 +460,7 @@ class _DeferredWrite:
     """
 
     def __init__(self, store, using, adds=(), deletes=()):
+        self.__qualname__ = f"{type(self).__qualname__}({store.name})"  # Django logs it for robust callbacks
         self.store = store
         self.using = using
         self.adds = list(adds)  # [(model, pk)]
