@@ -3,11 +3,11 @@ reference to a missing phrasing fails with a message naming it."""
 
 import pytest
 import yaml
-from conftest import load_demo_procedure
 
 from kb_site.content.demo import DemoReport
 from procedures import demo
 from procedures.models import ProcedurePage
+from tests.procedures.conftest import load_demo_procedure
 
 
 @pytest.mark.parametrize("path", demo.procedure_files(), ids=lambda p: p.name)

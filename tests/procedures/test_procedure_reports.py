@@ -5,13 +5,13 @@ import datetime
 import io
 
 import pytest
-from conftest import login
 from django.urls import reverse
 from django.utils import timezone
 
 from procedures import stats
 from procedures.models import ProcedureRun
 from procedures.runs import MoveForm, apply_move, start_run
+from tests.procedures.conftest import login
 
 GREETED = [("next", {})]
 DAMAGED = [*GREETED, ("answer", {"answer": "1"})]

@@ -5,10 +5,10 @@ import re
 from urllib.parse import urlencode
 
 import pytest
-from conftest import login
 from django.urls import reverse
 
 from procedures.models import ProcedureRun, RunEvent, RunStatus
+from tests.procedures.conftest import login
 
 
 def form_state(response):
