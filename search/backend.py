@@ -1035,4 +1035,15 @@ class WhooshSearchBackend(BaseSearchBackend):
 
 SearchBackend = WhooshSearchBackend
 
+
+def _connect_signals():
+    # SearchConfig.ready() connects the page-move handler at startup; connecting it here as well (the
+    # dispatch_uid makes it idempotent) keeps it in place wherever this backend is loaded.
+    from search.signals import connect_signals
+
+    connect_signals()
+
+
+_connect_signals()
+
 __all__ = ["SearchBackend", "WhooshSearchBackend", "build_document", "flush_pending_writes"]

@@ -251,3 +251,26 @@ def test_rebuild_swaps_in_fresh_generation(pages, search_index):
     # ... is picked up by the rebuild, and everything else is still there.
     assert titles(Phrasing.objects.search("拒收")) == ["拒收处理"]
     assert "客户投诉处理流程" in titles(Page.objects.live().search("投诉"))
+
+
+def test_wagtail_admin_search_views_use_the_backend(admin_client, pages, section, refresh):
+    PhrasingFactory(title="投诉安抚话术", text="非常抱歉给您带来不便。", section=section)
+    refresh()
+    # Admin page search (autocomplete over parse_query_string's And/Phrase/MatchAll, facets by type)
+    response = admin_client.get("/admin/pages/search/", {"q": "客户投"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "客户投诉处理流程" in html
+    assert "退款规则" not in html
+    response = admin_client.get("/admin/pages/search/", {"q": '"客户投诉"'})
+    assert "客户投诉处理流程" in response.content.decode()
+    # Page chooser search
+    response = admin_client.get("/admin/choose-page/search/", {"q": "退款规"})
+    assert response.status_code == 200
+    assert "退款规则" in response.content.decode()
+    # Snippet listing search
+    response = admin_client.get("/admin/snippets/content/phrasing/", {"q": "投诉"})
+    assert response.status_code == 200
+    assert "投诉安抚话术" in response.content.decode()
+    response = admin_client.get("/admin/snippets/content/phrasing/", {"q": "退款"})
+    assert "投诉安抚话术" not in response.content.decode()
