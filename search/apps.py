@@ -7,3 +7,20 @@ class SearchConfig(AppConfig):
     name = "search"
     verbose_name = "搜索"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        self.connect_backend_signals()
+        self.connect_frontend_signals()
+
+    def connect_backend_signals(self):
+        """Index updates for page moves (post_save/post_delete are handled by Wagtail itself)."""
+        from search import signals
+
+        signals.connect_signals()
+
+    def connect_frontend_signals(self):
+        """Document text extraction and the spelling vocabulary's cache invalidation."""
+        from search import extraction, spelling
+
+        extraction.connect_signals()
+        spelling.connect_signals()

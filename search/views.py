@@ -88,7 +88,7 @@ def _run_search(request):
     page = paginator.get_page(page_number)
     for hit in page.object_list:
         results.describe(hit, request, outcome.terms)
-    if query and page.number == 1 and not kind and not section:
+    if query and page_number == 1 and not kind and not section:
         _record(query, outcome)
     corrections = _corrections(request, query) if query and outcome.unfiltered_total == 0 else []
     return query, kind, section, outcome, page, corrections
@@ -153,7 +153,7 @@ def search_api(request):
     page = Paginator(outcome.hits, API_PER_PAGE).get_page(page_number)
     for hit in page.object_list:
         results.describe(hit, request, outcome.terms)
-    if query and page.number == 1 and not kind and not section:
+    if query and page_number == 1 and not kind and not section:
         _record(query, outcome)
     corrections = _corrections(request, query) if query and outcome.unfiltered_total == 0 else []
     return JsonResponse(

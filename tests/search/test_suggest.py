@@ -1,0 +1,70 @@
+"""GET /search/suggest/: titles for the header box, matched by Chinese, full pinyin or initials."""
+
+import pytest
+
+from search.pinyin import full_pinyin, initials, looks_like_pinyin, pinyin_keys
+from tests.search.frontend_data import knowledge_base, restrict_to_group
+from tests.search.test_views import NASTY_QUERIES
+
+
+def test_pinyin_keys_cover_words_and_whole_title():
+    keys = pinyin_keys("投诉处理流程").split()
+    assert {"tousu", "ts", "chuli", "cl", "tousuchuliliucheng", "tscllc"} <= set(keys)
+    assert full_pinyin("退款") == "tuikuan"
+    assert initials("退款") == "tk"
+    assert pinyin_keys("EMS only") == ""
+    assert looks_like_pinyin("tou su") and not looks_like_pinyin("投诉") and not looks_like_pinyin("a1")
+
+
+@pytest.fixture
+def kb(home, section):
+    return knowledge_base(home, section)
+
+
+def titles(response):
+    assert response.status_code == 200
+    return [item["title"] for item in response.json()]
+
+
+@pytest.mark.django_db
+def test_anonymous_gets_401_json(client, kb):
+    assert client.get("/search/suggest/", {"q": "投诉"}).status_code == 401
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("typed", ["投诉", "tousu", "ts", "TouSu", "tou"])
+def test_complaint_titles_are_suggested(agent_client, kb, typed):
+    suggested = titles(agent_client.get("/search/suggest/", {"q": typed}))
+    assert "客户投诉处理流程" in suggested
+    assert "投诉安抚话术" in suggested
+    assert "退款时限说明" not in suggested
+
+
+@pytest.mark.django_db
+def test_items_have_title_url_type(agent_client, kb):
+    items = agent_client.get("/search/suggest/", {"q": "kuaidi"}).json()
+    assert items == [
+        {"title": "快递查询规范", "url": kb["parcel"].url, "type": "article", "type_label": "文章"}
+    ]
+
+
+@pytest.mark.django_db
+def test_drafts_unpublished_and_restricted_are_not_suggested(agent_client, kb):
+    restrict_to_group(kb["complaint"], "质检组")
+    suggested = titles(agent_client.get("/search/suggest/", {"q": "投诉"}))
+    assert suggested == ["投诉安抚话术"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", NASTY_QUERIES)
+def test_any_query_answers_200(agent_client, kb, query):
+    response = agent_client.get("/search/suggest/", {"q": query})
+    assert response.status_code == 200
+    assert isinstance(response.json(), list)
+
+
+@pytest.mark.django_db
+def test_header_box_is_wired_to_suggestions(agent_client, kb):
+    html = agent_client.get("/").content.decode()
+    assert 'data-suggest-url="/search/suggest/"' in html
+    assert "js/search.js" in html
