@@ -69,7 +69,7 @@ def run_move(request, run_id):
         action=action,
         answer=post.get("answer"),
         inputs={k[len(VARIABLE_PREFIX) :]: v for k, v in post.items() if k.startswith(VARIABLE_PREFIX)},
-        checked=tuple(int(c) for c in post.getlist("check") if c.isdigit()),
+        checked=tuple(_ints(post.getlist("check"))),
         note=post.get("note", ""),
     )
     try:
@@ -84,6 +84,14 @@ def run_move(request, run_id):
         )
         return render(request, "procedures/run_step.html", context, status=400)
     return redirect(run.get_absolute_url())
+
+
+def _ints(values):
+    for value in values:
+        try:
+            yield int(value)
+        except ValueError:
+            continue
 
 
 @require_GET

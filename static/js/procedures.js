@@ -36,8 +36,9 @@ window.addEventListener("pageshow", () => {
 
 class ElapsedTime extends HTMLElement {
   connectedCallback() {
-    this.since = Date.parse(this.dataset.since);
-    if (Number.isNaN(this.since)) return;
+    const since = Number(this.dataset.since); // Unix seconds from the server
+    if (!since) return;
+    this.since = since * 1000;
     this.tick();
     this.timer = setInterval(() => this.tick(), 1000);
   }

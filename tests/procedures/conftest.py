@@ -13,8 +13,17 @@ from django.contrib.auth.models import Group
 from kb_site.content import demo as content_demo
 from kb_site.content import roles
 from procedures import demo as procedures_demo
+from procedures.models import procedure_for_revision
 
 PASSWORD = "test-password-123"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_procedure_cache():
+    """Revisions are cached by id, and ids come back after each test's rollback."""
+    procedure_for_revision.cache_clear()
+    yield
+    procedure_for_revision.cache_clear()
 
 
 def make_user(username, role=None, **extra):

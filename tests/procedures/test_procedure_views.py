@@ -130,6 +130,7 @@ def test_bad_moves_get_a_message_and_no_event(client, agent, missing_item):
         {"step": "collect", "seq": "2", "action": "next"},  # a step that is not current
         {"step": "ask-package", "seq": "abc", "answer": "0"},
         {"step": "ask-package", "seq": "2", "action": "explode"},
+        {"step": "ask-package", "seq": "2", "action": "next", "check": ["²", "x"]},
         {},
     ]
     for data in cases:
