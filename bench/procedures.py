@@ -119,8 +119,9 @@ CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 class Agent(threading.Thread):
-    def __init__(self, base, username, procedures, deadline, results, seed):
+    def __init__(self, base, username, procedures, deadline, results, seed, think=(0.0, 0.0)):
         super().__init__(daemon=True)
+        self.think = think
         self.base = base
         self.username = username
         self.procedures = procedures
@@ -174,6 +175,8 @@ class Agent(threading.Thread):
         run_path = response.headers["Location"]
         run_id = run_path.rstrip("/").rsplit("/", 1)[-1]
         for _ in range(40):
+            if self.think[1]:
+                time.sleep(self.random.uniform(*self.think))  # reading the step, talking to the customer
             step_page = self.timed("GET", run_path, "step_page")
             self.expect(step_page, 200, "step page")
             html = step_page.text
@@ -268,12 +271,12 @@ def check_events(db_path, results, started_after):
     return sum(lost.values()), sum(extra.values()) + duplicates
 
 
-def phase(base, agents, procedures, seconds, db_path):
+def phase(base, agents, procedures, seconds, db_path, think):
     results = Results()
     started_after = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
     deadline = time.monotonic() + seconds
     threads = [
-        Agent(base, f"bench{number}", procedures, deadline, results, seed=number * 7919 + agents)
+        Agent(base, f"bench{number}", procedures, deadline, results, seed=number * 7919 + agents, think=think)
         for number in range(agents)
     ]
     for thread in threads:
@@ -283,7 +286,7 @@ def phase(base, agents, procedures, seconds, db_path):
     lost, doubled = check_events(db_path, results, started_after)
     moves = results.latencies.get("move", [])
     pages = results.latencies.get("step_page", [])
-    print(f"\n== {agents} agents, {seconds}s ==")
+    print(f"\n== {agents} agents, {seconds}s, think time {think[0]}-{think[1]}s per step ==")
     print(
         f"  moves accepted: {sum(results.moves.values())} (plus {results.double_submits} deliberate double submits)"
     )
@@ -310,7 +313,15 @@ def phase(base, agents, procedures, seconds, db_path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, nargs="+", default=[10, 50])
-    parser.add_argument("--seconds", type=int, default=20, help="how long each phase runs")
+    parser.add_argument("--seconds", type=int, default=30, help="how long each phase runs")
+    parser.add_argument(
+        "--think",
+        type=float,
+        nargs=2,
+        default=[0.5, 2.0],
+        metavar=("MIN", "MAX"),
+        help="seconds an agent spends on a step before acting (0 0: back-to-back stress test)",
+    )
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) * 2 + 1)
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     args = parser.parse_args()

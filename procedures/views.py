@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -15,6 +16,10 @@ from .runs import MoveForm, MoveRejected, apply_move, run_summary_text, start_ru
 from .text import fill_rich_text
 
 VARIABLE_PREFIX = "v-"
+
+# A run screen is for the call in progress: no section menu beside it (it would also cost a
+# page-tree query on every step).
+RUN_SCREEN = {"nav_sections": None}
 
 
 def _own_run(request, run_id):
@@ -56,7 +61,6 @@ def run_detail(request, run_id):
 
 @require_POST
 def run_move(request, run_id):
-    run = _own_run(request, run_id)
     post = request.POST
     action = "answer" if "answer" in post else post.get("action", "")
     try:
@@ -72,18 +76,21 @@ def run_move(request, run_id):
         checked=tuple(_ints(post.getlist("check"))),
         note=post.get("note", ""),
     )
+    run_url = reverse("procedures:run", args=[run_id])
     try:
-        run = apply_move(run.pk, request.user, form)
+        apply_move(run_id, request.user, form)
+    except ProcedureRun.DoesNotExist:
+        raise Http404("没有找到这次流程运行。") from None
     except MoveRejected as rejected:
         messages.warning(request, rejected.message)
-        return redirect(run.get_absolute_url())
+        return redirect(run_url)
     except engine.InputError as invalid:
-        run.refresh_from_db()
+        run = _own_run(request, run_id)
         context = step_context(
             run, errors=invalid.errors, entered=form.inputs, note=form.note, checked=form.checked
         )
         return render(request, "procedures/run_step.html", context, status=400)
-    return redirect(run.get_absolute_url())
+    return redirect(run_url)
 
 
 def _ints(values):
@@ -191,6 +198,7 @@ def step_context(run, errors=None, entered=None, note="", checked=()):
         for i, a in enumerate(step.get("answers") or [])
     ]
     return {
+        **RUN_SCREEN,
         "run": run,
         "procedure": procedure,
         "step": _display_step(step, values),
@@ -224,6 +232,7 @@ def summary_context(run):
         for e in events
     ]
     return {
+        **RUN_SCREEN,
         "run": run,
         "procedure": procedure,
         "outcome_step": outcome_step,
