@@ -42,6 +42,7 @@ import decimal
 import fcntl
 import logging
 import os
+import pickle
 import secrets
 import shutil
 import threading
@@ -364,7 +365,7 @@ class IndexStore:
         generation = self.current_generation()
         if generation and whoosh_index.exists_in(str(self.generation_path(generation)), INDEX_NAME):
             return generation
-        with _file_lock(self.base_path / f"{self.name}.lock"):
+        with _file_lock(self.lock_path):
             generation = self.current_generation()
             if generation and whoosh_index.exists_in(str(self.generation_path(generation)), INDEX_NAME):
                 return generation
@@ -417,30 +418,70 @@ class IndexStore:
                     raise
                 time.sleep(0.05)
 
+    def apply_to(self, generation, ops):
+        """Apply ``[("add", doc) | ("delete", pk)]`` to one generation in one commit."""
+        writer = self.open_writer(self.open(generation))
+        try:
+            for op, payload in ops:
+                if op == "add":
+                    writer.update_document(**payload)
+                else:
+                    writer.delete_by_term("pk", payload)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+
     def apply(self, ops):
-        """Apply ``[("add", doc) | ("delete", pk)]`` to the live index in one commit."""
+        """Apply ops to the live index; during a rebuild also journal them for the new generation."""
         if not ops:
             return
-        applied_to = None
-        for _attempt in range(3):
-            generation = self.ensure()
-            if generation == applied_to:
-                return
-            writer = self.open_writer(self.open(generation))
-            try:
-                for op, payload in ops:
-                    if op == "add":
-                        writer.update_document(**payload)
-                    else:
-                        writer.delete_by_term("pk", payload)
-            except BaseException:
-                writer.cancel()
-                raise
-            writer.commit()
-            applied_to = generation
-            # A rebuild may have swapped generations while we were writing: write again to the new one.
-            if self.current_generation() == generation:
-                return
+        generation = self.ensure()
+        self.apply_to(generation, ops)
+        # Under the store lock, so this cannot interleave with a rebuild's replay-and-swap: either the
+        # rebuild replays our journal entry, or we see its new generation and write there as well.
+        with _file_lock(self.lock_path):
+            current = self.current_generation()
+            if current != generation:
+                self.apply_to(current, ops)
+            elif self.journal_path.is_dir():
+                self._journal(ops)
+
+    # -- rebuild journal -----------------------------------------------------------------------------------
+
+    @property
+    def lock_path(self):
+        return self.base_path / f"{self.name}.lock"
+
+    @property
+    def journal_path(self):
+        return self.base_path / f"{self.name}.journal"
+
+    def _journal(self, ops):
+        name = f"{time.time_ns():020d}-{secrets.token_hex(4)}"
+        tmp = self.journal_path / f".{name}.tmp"
+        with open(tmp, "wb") as fh:
+            pickle.dump(ops, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, self.journal_path / f"{name}.ops")
+
+    def start_journal(self):
+        """Called when a rebuild starts: live writes from now on are also recorded for the new generation."""
+        with _file_lock(self.lock_path):
+            shutil.rmtree(self.journal_path, ignore_errors=True)
+            self.journal_path.mkdir(parents=True)
+
+    def finish_rebuild(self, generation):
+        """Replay writes made during the rebuild into ``generation``, then make it live."""
+        with _file_lock(self.lock_path):
+            ops = []
+            if self.journal_path.is_dir():
+                for entry in sorted(self.journal_path.glob("*.ops")):
+                    with open(entry, "rb") as fh:
+                        ops.extend(pickle.load(fh))
+            if ops:
+                self.apply_to(generation, ops)
+            self.swap(generation)
+            shutil.rmtree(self.journal_path, ignore_errors=True)
 
 
 def _indexing_queryset(model, using):
@@ -516,7 +557,7 @@ class WhooshIndex(BaseIndex):
         flush_pending_writes()
 
     def reset(self):
-        with _file_lock(self.store.base_path / f"{self.name}.lock"):
+        with _file_lock(self.store.lock_path):
             self.store.swap(self.store.new_generation())
 
     def _using(self, model):
@@ -567,6 +608,7 @@ class WhooshRebuilder:
 
     def start(self):
         store = self.index.store
+        store.start_journal()
         generation = store.new_generation()
         ix = store.open(generation)
         writer = store.open_writer(ix, limitmb=self.index.backend.limitmb)
@@ -576,8 +618,7 @@ class WhooshRebuilder:
     def finish(self):
         store = self.index.store
         self.rebuild_index.writer.commit(optimize=True)
-        with _file_lock(store.base_path / f"{store.name}.lock"):
-            store.swap(self.rebuild_index.generation)
+        store.finish_rebuild(self.rebuild_index.generation)
 
 
 # ---------------------------------------------------------------------------------------------------------

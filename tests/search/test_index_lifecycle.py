@@ -147,6 +147,9 @@ def test_update_index_swaps_atomically_and_old_index_keeps_serving(search_index,
     new_generation = store.current_generation()
     assert new_generation != old_generation
     assert titles(Phrasing.objects.search("问候")) == ["开场问候"]
+    # The save made during the rebuild was journaled and replayed into the new generation.
+    assert titles(Phrasing.objects.search("再见")) == ["结束语"]
+    assert not store.journal_path.exists()
     # The old generation is kept for searchers that still have it open.
     assert (store.base_path / old_generation).is_dir()
     assert [hit["pk"] for hit in old_searcher.search(wq.Every(), limit=None)]
