@@ -698,7 +698,17 @@ class WhooshSearchQueryCompiler(BaseSearchQueryCompiler):
         if not tokens:
             return None
         if len(tokens) == 1:
-            return self._term(tokens[0], fields, boost, fuzzy)
+            token = tokens[0]
+            if len(token) == 1 and not token.isascii() and not self.autocomplete:
+                # A lone Chinese character (退) is rarely a word of its own: match the words it starts
+                # (退款, 退货, ...), with the exact single-character term ranked first.
+                return _or(
+                    [
+                        self._term(token, fields, boost * 2),
+                        _or([wq.Prefix(name, token, boost=boost * b) for name, b in fields.items()]),
+                    ]
+                )
+            return self._term(token, fields, boost, fuzzy)
         # A "word" the analyzer splits (客户投诉, iPhone-15): the phrase ranks first; for full-text search,
         # documents that contain all parts elsewhere still match (autocomplete keeps the typed order).
         alternatives = [self._phrase(tokens, fields, boost * 2)]

@@ -274,3 +274,9 @@ def test_wagtail_admin_search_views_use_the_backend(admin_client, pages, section
     assert "投诉安抚话术" in response.content.decode()
     response = admin_client.get("/admin/snippets/content/phrasing/", {"q": "退款"})
     assert "投诉安抚话术" not in response.content.decode()
+
+
+def test_single_character_query_matches_words_it_starts(pages):
+    found = titles(Page.objects.live().search("退"))
+    assert found and found[0] == "退款规则"
+    assert titles(Page.objects.live().search("款")) == []  # only word starts, not any character
