@@ -26,7 +26,7 @@ class Command(RebuildCommand):
             unit="条",
             file=sys.stderr,
             disable=self.verbosity == 0,
-            leave=False,
+            leave=True,
             dynamic_ncols=True,
         ) as bar:
             for chunk in super().queryset_chunks(qs, chunk_size):
