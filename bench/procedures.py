@@ -360,9 +360,9 @@ def main():
             for _ in range(args.workers * args.threads * 2):
                 warm.get(base + "/login/", timeout=60)
             print(f"gunicorn: {args.workers} workers x {args.threads} threads on {base}")
-            summaries = [
-                phase(base, n, procedures, args.seconds, Path(var_dir) / "bench.sqlite3") for n in args.agents
-            ]
+            db_path = Path(var_dir) / "bench.sqlite3"
+            think = tuple(args.think)
+            summaries = [phase(base, n, procedures, args.seconds, db_path, think) for n in args.agents]
         finally:
             server.terminate()
             try:

@@ -182,14 +182,15 @@ class ProcedurePage(ReviewMixin, Page):
         from .overview import overview_rows
 
         context = super().get_context(request, *args, **kwargs)
-        steps = self.step_dicts()
-        context["overview"] = overview_rows(steps)
+        if getattr(request, "is_preview", False) or not self.live_revision_id:
+            procedure = self.to_procedure()  # the draft being previewed
+        else:
+            procedure = procedure_for_revision(self.live_revision_id)  # cached: what a run would use
+        context["overview"] = overview_rows(procedure.steps)
         context["step_kinds"] = STEP_KINDS
-        prefill = {}
-        for variable in self.variable_defs():
-            if variable.name in request.GET:
-                prefill[variable.name] = request.GET.get(variable.name, "")[:500]
-        context["variable_list"] = [(v, prefill.get(v.name, "")) for v in self.variable_defs()]
+        context["variable_list"] = [
+            (variable, request.GET.get(name, "")[:500]) for name, variable in procedure.variables.items()
+        ]
         context["prefill_ref"] = request.GET.get("ref", "")[:100]
         context["default_practice"] = _is_new_hire(request.user)
         return context

@@ -1,7 +1,10 @@
+from django.contrib import messages
+from django.shortcuts import redirect
 from django.urls import path, reverse
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
+from .models import ProcedurePage, ProcedureRun
 from .reports import (
     VIEW_RUNS,
     VIEW_STATS,
@@ -75,3 +78,15 @@ def _menu_item(slug, name, label, icon, permission, order):
 
 for _slug, _name, _view, _label, _icon, _permission, _order in REPORTS:
     _menu_item(_slug, _name, _label, _icon, _permission, _order)
+
+
+@hooks.register("before_delete_page")
+def keep_procedures_that_have_runs(request, page):
+    """Runs point at the exact revision the agent saw: a procedure with runs is unpublished, not deleted."""
+    if request.method != "POST":
+        return None
+    procedures = page.get_descendants(inclusive=True).type(ProcedurePage).values_list("id", flat=True)
+    if ProcedureRun.objects.filter(procedure_id__in=list(procedures)).exists():
+        messages.error(request, "这个流程（或其下的流程）已有运行记录，不能删除；如不再使用，请取消发布。")
+        return redirect("wagtailadmin_pages:edit", page.pk)
+    return None

@@ -1,5 +1,6 @@
 """Runs through the Django test client: full demo runs, every bad move, access rules."""
 
+import html
 import json
 import re
 from urllib.parse import urlencode
@@ -275,3 +276,83 @@ def test_admin_preview_shows_the_overview(client, missing_item):
     html = response.content.decode()
     assert response.status_code == 200 and 'class="flow-map"' in html and "预览中不能开始运行" in html
     assert client.get(reverse("wagtailadmin_pages:edit", args=[missing_item.pk])).status_code == 200
+
+
+def test_a_procedure_with_runs_cannot_be_deleted(client, agent, missing_item):
+    from django.contrib.auth import get_user_model
+
+    from procedures.models import ProcedurePage
+
+    login(client, agent)
+    start(client, missing_item)
+    admin = get_user_model().objects.create_superuser("root", password="x")
+    client.force_login(admin)
+    response = client.post(reverse("wagtailadmin_pages:delete", args=[missing_item.pk]))
+    assert response.status_code == 302
+    assert ProcedurePage.objects.filter(pk=missing_item.pk).exists()
+    section = missing_item.get_parent()
+    client.post(reverse("wagtailadmin_pages:delete", args=[section.pk]))
+    assert ProcedurePage.objects.filter(pk=missing_item.pk).exists()
+
+
+def test_admin_shows_graph_errors_on_the_offending_step(client, missing_item):
+    """Posting the admin form with a broken arrow: the page is not saved and the step carries the error."""
+    from django.contrib.auth import get_user_model
+    from wagtail.test.utils.form_data import inline_formset, nested_form_data, rich_text, streamfield
+
+    from procedures.models import ProcedurePage
+
+    def empty_list():
+        return {"count": "0"}
+
+    admin = get_user_model().objects.create_superuser("root", password="x")
+    client.force_login(admin)
+    section = missing_item.get_parent()
+    data = nested_form_data(
+        {
+            "title": "坏流程",
+            "slug": "broken-flow",
+            "when_to_use": "测试",
+            "expected_minutes": "",
+            "tags": "",
+            "outcomes": "",
+            "variables": streamfield([]),
+            "steps": streamfield(
+                [
+                    (
+                        "instruction",
+                        {
+                            "key": "greet",
+                            "title": "问候",
+                            "text": rich_text(""),
+                            "phrasings": empty_list(),
+                            "checklist": empty_list(),
+                            "next": "nowhere",
+                        },
+                    ),
+                    (
+                        "outcome",
+                        {
+                            "key": "done",
+                            "title": "完成",
+                            "outcome": "已解决",
+                            "text": rich_text(""),
+                            "phrasings": empty_list(),
+                        },
+                    ),
+                ]
+            ),
+            "maintainer": "",
+            "last_reviewed": "2026-11-01",
+            "review_interval_days": "180",
+            "comments": inline_formset([]),
+        }
+    )
+    url = reverse("wagtailadmin_pages:add", args=["procedures", "procedurepage", section.pk])
+    response = client.post(url, data)
+    assert response.status_code == 200  # the form again, not a redirect
+    assert not ProcedurePage.objects.filter(slug="broken-flow").exists()
+    # The StreamField's error data, as the admin's JavaScript receives it: on step 0's "next" field.
+    errors = {"blockErrors": {"0": {"blockErrors": {"next": {"messages": ["下一步“nowhere”不存在。"]}}}}}
+    expected = json.dumps(errors)
+    assert expected in html.unescape(response.content.decode())
