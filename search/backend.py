@@ -382,12 +382,14 @@ class IndexStore:
 
     def searcher(self):
         """A cached, refreshed searcher for the live generation (one per thread)."""
-        generation = self.ensure()
         cache = getattr(self._local, "searchers", None)
         if cache is None:
             cache = self._local.searchers = {}
         key = (str(self.base_path), self.name)
         cached = cache.get(key)
+        generation = self.current_generation()
+        if cached is None or generation is None or cached[0] != generation:
+            generation = self.ensure()
         if cached is not None and cached[0] == generation:
             ix, searcher = cached[1], cached[2]
             if ix.latest_generation() == searcher.reader().generation():
