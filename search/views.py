@@ -46,8 +46,12 @@ class SearchForm(forms.Form):
     section = forms.IntegerField(required=False, min_value=1)
     page = forms.IntegerField(required=False, min_value=1)
 
-    def clean_q(self):
-        return synonyms.clean_query(self.cleaned_data.get("q"))
+    def __init__(self, data=None, **kwargs):
+        if data is not None:
+            # Control characters (NUL included, which CharField would reject) become spaces first.
+            data = data.copy()
+            data["q"] = synonyms.clean_query(data.get("q", ""))
+        super().__init__(data, **kwargs)
 
     def params(self):
         self.is_valid()

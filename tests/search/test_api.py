@@ -3,9 +3,8 @@
 import pytest
 
 from tests.search.frontend_data import article, knowledge_base, refresh_index
-from tests.search.test_views import NASTY_QUERIES
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
 
 
 @pytest.fixture
@@ -72,12 +71,3 @@ def test_zero_results_carry_suggestions(agent_client, kb):
     data = agent_client.get("/search/api/", {"q": "头诉"}).json()
     assert data["total"] == 0 and data["results"] == []
     assert "投诉" in data["suggestions"]
-
-
-@pytest.mark.parametrize("query", NASTY_QUERIES)
-def test_any_query_answers_200_json(agent_client, kb, query):
-    response = agent_client.get("/search/api/", {"q": query})
-    assert response.status_code == 200
-    data = response.json()
-    assert isinstance(data["results"], list)
-    assert data["total"] == len(data["results"]) or data["total"] > 20

@@ -12,6 +12,8 @@ from wagtail.documents import get_document_model
 from search.extraction import extract_text
 from tests.search.frontend_data import refresh_index
 
+pytestmark = pytest.mark.usefixtures("search_index")
+
 
 def make_docx(*paragraphs):
     document = docx.Document()

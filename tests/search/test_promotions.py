@@ -9,7 +9,7 @@ from wagtail.contrib.search_promotions.models import Query, QueryDailyHits, Sear
 from search.models import ZeroResultQuery
 from tests.search.frontend_data import knowledge_base
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ import pytest
 
 from search.pinyin import full_pinyin, initials, looks_like_pinyin, pinyin_keys
 from tests.search.frontend_data import knowledge_base, restrict_to_group
-from tests.search.test_views import NASTY_QUERIES
+
+pytestmark = pytest.mark.usefixtures("search_index")
 
 
 def test_pinyin_keys_cover_words_and_whole_title():
@@ -53,14 +54,6 @@ def test_drafts_unpublished_and_restricted_are_not_suggested(agent_client, kb):
     restrict_to_group(kb["complaint"], "质检组")
     suggested = titles(agent_client.get("/search/suggest/", {"q": "投诉"}))
     assert suggested == ["投诉安抚话术"]
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("query", NASTY_QUERIES)
-def test_any_query_answers_200(agent_client, kb, query):
-    response = agent_client.get("/search/suggest/", {"q": query})
-    assert response.status_code == 200
-    assert isinstance(response.json(), list)
 
 
 @pytest.mark.django_db

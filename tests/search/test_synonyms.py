@@ -7,6 +7,8 @@ from search.models import SynonymGroup, parse_terms
 from search.synonyms import alternatives, build_query, clean_query, split_query, synonym_map
 from tests.search.frontend_data import article, refresh_index
 
+pytestmark = pytest.mark.usefixtures("search_index")
+
 
 def test_parse_terms_accepts_common_separators():
     assert parse_terms("快递 = 物流＝包裹") == ["快递", "物流", "包裹"]
@@ -77,3 +79,13 @@ def test_synonym_admin_is_registered(client, trainer):
     response = client.post("/admin/snippets/search/synonymgroup/add/", {"terms": "快递 = 物流", "note": ""})
     assert response.status_code == 302
     assert SynonymGroup.objects.get().term_list == ["快递", "物流"]
+
+
+@pytest.mark.django_db
+def test_demo_synonyms_load_once():
+    from search.demo import DEMO_SYNONYMS, load_synonyms
+
+    assert load_synonyms() == (len(DEMO_SYNONYMS), 0)
+    assert load_synonyms() == (0, 0)
+    assert SynonymGroup.objects.count() == len(DEMO_SYNONYMS)
+    assert all(len(group.term_list) >= 2 for group in SynonymGroup.objects.all())

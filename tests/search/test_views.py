@@ -5,9 +5,9 @@ import re
 import pytest
 
 from tests.factories import make_user
-from tests.search.frontend_data import article, knowledge_base, refresh_index, restrict_to_group
+from tests.search.frontend_data import article, knowledge_base, phrasing, refresh_index, restrict_to_group
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
 
 
 @pytest.fixture
@@ -157,11 +157,32 @@ NASTY_QUERIES = [
 ]
 
 
+@pytest.fixture
+def small_kb(home, section):
+    article(section, "客户投诉处理流程", summary="受理投诉后十分钟内响应。")
+    phrasing("投诉安抚话术", "非常理解您的心情。", section=section)
+    refresh_index()
+
+
 @pytest.mark.parametrize("query", NASTY_QUERIES)
-def test_any_query_answers_200_on_the_page(agent_client, kb, query):
-    response = agent_client.get("/search/", {"q": query})
-    assert response.status_code == 200
-    assert "<script>alert(1)</script>" not in response.content.decode().split("<main", 1)[1]
+def test_any_query_answers_200_everywhere(agent_client, small_kb, query):
+    """Whatever is typed, the page, the API and the suggestions answer 200 with results or nothing."""
+    page = agent_client.get("/search/", {"q": query})
+    assert page.status_code == 200
+    assert "<script>alert(1)</script>" not in page.content.decode().split("<main", 1)[1]
+    api = agent_client.get("/search/api/", {"q": query})
+    assert api.status_code == 200
+    data = api.json()
+    assert isinstance(data["results"], list) and data["total"] >= len(data["results"])
+    suggest = agent_client.get("/search/suggest/", {"q": query})
+    assert suggest.status_code == 200
+    assert isinstance(suggest.json(), list)
+
+
+def test_nasty_queries_still_find_what_they_contain(agent_client, small_kb):
+    for query in ['"投诉', "投诉 AND", "title:投诉", "投诉😀", "\x00投诉\x1b", "投诉~2"]:
+        titles = [r["title"] for r in agent_client.get("/search/api/", {"q": query}).json()["results"]]
+        assert "客户<mark>投诉</mark>处理流程" in titles, query
 
 
 @pytest.mark.parametrize(
