@@ -161,3 +161,15 @@ def test_agents_see_no_reports(client, agent, known_runs):
     login(client, agent)
     assert denied(client.get(reverse("procedures_stats_report")))
     assert denied(client.get(reverse("procedures_run_timeline", args=[known_runs["a1"].pk])))
+
+
+def test_xlsx_export(client, supervisor, known_runs):
+    import openpyxl
+
+    login(client, supervisor)
+    response = client.get(reverse("procedures_abandonment_report"), {"export": "xlsx"})
+    assert response.status_code == 200
+    workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    rows = list(workbook.active.iter_rows(values_only=True))
+    assert rows[0][:4] == ("流程", "中断在步骤", "步骤标识", "中断次数")
+    assert rows[1][:4] == ("少货处理", "外包装是否完好？", "ask-package", 1)
