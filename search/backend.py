@@ -20,7 +20,7 @@ generation until the swap and a crash mid-rebuild leaves the old index in place.
 Documents: ``pk`` (stored), ``ct`` (the model label and its concrete ancestors' labels), one text field per
 ``SearchField`` (``s_<path>``, RelatedFields paths joined with ``__``), one edge-n-gram field per
 ``AutocompleteField`` (``ac_<path>``), one typed field per ``FilterField`` (``fb_``/``fn_``/``ff_``/``fd_``/
-``ft_``/``fi_`` + attname) and ``nulls`` listing the filter fields whose value is ``None``.
+``ft_``/``fi_``/``fu_`` + attname) and ``nulls`` listing the filter fields whose value is ``None``.
 
 Searching: the query is built from modelsearch query objects (never a query parser). Filters on the queryset
 are translated into Whoosh queries where possible; then only the top ``stop`` hits are fetched from Whoosh
@@ -119,6 +119,7 @@ def build_schema():
     schema.add("ff_*", NUMERIC(numtype=float), glob=True)
     schema.add("fd_*", DATETIME(), glob=True)
     schema.add("fi_*", ID(), glob=True)
+    schema.add("fu_*", ID(), glob=True)
     return schema
 
 
@@ -147,6 +148,8 @@ def _filter_kind(field, model):
         return "fd"
     if field_type == "TimeField":
         return "ft"
+    if field_type == "UUIDField":
+        return "fu"
     return "fi"
 
 
@@ -182,7 +185,9 @@ def _clean_filter_value(kind, value):
                     + (value.microsecond)
                 )
             raise _Untranslatable
-    except (TypeError, ValueError, decimal.InvalidOperation) as exc:
+        if kind == "fu":
+            return (value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))).hex
+    except (TypeError, ValueError, AttributeError, decimal.InvalidOperation) as exc:
         raise _Untranslatable from exc
     if isinstance(value, uuid.UUID):
         return value.hex
@@ -809,7 +814,7 @@ class WhooshSearchQueryCompiler(BaseSearchQueryCompiler):
         if value is None:
             return wq.Term("nulls", name)
         cleaned = _clean_filter_value(kind, value)
-        if kind in ("fb", "fi"):
+        if kind in ("fb", "fi", "fu"):
             return wq.Term(name, cleaned)
         return self._range(kind, name, cleaned, cleaned, False, False)
 
@@ -818,7 +823,7 @@ class WhooshSearchQueryCompiler(BaseSearchQueryCompiler):
             return wq.NumericRange(name, start, end, startexcl=startexcl, endexcl=endexcl)
         if kind == "fd":
             return wq.DateRange(name, start, end, startexcl=startexcl, endexcl=endexcl)
-        if kind == "fi":
+        if kind in ("fi", "fu"):
             return wq.TermRange(name, start, end, startexcl=startexcl, endexcl=endexcl)
         raise _Untranslatable
 
