@@ -626,6 +626,18 @@ class WhooshRebuilder:
         store = self.index.store
         self.rebuild_index.writer.commit(optimize=True)
         store.finish_rebuild(self.rebuild_index.generation)
+        self.remove_other_versions()
+
+    def remove_other_versions(self):
+        """Delete this model's indexes built with another analyzer or schema version (now unused)."""
+        root = self.index.root_model
+        prefix = f"{root._meta.app_label}_{root._meta.model_name}__"
+        for entry in self.index.store.base_path.iterdir():
+            if entry.name.startswith(prefix) and not entry.name.startswith(self.index.name + "."):
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------------------------------------

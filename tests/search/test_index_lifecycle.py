@@ -245,3 +245,44 @@ def test_lock_timeout_does_not_fail_the_editors_save(settings, search_index, on_
         holder.cancel()
     assert Phrasing.objects.filter(pk=phrasing.pk).exists()  # the save went through
     assert os.path.isdir(store.generation_path(store.current_generation()))
+
+
+def test_rebuild_removes_indexes_of_other_analyzer_versions(search_index):
+    store = search_index.get_index_for_model(Phrasing).store
+    store.ensure()
+    old_dir = store.base_path / "content_phrasing__a0oldvers1.20200101000000-deadbeef"
+    old_dir.mkdir()
+    (store.base_path / "content_phrasing__a0oldvers1.current").write_text(old_dir.name)
+    call_command("update_index", verbosity=0)
+    assert not old_dir.exists()
+    assert not (store.base_path / "content_phrasing__a0oldvers1.current").exists()
+    assert store.generation_path(store.current_generation()).is_dir()
+
+
+def test_concurrent_writer_processes_all_succeed(search_index):
+    store = search_index.get_index_for_model(Phrasing).store
+    store.ensure()
+    script = textwrap.dedent(
+        f"""
+        import os, sys
+        sys.path.insert(0, {str(REPO_ROOT)!r})
+        os.environ["DJANGO_SETTINGS_MODULE"] = "kb_site.settings.test"
+        import django
+        django.setup()
+        from search.backend import IndexStore
+        store = IndexStore({str(store.base_path)!r}, {store.name!r}, lock_timeout=60)
+        worker = int(sys.argv[1])
+        for i in range(15):
+            pk = str(worker * 1000 + i)
+            store.apply([("add", {{"pk": pk, "ct": "content.phrasing", "s_title": "并发写入"}})])
+        """
+    )
+    workers = [
+        subprocess.Popen([sys.executable, "-c", script, str(n)], cwd=REPO_ROOT, stderr=subprocess.PIPE)
+        for n in range(1, 4)
+    ]
+    for worker in workers:
+        _out, err = worker.communicate(timeout=180)
+        assert worker.returncode == 0, err.decode()
+    expected = {str(n * 1000 + i) for n in range(1, 4) for i in range(15)}
+    assert indexed_pks(search_index, Phrasing) == expected
