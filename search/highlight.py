@@ -8,12 +8,13 @@ while the original characters are what gets shown.
 """
 
 import re
+import unicodedata
 from functools import lru_cache
 
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from search.analysis import analyze, normalize
+from search.analysis import analyze
 
 MAX_TERMS = 32
 
@@ -35,16 +36,31 @@ def _pattern(terms):
     return re.compile("|".join(re.escape(term) for term in terms))
 
 
+def fold(text):
+    """Full-width → half-width and lowercase, keeping offsets (query terms are fully normalised).
+
+    Traditional → simplified conversion is left to the query side: it is slow on long texts and
+    would not change what simplified-Chinese content shows.
+    """
+    folded = unicodedata.normalize("NFKC", text).lower()
+    # NFKC can change the length (ligatures, circled numbers); then match case-insensitively only.
+    return folded if len(folded) == len(text) else text.lower()
+
+
 def _spans(text, terms):
     """Non-overlapping (start, end) character spans of ``terms`` in ``text``."""
     pattern = _pattern(tuple(terms))
     if pattern is None or not text:
         return []
-    folded = normalize(text)
-    if len(folded) != len(text):
-        # Normalisation changed the length (rare ligatures); fall back to a case-insensitive match.
-        folded = text.lower()
-    return [match.span() for match in pattern.finditer(folded) if match.end() > match.start()]
+    return [match.span() for match in pattern.finditer(fold(text)) if match.end() > match.start()]
+
+
+def _first_hit(text, terms):
+    pattern = _pattern(tuple(terms))
+    if pattern is None or not text:
+        return None
+    match = pattern.search(fold(text))
+    return match.start() if match else None
 
 
 def highlight(text, terms):
@@ -68,9 +84,8 @@ def snippet(text, terms, length=120):
     text = re.sub(r"\s+", " ", text or "").strip()
     if not text:
         return mark_safe("")
-    spans = _spans(text, terms)
-    if spans and len(text) > length:
-        first = spans[0][0]
+    first = _first_hit(text, terms) if len(text) > length else None
+    if first is not None:
         start = max(0, first - length // 4)
         end = min(len(text), start + length)
         start = max(0, min(start, end - length))
@@ -84,4 +99,4 @@ def snippet(text, terms, length=120):
 
 
 def has_hit(text, terms):
-    return bool(_spans(text or "", terms))
+    return _first_hit(text or "", terms) is not None

@@ -41,7 +41,7 @@ KIND_LABELS = {
     "link": "推荐链接",
 }
 FILTER_KINDS = ("procedure", "article", "phrasing", "document")
-MAX_HITS_PER_KIND = 300
+MAX_HITS_PER_KIND = 200
 SNIPPET_LENGTH = 120
 STEP_TEXT_KEYS = ("title", "text_html", "phrasings", "answers", "checklist", "outcome")
 
@@ -140,11 +140,10 @@ def _run(results, limit=MAX_HITS_PER_KIND):
     return scored
 
 
-def _page_hits(query, request, sections):
+def _page_hits(query, blocked, sections):
     excluded = set(ContentType.objects.get_for_models(Page, HomePage, SectionPage).values())
     excluded_ids = {ct.id for ct in excluded}
     article_ct = ContentType.objects.get_for_model(ArticlePage).id
-    blocked = blocked_page_paths(request)
     hits = []
     for page, score in _run(Page.objects.live().search(query)):
         if page.content_type_id in excluded_ids or page.specific_class is None:
@@ -176,11 +175,11 @@ def _document_hits(query, request):
     return hits
 
 
-def _collect(query, request, sections, outcome):
+def _collect(query, request, sections, outcome, blocked):
     """Hits of every kind; a kind whose search fails is logged and left out, the others still show."""
     hits = []
     for collect in (
-        lambda: _page_hits(query, request, sections),
+        lambda: _page_hits(query, blocked, sections),
         lambda: _phrasing_hits(query, sections),
         lambda: _document_hits(query, request),
     ):
@@ -196,15 +195,12 @@ def _collect(query, request, sections, outcome):
     return list(unique.values())
 
 
-def _title_ratio(title, words, mapping):
-    if not words:
+def _title_ratio(title, alternatives):
+    """Share of the query's words (each given with its synonyms, normalised) found in ``title``."""
+    if not alternatives:
         return 0.0
-    folded = normalize(title)
-    found = 0
-    for word in words:
-        if any(normalize(alt) in folded for alt in synonyms.alternatives(word, mapping)):
-            found += 1
-    return found / len(words)
+    folded = highlight.fold(title)
+    return sum(1 for alts in alternatives if any(alt in folded for alt in alts)) / len(alternatives)
 
 
 def rank(hits, text, mapping):
@@ -213,24 +209,25 @@ def rank(hits, text, mapping):
     Backend scores of different models are not comparable (different indexes, different fields), so
     they are normalised per kind; a title that contains what the agent typed is what agents expect first.
     """
-    words = query_words(text)
+    alternatives = [
+        [normalize(alt) for alt in synonyms.alternatives(word, mapping)] for word in query_words(text)
+    ]
     best = {}
     for hit in hits:
         best[hit.kind] = max(best.get(hit.kind, 0.0), hit.raw_score)
     for hit in hits:
         top = best.get(hit.kind) or 1.0
         scaled = hit.raw_score / top if top > 0 else 0.0
-        hit.score = 0.6 * scaled + 0.4 * _title_ratio(hit.title, words, mapping)
+        hit.score = 0.6 * scaled + 0.4 * _title_ratio(hit.title, alternatives)
     hits.sort(key=lambda h: (-h.score, h.title))
     return hits
 
 
-def promoted_hits(text, request, sections):
+def promoted_hits(text, blocked, sections):
     """Trainer-promoted results (推荐结果) for this query, in their editorial order, visible ones only."""
     normalised = normalise_query_string(text)
     if not normalised:
         return []
-    blocked = blocked_page_paths(request)
     article_ct = ContentType.objects.get_for_model(ArticlePage).id
     hits = []
     promotions = SearchPromotion.objects.filter(query__query_string=normalised).select_related("page")
@@ -261,16 +258,17 @@ def search_all(request, text, kind=None, section=None):
     query = synonyms.build_query(text, mapping)
     outcome.terms = highlight.query_terms(*synonyms.all_terms(text, mapping))
     sections = SectionIndex()
+    blocked = blocked_page_paths(request)
     hits = []
     if query is not None:
-        hits = _collect(query, request, sections, outcome)
+        hits = _collect(query, request, sections, outcome, blocked)
         if not hits:
             relaxed = synonyms.build_relaxed_query(text, mapping)
             if relaxed is not None:
-                hits = _collect(relaxed, request, sections, outcome)
+                hits = _collect(relaxed, request, sections, outcome, blocked)
                 outcome.relaxed = bool(hits)
     hits = rank(hits, text, mapping)
-    promoted = promoted_hits(text, request, sections) if text else []
+    promoted = promoted_hits(text, blocked, sections) if text else []
     if promoted:
         keys = {hit.key for hit in promoted}
         hits = promoted + [hit for hit in hits if hit.key not in keys]
@@ -364,6 +362,25 @@ def phrasing_url(phrasing, section):
     return reverse("search:search") + "?" + urlencode({"q": phrasing.title, "type": "phrasing"})
 
 
+def load_specific(hits):
+    """Replace the plain ``Page`` of page hits by their specific pages, one query per page type."""
+    pages = [hit.obj for hit in hits if hit.kind in ("article", "procedure") and type(hit.obj) is Page]
+    if not pages:
+        return hits
+    specific = {page.pk: page for page in Page.objects.filter(pk__in=[p.pk for p in pages]).specific()}
+    for hit in hits:
+        if hit.kind in ("article", "procedure") and hit.obj.pk in specific:
+            hit.obj = specific[hit.obj.pk]
+    return hits
+
+
+def describe_all(hits, request, terms):
+    """``describe`` every hit of a results page, loading their specific pages in bulk first."""
+    for hit in load_specific(list(hits)):
+        describe(hit, request, terms)
+    return hits
+
+
 def describe(hit, request, terms):
     """Fill ``url``, ``title_html`` and ``snippet_html`` of a hit that is about to be shown."""
     hit.title_html = highlight.highlight(hit.title, terms)
@@ -371,7 +388,7 @@ def describe(hit, request, terms):
         hit.snippet_html = highlight.snippet(hit.description, terms, SNIPPET_LENGTH)
         return hit
     if hit.kind in ("article", "procedure"):
-        page = hit.obj.specific
+        page = hit.obj if type(hit.obj) is not Page else hit.obj.specific
         hit.obj = page
         hit.url = page.get_url(request) or ""
         text = searchable_text(page)

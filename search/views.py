@@ -90,8 +90,7 @@ def _run_search(request):
     outcome = results.search_all(request, query, kind=kind, section=section)
     paginator = Paginator(outcome.hits, RESULTS_PER_PAGE)
     page = paginator.get_page(page_number)
-    for hit in page.object_list:
-        results.describe(hit, request, outcome.terms)
+    results.describe_all(page.object_list, request, outcome.terms)
     if query and page_number == 1 and not kind and not section:
         _record(query, outcome)
     corrections = _corrections(request, query) if query and outcome.unfiltered_total == 0 else []
@@ -155,8 +154,7 @@ def search_api(request):
     query, kind, section, page_number = form.params()
     outcome = results.search_all(request, query, kind=kind, section=section)
     page = Paginator(outcome.hits, API_PER_PAGE).get_page(page_number)
-    for hit in page.object_list:
-        results.describe(hit, request, outcome.terms)
+    results.describe_all(page.object_list, request, outcome.terms)
     if query and page_number == 1 and not kind and not section:
         _record(query, outcome)
     corrections = _corrections(request, query) if query and outcome.unfiltered_total == 0 else []
