@@ -202,7 +202,7 @@ def test_delete_removes_from_index(pages, refresh):
     assert titles(Page.objects.search("原路退款")) == []
 
 
-def test_document_extracted_text_is_searchable(refresh):
+def test_document_extracted_text_is_searchable(refresh, admin_client):
     Document = get_document_model()
     doc = Document(title="培训资料", extracted_text="坐席转接与升级规范")
     doc.file.save("training.txt", ContentFile("坐席转接与升级规范".encode()), save=False)
@@ -210,6 +210,9 @@ def test_document_extracted_text_is_searchable(refresh):
     refresh()
     assert [d.title for d in Document.objects.search("转接")] == ["培训资料"]
     assert [d.title for d in Document.objects.autocomplete("培训")] == ["培训资料"]
+    response = admin_client.get("/admin/documents/", {"q": "培训"})
+    assert response.status_code == 200
+    assert "培训资料" in response.content.decode()
 
 
 @pytest.mark.parametrize(
@@ -274,6 +277,10 @@ def test_wagtail_admin_search_views_use_the_backend(admin_client, pages, section
     assert "投诉安抚话术" in response.content.decode()
     response = admin_client.get("/admin/snippets/content/phrasing/", {"q": "退款"})
     assert "投诉安抚话术" not in response.content.decode()
+    # Snippet chooser (autocomplete on the title)
+    response = admin_client.get("/admin/snippets/choose/content/phrasing/results/", {"q": "投诉安"})
+    assert response.status_code == 200
+    assert "投诉安抚话术" in response.content.decode()
 
 
 def test_single_character_query_matches_words_it_starts(pages):
