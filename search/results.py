@@ -340,20 +340,24 @@ def _procedure_model():
 
 
 def step_anchor(page, terms):
-    """``#step-<key>`` of the first procedure step whose text has a hit, or ``""``.
+    """``#step-<key>`` of the procedure step that matches the query best, or ``""``.
 
-    Steps are the plain dicts of ``ProcedurePage.step_dicts()`` (see ``procedures.graph``).
+    Steps are the plain dicts of ``ProcedurePage.step_dicts()`` (see ``procedures.graph``). A step
+    scores the total length of the distinct query terms in its text, so a step saying 物流单称重
+    beats one that only says 物流; the first step wins a tie.
     """
     step_dicts = getattr(page, "step_dicts", None)
     if not callable(step_dicts):
         return ""
+    best_key, best_score = None, 0
     for step in step_dicts():
         if not step.get("key"):
             continue
-        text = strip_tags(_flatten([step.get(name) for name in STEP_TEXT_KEYS]))
-        if highlight.has_hit(text, terms):
-            return f"#step-{step['key']}"
-    return ""
+        text = highlight.fold(strip_tags(_flatten([step.get(name) for name in STEP_TEXT_KEYS])))
+        score = sum(len(term) for term in terms if term in text)
+        if score > best_score:
+            best_key, best_score = step["key"], score
+    return f"#step-{best_key}" if best_key else ""
 
 
 def phrasing_url(phrasing, section):

@@ -180,7 +180,23 @@ function setUpResultNavigation(container) {
   });
 }
 
+// Search results link to "#step-<key>" of a procedure and "#phrasing-<id>" on a section page. Where a
+// page has no element with that id, land on the nearest one that exists (the flow overview's card,
+// the section's phrasing list).
+function followSearchAnchor() {
+  const hash = decodeURIComponent(window.location.hash || "").slice(1);
+  if (!hash || document.getElementById(hash)) return;
+  let fallback = null;
+  if (hash.startsWith("step-")) fallback = document.getElementById(`flow-${hash.slice(5)}`);
+  else if (hash.startsWith("phrasing-")) fallback = document.getElementById("phrasings-heading");
+  if (fallback) {
+    fallback.scrollIntoView({ block: "start" });
+    fallback.classList.add("is-search-target");
+  }
+}
+
 function initSearch() {
+  followSearchAnchor();
   document.querySelectorAll("input[data-suggest-url]").forEach(setUpSuggestions);
   const results = document.querySelector("[data-search-results]");
   if (results) setUpResultNavigation(results);

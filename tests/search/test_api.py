@@ -71,3 +71,22 @@ def test_zero_results_carry_suggestions(agent_client, kb):
     data = agent_client.get("/search/api/", {"q": "头诉"}).json()
     assert data["total"] == 0 and data["results"] == []
     assert "投诉" in data["suggestions"]
+
+
+def test_procedure_hit_links_to_the_matching_step(agent_client, home):
+    from django.utils.html import strip_tags
+
+    from procedures.models import ProcedurePage
+    from tests.procedures.conftest import load_demo_procedure
+
+    page = load_demo_procedure("30-missing-item.yaml")
+    refresh_index()
+    expected = next(
+        step["key"]
+        for step in page.step_dicts()
+        if "称重" in step.get("title", "") + strip_tags(step.get("text_html", ""))
+    )
+    results = agent_client.get("/search/api/", {"q": "物流单称重"}).json()["results"]
+    procedure = next(r for r in results if r["type"] == "procedure")
+    assert procedure["url"] == ProcedurePage.objects.get(pk=page.pk).url + f"#step-{expected}"
+    assert "<mark>" in procedure["snippet"]
