@@ -301,7 +301,7 @@ def phase(base, agents, procedures, seconds, db_path, think):
     print(f"  events lost: {lost}, events doubled or unexpected: {doubled}")
     return {
         "agents": agents,
-        "move_p50": statistics.median(moves) if moves else None,
+        "move_p50": statistics.median(moves) if moves else float("nan"),
         "move_p95": percentile(moves, 0.95),
         "page_p95": percentile(pages, 0.95),
         "errors": len(results.errors),

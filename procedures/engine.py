@@ -98,6 +98,33 @@ class Procedure:
     def variable_types(self):
         return {name: v.type for name, v in self.variables.items()}
 
+    def to_dict(self):
+        """Plain JSON-able data: what a run keeps as its snapshot of the procedure."""
+        return {
+            "title": self.title,
+            "steps": self.steps,
+            "variables": [
+                {
+                    "name": v.name,
+                    "label": v.label,
+                    "type": v.type,
+                    "choices": v.choices,
+                    "required": v.required,
+                }
+                for v in self.variables.values()
+            ],
+            "outcomes": self.outcomes,
+        }
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(
+            data.get("steps", []),
+            [Variable(**v) for v in data.get("variables", [])],
+            outcomes=data.get("outcomes"),
+            title=data.get("title", ""),
+        )
+
 
 def clean_value(variable, raw):
     """Validate one collected value by its type; returns the value to store (str) or raises ValueError."""

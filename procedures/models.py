@@ -202,16 +202,19 @@ def _is_new_hire(user):
     return bool(user and user.is_authenticated and user.groups.filter(name=roles.NEW_HIRE).exists())
 
 
+def load_procedure(revision):
+    """The plain ``engine.Procedure`` of one page revision, phrasing texts as they are now."""
+    return revision.as_object().to_procedure()
+
+
 @functools.lru_cache(maxsize=256)
 def procedure_for_revision(revision_id):
-    """The plain ``engine.Procedure`` of one page revision.
+    """The structure of one page revision (cached per process: revisions never change).
 
-    Revisions never change, so the result is cached per process; this is what pins a run to
-    the version of the procedure that was live when it started.
+    Used for the overview map. Phrasing snippets may change after the revision was made, so
+    runs keep their own snapshot (``ProcedureRun.definition``) instead of using this.
     """
-    revision = Revision.objects.get(pk=revision_id)
-    page = revision.as_object()
-    return page.to_procedure()
+    return load_procedure(Revision.objects.get(pk=revision_id))
 
 
 # --- the run log --------------------------------------------------------------------------
@@ -269,6 +272,12 @@ class ProcedureRun(models.Model):
     revision = models.ForeignKey(
         Revision, on_delete=models.PROTECT, related_name="+", verbose_name="流程版本"
     )
+    definition = models.JSONField(
+        "流程内容快照",
+        default=dict,
+        editable=False,
+        help_text="开始时的步骤、变量和话术原文：之后发布新版本或修改话术都不会改变进行中的运行",
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="procedure_runs", verbose_name="坐席"
     )
@@ -299,6 +308,15 @@ class ProcedureRun(models.Model):
 
     def __str__(self):
         return f"{self.procedure_title} · {self.started_at:%Y-%m-%d %H:%M}"
+
+    def get_procedure(self):
+        """The procedure exactly as it was when this run started (steps, variables, phrasing texts)."""
+        if not hasattr(self, "_procedure"):
+            if self.definition:
+                self._procedure = engine.Procedure.from_dict(self.definition)
+            else:
+                self._procedure = procedure_for_revision(self.revision_id)
+        return self._procedure
 
     @property
     def is_finished(self):

@@ -20,7 +20,7 @@ from wagtail.admin.views.reports import ReportView
 from kb_site.content.models import SectionPage
 
 from . import engine, stats
-from .models import ProcedurePage, ProcedureRun, RunStatus, procedure_for_revision
+from .models import ProcedurePage, ProcedureRun, RunStatus
 from .runs import run_summary_text
 
 VIEW_RUNS = "procedures.view_procedurerun"
@@ -303,7 +303,7 @@ class RunTimelineView(RequirePermissionMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         run = get_object_or_404(ProcedureRun.objects.select_related("user", "revision"), pk=kwargs["run_id"])
         events = list(run.events.order_by("seq"))
-        procedure = procedure_for_revision(run.revision_id)
+        procedure = run.get_procedure()
         context.update(
             run=run,
             events=[(e, engine.format_duration(e.seconds)) for e in events],

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import engine
-from .models import EventAction, ProcedureRun, RunEvent, RunStatus, procedure_for_revision
+from .models import EventAction, ProcedureRun, RunEvent, RunStatus, load_procedure
 
 
 class MoveRejected(Exception):
@@ -60,13 +60,15 @@ def start_run(page, user, *, variables=None, ref="", practice=False, now=None):
     revision = page.live_revision
     if revision is None:
         raise MoveRejected("not_live", "这个流程还没有发布，不能开始。")
-    procedure = procedure_for_revision(revision.pk)
+    # A fresh load (not the per-process cache): the snapshot must hold today's phrasing texts.
+    procedure = load_procedure(revision)
     values = clean_prefill(procedure, variables or {})
     with transaction.atomic():
         run = ProcedureRun(
             procedure=page,
             procedure_title=revision.content.get("title", page.title)[:255],
             revision=revision,
+            definition=procedure.to_dict(),
             user=user,
             ref=(ref or "").strip()[:100],
             variables=values,
@@ -102,7 +104,7 @@ def apply_move(run_id, user, form, now=None):
                     "stale",
                     f"这一步已经处理过了（可能是重复提交或在另一个窗口中操作），当前步骤是“{run.current_step_title}”。",
                 )
-            procedure = procedure_for_revision(run.revision_id)
+            procedure = run.get_procedure()
             note = (form.note or "").strip()[:2000]
             if form.action == "back":
                 _go_back(run, procedure, now, note)

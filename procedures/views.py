@@ -11,7 +11,7 @@ from kb_site.content.placeholders import fill_text
 
 from . import engine, graph
 from .blocks import STEP_KINDS
-from .models import EventAction, ProcedurePage, ProcedureRun, RunStatus, procedure_for_revision
+from .models import EventAction, ProcedurePage, ProcedureRun, RunStatus
 from .runs import MoveForm, MoveRejected, apply_move, run_summary_text, start_run
 from .text import fill_rich_text
 
@@ -121,7 +121,7 @@ def run_json(request, run_id):
 
 def run_as_dict(run):
     events = list(run.events.order_by("seq"))
-    procedure = procedure_for_revision(run.revision_id)
+    procedure = run.get_procedure()
     return {
         "id": str(run.pk),
         "procedure": {"id": run.procedure_id, "title": run.procedure_title, "revision": run.revision_id},
@@ -178,7 +178,7 @@ def _path_items(events):
 
 
 def step_context(run, errors=None, entered=None, note="", checked=()):
-    procedure = procedure_for_revision(run.revision_id)
+    procedure = run.get_procedure()
     step = procedure.step(run.current_step)
     events = list(run.events.order_by("seq"))
     path = _path_items(events)
@@ -216,7 +216,7 @@ def step_context(run, errors=None, entered=None, note="", checked=()):
 
 
 def summary_context(run):
-    procedure = procedure_for_revision(run.revision_id)
+    procedure = run.get_procedure()
     events = list(run.events.order_by("seq"))
     outcome_step = None
     if run.status == RunStatus.COMPLETED and run.current_step in procedure.by_key:

@@ -241,3 +241,22 @@ def test_step_stream_block_reports_errors_per_step():
         block.clean(value)
     assert set(error.value.block_errors) == {0, 1, 2}
     assert "无法到达" in str(error.value.block_errors[2].block_errors["key"])
+
+
+def test_run_keeps_the_phrasing_text_it_started_with(missing_item, agent):
+    from kb_site.content.models import Phrasing
+
+    run = start_run(missing_item, agent)
+    phrasing = Phrasing.objects.get(title="开场问候", section=missing_item.get_parent())
+    old_text = phrasing.text
+    phrasing.text = "新版问候：{客户称呼}您好！"
+    phrasing.save_revision().publish()
+
+    run = ProcedureRun.objects.get(pk=run.pk)
+    greet = run.get_procedure().step("greet")
+    assert [p["text"] for p in greet["phrasings"]] == [old_text]
+    new_run = ProcedureRun.objects.get(pk=start_run(missing_item, agent).pk)
+    assert [p["text"] for p in new_run.get_procedure().step("greet")["phrasings"]] == [
+        "新版问候：{客户称呼}您好！"
+    ]
+    assert new_run.revision_id == run.revision_id  # same page version, different phrasing text
