@@ -272,17 +272,17 @@ def test_concurrent_writer_processes_all_succeed(search_index):
         from search.backend import IndexStore
         store = IndexStore({str(store.base_path)!r}, {store.name!r}, lock_timeout=60)
         worker = int(sys.argv[1])
-        for i in range(15):
+        for i in range(20):
             pk = str(worker * 1000 + i)
             store.apply([("add", {{"pk": pk, "ct": "content.phrasing", "s_title": "并发写入"}})])
         """
     )
     workers = [
         subprocess.Popen([sys.executable, "-c", script, str(n)], cwd=REPO_ROOT, stderr=subprocess.PIPE)
-        for n in range(1, 4)
+        for n in range(1, 3)
     ]
     for worker in workers:
         _out, err = worker.communicate(timeout=180)
         assert worker.returncode == 0, err.decode()
-    expected = {str(n * 1000 + i) for n in range(1, 4) for i in range(15)}
+    expected = {str(n * 1000 + i) for n in range(1, 3) for i in range(20)}
     assert indexed_pks(search_index, Phrasing) == expected
