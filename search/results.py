@@ -41,7 +41,10 @@ KIND_LABELS = {
     "link": "推荐链接",
 }
 FILTER_KINDS = ("procedure", "article", "phrasing", "document")
-MAX_HITS_PER_KIND = 200
+MAX_HITS_PER_KIND = 100
+# Only what ranking, facets and visibility need; shown hits are reloaded in full (``load_specific``).
+PAGE_FIELDS = ("id", "title", "path", "depth", "url_path", "content_type_id", "live")
+PHRASING_FIELDS = ("id", "title", "scenario", "text", "section_id", "live")
 SNIPPET_LENGTH = 120
 STEP_TEXT_KEYS = ("title", "text_html", "phrasings", "answers", "checklist", "outcome")
 
@@ -89,6 +92,7 @@ class Outcome:
     section_counts: list = field(default_factory=list)  # [(section, count)]
     terms: tuple = ()
     relaxed: bool = False  # no hit had every word; showing hits for any word
+    truncated: bool = False  # some kind had more than MAX_HITS_PER_KIND hits; counts are lower bounds
     unfiltered_total: int = 0
     took_ms: float = 0.0
     failed: bool = False
@@ -128,7 +132,10 @@ def blocked_collection_paths(request):
 
 
 def _run(results, limit=MAX_HITS_PER_KIND):
-    """Evaluate a lazy search with scores, tolerating backends without ``annotate_score``."""
+    """Evaluate a lazy search with scores, tolerating backends without ``annotate_score``.
+
+    At most ``limit`` hits per kind are ranked and counted: beyond that agents refine the query.
+    """
     try:
         items = list(results.annotate_score("_search_score")[:limit])
     except (NotImplementedError, AttributeError):
@@ -145,7 +152,7 @@ def _page_hits(query, blocked, sections):
     excluded_ids = {ct.id for ct in excluded}
     article_ct = ContentType.objects.get_for_model(ArticlePage).id
     hits = []
-    for page, score in _run(Page.objects.live().search(query)):
+    for page, score in _run(Page.objects.live().only(*PAGE_FIELDS).search(query)):
         if page.content_type_id in excluded_ids or page.specific_class is None:
             continue
         if blocked and page.path.startswith(blocked):
@@ -158,7 +165,7 @@ def _page_hits(query, blocked, sections):
 def _phrasing_hits(query, sections):
     return [
         Hit("phrasing", phrasing, phrasing.title, score, section=sections.by_id.get(phrasing.section_id))
-        for phrasing, score in _run(Phrasing.objects.filter(live=True).search(query))
+        for phrasing, score in _run(Phrasing.objects.filter(live=True).only(*PHRASING_FIELDS).search(query))
     ]
 
 
@@ -267,6 +274,10 @@ def search_all(request, text, kind=None, section=None):
             if relaxed is not None:
                 hits = _collect(relaxed, request, sections, outcome, blocked)
                 outcome.relaxed = bool(hits)
+    per_kind = {}
+    for hit in hits:
+        per_kind[hit.kind] = per_kind.get(hit.kind, 0) + 1
+    outcome.truncated = any(n >= MAX_HITS_PER_KIND for n in per_kind.values())
     hits = rank(hits, text, mapping)
     promoted = promoted_hits(text, blocked, sections) if text else []
     if promoted:

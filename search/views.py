@@ -162,6 +162,7 @@ def search_api(request):
         {
             "query": query,
             "total": outcome.total,
+            "truncated": outcome.truncated,
             "took_ms": round(outcome.took_ms, 2),
             "page": page.number,
             "num_pages": page.paginator.num_pages,
