@@ -341,6 +341,8 @@ def main():
                 "gthread",
                 "--threads",
                 str(args.threads),
+                "--keep-alive",
+                "75",  # longer than any think time: idle agents keep their connection
                 "--log-level",
                 "warning",
             ],

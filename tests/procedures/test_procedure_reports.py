@@ -173,3 +173,19 @@ def test_xlsx_export(client, supervisor, known_runs):
     rows = list(workbook.active.iter_rows(values_only=True))
     assert rows[0][:4] == ("流程", "中断在步骤", "步骤标识", "中断次数")
     assert rows[1][:4] == ("少货处理", "外包装是否完好？", "ask-package", 1)
+
+
+def test_section_and_procedure_filters(client, supervisor, agent, known_runs, complaint):
+    run_through(complaint, agent, [("give_up", {})], timezone.now(), 5)
+    login(client, supervisor)
+
+    def stats_rows(**filters):
+        export = client.get(reverse("procedures_stats_report"), {"export": "csv", **filters})
+        return [
+            (r["流程"], r["运行次数"])
+            for r in csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig")))
+        ]
+
+    assert sorted(stats_rows()) == [("少货处理", "6"), ("投诉受理五步法", "1")]
+    assert stats_rows(section=complaint.get_parent().pk) == [("投诉受理五步法", "1")]
+    assert stats_rows(procedure=known_runs["a1"].procedure_id) == [("少货处理", "6")]
