@@ -28,6 +28,7 @@ Public API:
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import threading
 import unicodedata
 from typing import NamedTuple
@@ -71,6 +72,9 @@ USER_WORDS = (
     "退换货",
     "快递单",
     "快递单号",
+    "物流单",
+    "出库单",
+    "面单",
     "运单号",
     "催单",
     "签收",
@@ -88,7 +92,20 @@ USER_WORDS = (
 
 # Bump the first part when the pipeline itself changes.
 _PIPELINE_VERSION = "1"
-ANALYZER_VERSION = "a" + _PIPELINE_VERSION + hashlib.sha1("\n".join(USER_WORDS).encode()).hexdigest()[:6]
+
+
+def _package_version(name):
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
+        return "?"
+
+
+# The segmenter's dictionary and the conversion tables come with the packages: their versions count too.
+_VERSION_INPUTS = "\n".join(
+    [*USER_WORDS, _package_version("rjieba"), _package_version("opencc-python-reimplemented")]
+)
+ANALYZER_VERSION = "a" + _PIPELINE_VERSION + hashlib.sha1(_VERSION_INPUTS.encode()).hexdigest()[:6]
 
 MAX_TOKEN_LENGTH = 64
 MAX_NGRAM = 15
