@@ -333,7 +333,7 @@ def call_summary(*, title, ref, variables, path, outcome, seconds, notes=()):
     if path:
         lines.append("【经过】")
         for number, (step_title, answer) in enumerate(path, 1):
-            lines.append(f"{number}. {step_title}" + (f"：{answer}" if answer else ""))
+            lines.append(f"{number}. {step_title}" + (f" → {answer}" if answer else ""))
     lines.append(f"【结果】{outcome or '未完成'}（用时 {format_duration(seconds)}）")
     notes = [n for n in notes if n]
     if notes:

@@ -223,6 +223,7 @@ def summary_context(run):
         step = procedure.by_key[run.current_step]
         if step.get("kind") == graph.OUTCOME:
             outcome_step = _display_step(step, run.variables)
+    summary_text = run_summary_text(run, procedure, events)
     timeline = [
         {
             "event": e,
@@ -238,7 +239,8 @@ def summary_context(run):
         "outcome_step": outcome_step,
         "path": _path_items(events),
         "timeline": timeline,
-        "summary_text": run_summary_text(run, procedure, events),
+        "summary_text": summary_text,
+        "summary_rows": min(summary_text.count("\n") + 2, 30),
         "values": run.variables,
         "variables": [(v.display_label, run.variables.get(n, "")) for n, v in procedure.variables.items()],
         "now": timezone.now(),

@@ -6,7 +6,7 @@ register = template.Library()
 
 
 @register.inclusion_tag("procedures/includes/unfinished_runs.html", takes_context=True)
-def unfinished_runs(context, limit=10):
+def unfinished_runs(context, limit=5):
     """The current agent's runs still in progress, to resume (stale ones are marked abandoned first)."""
     request = context.get("request")
     user = getattr(request, "user", None)

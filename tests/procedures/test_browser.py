@@ -53,7 +53,7 @@ def test_agent_runs_missing_item_by_keyboard(browser, live_server, agent, missin
     assert (
         "【单号】CALL-9" in summary and "【客户称呼】王女士" in summary and "【少货金额（元）】30" in summary
     )
-    assert "5. 核实结果：是否确实少发？：确实少发" in summary
+    assert "5. 核实结果：是否确实少发？ → 确实少发" in summary
     assert "退款" in page.inner_text(".run-step-outcome")
 
     run = ProcedureRun.objects.get()
