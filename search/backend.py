@@ -83,7 +83,7 @@ from search.analysis import ANALYZER_VERSION, AutocompleteAnalyzer, ChineseAnaly
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 INDEX_NAME = "MAIN"
 DEFAULT_LOCK_TIMEOUT = 30.0
 # Queries are cut to this many words, and each word to this many tokens (a 10,000-character query must not
@@ -194,6 +194,22 @@ def _clean_filter_value(kind, value):
     return force_str(value)
 
 
+ALL_TEXT = "s__all"
+AUTOCOMPLETE_ALL = "ac__all"
+
+
+def boost_bucket(boost):
+    """The catch-all field for SearchFields with ``boost`` (``s__all`` or ``s__b2``, ``s__b1_5`` ...).
+
+    Like Elasticsearch's ``_all_text`` / ``_all_text_boost_N``: a search without ``fields=`` queries one
+    field per distinct boost instead of every field of every subclass.
+    """
+    boost = float(boost or 1)
+    if boost == 1:
+        return ALL_TEXT
+    return "s__b" + (f"{boost:g}").replace(".", "_").replace("-", "m")
+
+
 def _prepare_text(value):
     if value is None:
         return ""
@@ -243,13 +259,13 @@ def build_document(obj):
                 for sub_obj in _related_objects(field, target):
                     walk(sub_obj, type(sub_obj), field.fields, prefix + field.field_name + "__", False)
             elif isinstance(field, SearchField):
-                texts.setdefault("s_" + prefix + field.field_name, []).append(
-                    _prepare_text(field.get_value(target))
-                )
+                text = _prepare_text(field.get_value(target))
+                texts.setdefault("s_" + prefix + field.field_name, []).append(text)
+                texts.setdefault(boost_bucket(field.boost), []).append(text)
             elif isinstance(field, AutocompleteField):
-                texts.setdefault("ac_" + prefix + field.field_name, []).append(
-                    _prepare_text(field.get_value(target))
-                )
+                text = _prepare_text(field.get_value(target))
+                texts.setdefault("ac_" + prefix + field.field_name, []).append(text)
+                texts.setdefault(AUTOCOMPLETE_ALL, []).append(text)
             elif isinstance(field, FilterField) and top_level:
                 # Filters through RelatedFields are applied by the ORM (see _process_lookup).
                 kind = _filter_kind(field, target_model)
@@ -645,6 +661,29 @@ class WhooshRebuilder:
 # ---------------------------------------------------------------------------------------------------------
 
 
+def _model_buckets(model, autocomplete):
+    """{catch-all field name: boost} for the searchable fields of ``model`` (RelatedFields expanded)."""
+    if autocomplete:
+        return (
+            {AUTOCOMPLETE_ALL: 1.0} if model.get_autocomplete_search_fields() or _has_related(model) else {}
+        )
+    out = {}
+
+    def walk(fields):
+        for field in fields:
+            if isinstance(field, RelatedFields):
+                walk(field.fields)
+            elif isinstance(field, SearchField):
+                out[boost_bucket(field.boost)] = float(field.boost or 1)
+
+    walk(model.get_search_fields())
+    return out
+
+
+def _has_related(model):
+    return any(isinstance(field, RelatedFields) for field in model.get_search_fields())
+
+
 def _model_field_paths(model, autocomplete):
     """[(whoosh field name, boost)] for the searchable fields of ``model`` (RelatedFields expanded)."""
     out = {}
@@ -684,13 +723,12 @@ class WhooshSearchQueryCompiler(BaseSearchQueryCompiler):
             return {
                 name: boost for name, boost in fields.items() if name[len(prefix) :].split("__")[0] in wanted
             } or {prefix + name: 1.0 for name in wanted}
-        # Without explicit fields, search the fields of the model and of all its indexed subclasses (a
-        # search on Page must find an ArticlePage by its body).
+        # Without explicit fields, search the catch-all fields of the model and of all its indexed subclasses
+        # (a search on Page must find an ArticlePage by its body).
         fields = {}
         for indexed_model in get_indexed_models():
             if issubclass(indexed_model, model):
-                for name, boost in _model_field_paths(indexed_model, self.autocomplete).items():
-                    fields[name] = max(fields.get(name, 0.0), boost)
+                fields.update(_model_buckets(indexed_model, self.autocomplete))
         return fields
 
     # -- text query ---------------------------------------------------------------------------------------
