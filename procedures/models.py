@@ -2,6 +2,7 @@
 
 import datetime
 import functools
+import json
 import uuid
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from wagtail.fields import StreamField
 from wagtail.models import Page, Revision
 from wagtail.search import index
 
-from kb_site.content.models import ReviewMixin
+from kb_site.content.models import Phrasing, ReviewMixin
 
 from . import engine, graph
 from .blocks import (
@@ -205,6 +206,43 @@ def _is_new_hire(user):
 def load_procedure(revision):
     """The plain ``engine.Procedure`` of one page revision, phrasing texts as they are now."""
     return revision.as_object().to_procedure()
+
+
+def referenced_phrasing_ids(revision):
+    """Pks of the phrasing snippets a revision's steps refer to (read from the raw revision data)."""
+    steps = revision.content.get("steps") or []
+    if isinstance(steps, str):
+        steps = json.loads(steps)
+    ids = set()
+    for block in steps:
+        for item in (block.get("value") or {}).get("phrasings") or []:
+            value = item.get("value", item) if isinstance(item, dict) else {}
+            if isinstance(value, dict) and value.get("phrasing"):
+                ids.add(value["phrasing"])
+    return ids
+
+
+_current = {}
+
+
+def current_procedure(revision):
+    """The procedure a new run of ``revision`` starts with: its steps plus today's phrasing texts.
+
+    Cached per process by revision and the phrasings' ``updated_at``, so an edited phrasing is
+    picked up by the next run while starting a run stays one small query.
+    """
+    ids = referenced_phrasing_ids(revision)
+    versions = (
+        tuple(sorted(Phrasing.objects.filter(pk__in=ids).values_list("pk", "updated_at"))) if ids else ()
+    )
+    key = (revision.pk, versions)
+    procedure = _current.get(key)
+    if procedure is None:
+        procedure = load_procedure(revision)
+        if len(_current) >= 512:
+            _current.clear()
+        _current[key] = procedure
+    return procedure
 
 
 @functools.lru_cache(maxsize=256)

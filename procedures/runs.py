@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import engine
-from .models import EventAction, ProcedureRun, RunEvent, RunStatus, load_procedure
+from .models import EventAction, ProcedureRun, RunEvent, RunStatus, current_procedure
 
 
 class MoveRejected(Exception):
@@ -60,8 +60,7 @@ def start_run(page, user, *, variables=None, ref="", practice=False, now=None):
     revision = page.live_revision
     if revision is None:
         raise MoveRejected("not_live", "这个流程还没有发布，不能开始。")
-    # A fresh load (not the per-process cache): the snapshot must hold today's phrasing texts.
-    procedure = load_procedure(revision)
+    procedure = current_procedure(revision)  # the snapshot holds today's phrasing texts
     values = clean_prefill(procedure, variables or {})
     with transaction.atomic():
         run = ProcedureRun(

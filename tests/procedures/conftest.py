@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group
 from kb_site.content import demo as content_demo
 from kb_site.content import roles
 from procedures import demo as procedures_demo
+from procedures import models as procedures_models
 from procedures.models import procedure_for_revision
 
 PASSWORD = "test-password-123"
@@ -22,8 +23,10 @@ PASSWORD = "test-password-123"
 def _fresh_procedure_cache():
     """Revisions are cached by id, and ids come back after each test's rollback."""
     procedure_for_revision.cache_clear()
+    procedures_models._current.clear()
     yield
     procedure_for_revision.cache_clear()
+    procedures_models._current.clear()
 
 
 def make_user(username, role=None, **extra):
