@@ -27,6 +27,7 @@ Public API:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import threading
@@ -43,10 +44,12 @@ __all__ = [
     "AutocompleteAnalyzer",
     "ChineseAnalyzer",
     "ChineseTokenizer",
+    "ShingleAnalyzer",
     "Tok",
     "analyze",
     "normalize",
     "query_words",
+    "shingle",
     "tokenize",
 ]
 
@@ -91,7 +94,7 @@ USER_WORDS = (
 )
 
 # Bump the first part when the pipeline itself changes.
-_PIPELINE_VERSION = "1"
+_PIPELINE_VERSION = "2"
 
 
 def _package_version(name):
@@ -109,6 +112,7 @@ ANALYZER_VERSION = "a" + _PIPELINE_VERSION + hashlib.sha1(_VERSION_INPUTS.encode
 
 MAX_TOKEN_LENGTH = 64
 MAX_NGRAM = 15
+MAX_SHINGLE_FANOUT = 4
 
 _cc = OpenCC("t2s")
 _jieba_lock = threading.Lock()
@@ -140,14 +144,22 @@ def _is_word_char(ch):
 
 
 def normalize(text):
-    """NFKC (full-width → half-width), traditional → simplified, lowercase. Never raises on str input."""
+    """NFKC (full-width → half-width), traditional → simplified, lowercase. Never raises on str input.
+
+    Works line by line (segmentation never crosses a line break), with a cache: indexing runs the same
+    text through several fields.
+    """
     if not text:
         return ""
-    text = unicodedata.normalize("NFKC", str(text))
+    return "\n".join(_normalize_line(line) for line in str(text).split("\n"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalize_line(line):
+    line = unicodedata.normalize("NFKC", line)
     # Control characters and surrogates would only confuse the segmenter.
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" or ch in "\t\n" else " " for ch in text)
-    converted = _cc.convert(text)
-    return converted.lower()
+    line = "".join(ch if unicodedata.category(ch)[0] != "C" or ch == "\t" else " " for ch in line)
+    return _cc.convert(line).lower()
 
 
 def _has_cjk(word):
@@ -156,9 +168,26 @@ def _has_cjk(word):
 
 def tokenize(text, subwords=True):
     """Segment ``text`` into ``Tok`` tuples with ordinal positions (see module docstring)."""
-    norm = normalize(text)
-    if not norm.strip():
+    if not text:
         return []
+    out = []
+    pos = 0
+    offset = 0
+    for line in str(text).split("\n"):
+        normalized = _normalize_line(line)
+        line_tokens = _tokenize_line(normalized, subwords)
+        for tok in line_tokens:
+            out.append(Tok(tok.text, pos + tok.pos, offset + tok.start, offset + tok.end, tok.sub))
+        if line_tokens:
+            pos += line_tokens[-1].pos + 1
+        offset += len(normalized) + 1
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _tokenize_line(norm, subwords):
+    if not norm.strip():
+        return ()
     jb = _get_jieba()
     out = []
     pos = 0
@@ -175,7 +204,7 @@ def tokenize(text, subwords=True):
                 seen.add(sub)
                 out.append(Tok(sub, pos, start + s_start, start + s_end, True))
         pos += 1
-    return out
+    return tuple(out)
 
 
 def analyze(text):
@@ -188,17 +217,34 @@ def query_words(text):
     return [tok.text for tok in tokenize(text, subwords=False)]
 
 
-class ChineseTokenizer(Tokenizer):
-    """Whoosh tokenizer running ``tokenize()``. Emits sub-words only when indexing."""
+SHINGLE_JOINER = "_"  # never inside a token: tokens are letters, digits and ideographs only
 
-    def __init__(self, edge_ngrams=False):
+
+def shingle(first, second):
+    """The term indexed for two adjacent words (see ``ChineseTokenizer(shingles=True)``)."""
+    return f"{first}{SHINGLE_JOINER}{second}"
+
+
+class ChineseTokenizer(Tokenizer):
+    """Whoosh tokenizer running ``tokenize()``. Emits sub-words only when indexing.
+
+    ``edge_ngrams``: also emit every token's prefixes (autocomplete fields).
+    ``shingles``: also emit a term for each pair of adjacent words (``客户_投诉``, sub-words included), so
+    "these words next to each other" is a cheap term lookup instead of a positional phrase match.
+    """
+
+    def __init__(self, edge_ngrams=False, shingles=False):
         self.edge_ngrams = edge_ngrams
+        self.shingles = shingles
+
+    def _options(self):
+        return (self.edge_ngrams, getattr(self, "shingles", False))
 
     def __eq__(self, other):
-        return type(self) is type(other) and self.edge_ngrams == other.edge_ngrams
+        return type(self) is type(other) and self._options() == other._options()
 
     def __hash__(self):
-        return hash((type(self), self.edge_ngrams))
+        return hash((type(self), self._options()))
 
     def __call__(
         self,
@@ -225,12 +271,23 @@ class ChineseTokenizer(Tokenizer):
             yield t
             return
         indexing = mode != "query"
+        shingles = indexing and getattr(self, "shingles", False)
+        previous, current = [], []  # tokens at the previous and the current position
         for tok in _tokenize_for_whoosh(value, subwords=indexing):
             texts = [tok.text]
             if self.edge_ngrams and indexing:
                 texts = [tok.text[:n] for n in range(1, min(len(tok.text), MAX_NGRAM) + 1)]
                 if len(tok.text) > MAX_NGRAM:
                     texts.append(tok.text)
+            if shingles:
+                if current and current[0].pos != tok.pos:
+                    previous, current = current, []
+                current.append(tok)
+                # Pair words that touch: the previous word (or its sub-words ending where it ends) with
+                # this word (or its sub-words starting where it starts).
+                if previous and previous[0].pos == tok.pos - 1 and tok.start == current[0].start:
+                    left = [prev for prev in previous if prev.end == previous[0].end][:MAX_SHINGLE_FANOUT]
+                    texts.extend(shingle(prev.text, tok.text) for prev in left)
             for text in texts:
                 t.text = text
                 t.boost = 1.0
@@ -253,6 +310,11 @@ def _tokenize_for_whoosh(value, subwords):
 def ChineseAnalyzer():  # noqa: N802 (mirrors whoosh's analyzer factory naming)
     """Analyzer for full-text fields."""
     return ChineseTokenizer()
+
+
+def ShingleAnalyzer():  # noqa: N802
+    """Analyzer for the catch-all full-text fields: like ChineseAnalyzer plus adjacent-word shingles."""
+    return ChineseTokenizer(shingles=True)
 
 
 def AutocompleteAnalyzer():  # noqa: N802

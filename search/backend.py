@@ -79,11 +79,18 @@ from whoosh import query as wq
 from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.index import LockError
 
-from search.analysis import ANALYZER_VERSION, AutocompleteAnalyzer, ChineseAnalyzer, query_words
+from search.analysis import (
+    ANALYZER_VERSION,
+    AutocompleteAnalyzer,
+    ChineseAnalyzer,
+    ShingleAnalyzer,
+    query_words,
+    shingle,
+)
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 INDEX_NAME = "MAIN"
 DEFAULT_LOCK_TIMEOUT = 30.0
 # Queries are cut to this many words, and each word to this many tokens (a 10,000-character query must not
@@ -112,6 +119,7 @@ def build_schema():
         nulls=KEYWORD(scorable=False),
     )
     schema.add("s_*", TEXT(analyzer=ChineseAnalyzer(), phrase=True), glob=True)
+    schema.add("x_*", TEXT(analyzer=ShingleAnalyzer(), phrase=True), glob=True)
     schema.add("ac_*", TEXT(analyzer=AutocompleteAnalyzer(), phrase=True), glob=True)
     schema.add("fb_*", BOOLEAN(), glob=True)
     schema.add("fn_*", NUMERIC(numtype=int, bits=64, signed=True), glob=True)
@@ -194,12 +202,12 @@ def _clean_filter_value(kind, value):
     return force_str(value)
 
 
-ALL_TEXT = "s__all"
+ALL_TEXT = "x_all"
 AUTOCOMPLETE_ALL = "ac__all"
 
 
 def boost_bucket(boost):
-    """The catch-all field for SearchFields with ``boost`` (``s__all`` or ``s__b2``, ``s__b1_5`` ...).
+    """The catch-all field for SearchFields with ``boost`` (``x_all`` or ``x_b2``, ``x_b1_5`` ...).
 
     Like Elasticsearch's ``_all_text`` / ``_all_text_boost_N``: a search without ``fields=`` queries one
     field per distinct boost instead of every field of every subclass.
@@ -207,7 +215,7 @@ def boost_bucket(boost):
     boost = float(boost or 1)
     if boost == 1:
         return ALL_TEXT
-    return "s__b" + (f"{boost:g}").replace(".", "_").replace("-", "m")
+    return "x_b" + (f"{boost:g}").replace(".", "_").replace("-", "m")
 
 
 def _prepare_text(value):
@@ -745,6 +753,17 @@ class WhooshSearchQueryCompiler(BaseSearchQueryCompiler):
                 queries.append(wq.Term(name, token, boost=boost * field_boost))
         return _or(queries)
 
+    def _adjacent(self, tokens, fields, boost=1.0):
+        """Tokens next to each other: shingle terms on the catch-all fields, positional phrases elsewhere."""
+        queries = []
+        for name, field_boost in fields.items():
+            if name.startswith("x_"):
+                pairs = [shingle(a, b) for a, b in zip(tokens, tokens[1:], strict=False)]
+                queries.append(_and([wq.Term(name, pair, boost=boost * field_boost) for pair in pairs]))
+            else:
+                queries.append(wq.Phrase(name, tokens, boost=boost * field_boost))
+        return _or(queries)
+
     def _phrase(self, tokens, fields, boost=1.0):
         return _or(
             [wq.Phrase(name, tokens, boost=boost * field_boost) for name, field_boost in fields.items()]
@@ -768,7 +787,7 @@ class WhooshSearchQueryCompiler(BaseSearchQueryCompiler):
             return self._term(token, fields, boost, fuzzy)
         # A "word" the analyzer splits (客户投诉, iPhone-15): the phrase ranks first; for full-text search,
         # documents that contain all parts elsewhere still match (autocomplete keeps the typed order).
-        alternatives = [self._phrase(tokens, fields, boost * 2)]
+        alternatives = [self._adjacent(tokens, fields, boost * 2)]
         if not self.autocomplete:
             alternatives.append(_and([self._term(token, fields, boost, fuzzy) for token in tokens]))
         whole = "".join(tokens)
