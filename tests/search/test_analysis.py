@@ -6,9 +6,11 @@ from search.analysis import (
     ANALYZER_VERSION,
     AutocompleteAnalyzer,
     ChineseAnalyzer,
+    ShingleAnalyzer,
     analyze,
     normalize,
     query_words,
+    shingle,
     tokenize,
 )
 
@@ -93,3 +95,24 @@ def test_autocomplete_analyzer_emits_edge_ngrams():
 def test_analyzer_version_is_short_and_stable():
     assert ANALYZER_VERSION.isalnum()
     assert len(ANALYZER_VERSION) <= 16
+
+
+def test_shingle_analyzer_pairs_adjacent_words_including_subwords():
+    terms = {t.text for t in ShingleAnalyzer()("请按原路退款处理")}
+    assert shingle("原路退款", "处理") in terms
+    assert shingle("退款", "处理") in terms  # the sub-word ending where its word ends
+    assert shingle("按", "原路退款") in terms
+    assert not any("_" in t.text for t in ShingleAnalyzer()("请按原路退款处理", mode="query"))
+
+
+def test_multiline_text_keeps_positions_and_offsets():
+    text = "客户投诉\n\n处理流程"
+    toks = tokenize(text)
+    assert [(t.text, t.pos) for t in toks if not t.sub] == [
+        ("客户", 0),
+        ("投诉", 1),
+        ("处理", 2),
+        ("流程", 3),
+    ]
+    norm = normalize(text)
+    assert all(norm[t.start : t.end] == t.text for t in toks)
