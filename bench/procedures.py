@@ -154,6 +154,8 @@ class Agent(threading.Thread):
     def run(self):
         try:
             self.login()
+            # agents' calls do not all start in the same second
+            time.sleep(self.random.uniform(0, self.think[1]))
             while time.monotonic() < self.deadline:
                 self.run_procedure()
         except Exception as error:  # every failure counts, none stops the others
@@ -295,6 +297,7 @@ def phase(base, agents, procedures, seconds, db_path, think):
             f"  {kind:10s} n={len(values):6d}  p50={statistics.median(values):7.1f} ms"
             f"  p95={percentile(values, 0.95):7.1f} ms  max={max(values):7.1f} ms"
         )
+    print("  machine load average (1/5/15 min) at the end: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     print(f"  errors: {len(results.errors)}")
     for message in results.errors[:10]:
         print(f"    {message}")
@@ -358,9 +361,11 @@ def main():
                 except requests.RequestException:
                     time.sleep(0.5)
             # warm every worker up (imports, URL conf) so the first agents do not measure start-up
-            warm = requests.Session()
-            for _ in range(args.workers * args.threads * 2):
-                warm.get(base + "/login/", timeout=60)
+            warm = Agent(base, "bench0", procedures, 0, Results(), seed=0)
+            warm.login()
+            for _ in range(args.workers * 2):
+                for _pk, url in procedures:  # compile templates and fill each worker's caches
+                    warm.session.get(base + url, timeout=60)
             print(f"gunicorn: {args.workers} workers x {args.threads} threads on {base}")
             db_path = Path(var_dir) / "bench.sqlite3"
             think = tuple(args.think)
