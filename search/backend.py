@@ -17,10 +17,12 @@ named ``<app>_<model>__<analyzer version><schema version>``. Each index is a *ge
 new generation and replaces the pointer with ``os.replace`` (atomic), so searches keep using the old
 generation until the swap and a crash mid-rebuild leaves the old index in place.
 
-Documents: ``pk`` (stored), ``ct`` (the model label and its concrete ancestors' labels), one text field per
-``SearchField`` (``s_<path>``, RelatedFields paths joined with ``__``), one edge-n-gram field per
-``AutocompleteField`` (``ac_<path>``), one typed field per ``FilterField`` (``fb_``/``fn_``/``ff_``/``fd_``/
-``ft_``/``fi_``/``fu_`` + attname) and ``nulls`` listing the filter fields whose value is ``None``.
+Documents: ``pk`` (stored), ``ct`` (the model label and its concrete ancestors' labels), catch-all text fields
+per boost (``x_all``, ``x_b2``, ... like Elasticsearch's ``_all_text_boost_N``; they also hold adjacent-word
+shingles so "these words together" is a term lookup), one text field per ``SearchField`` for ``fields=``
+searches (``s_<path>``, RelatedFields paths joined with ``__``), edge-n-gram fields for ``AutocompleteField``
+(``ac__all`` and ``ac_<path>``), one typed field per ``FilterField`` (``fb_``/``fn_``/``ff_``/``fd_``/``ft_``/
+``fi_``/``fu_`` + attname) and ``nulls`` listing the filter fields whose value is ``None``.
 
 Searching: the query is built from modelsearch query objects (never a query parser). Filters on the queryset
 are translated into Whoosh queries where possible; then only the top ``stop`` hits are fetched from Whoosh
@@ -28,9 +30,11 @@ are translated into Whoosh queries where possible; then only the top ``stop`` hi
 the ORM filters/orders them. Either way the objects are re-fetched through the queryset, so stale index
 entries never show.
 
-Writes happen after the surrounding transaction commits (``transaction.on_commit``); ``index.refresh()``
-also applies writes still pending in the current transaction (so code inside a transaction - and tests -
-can see its own writes).
+Writes happen after the surrounding transaction commits (``transaction.on_commit``, re-reading the committed
+rows); ``index.refresh()`` also applies writes still pending in the current transaction (so code inside a
+transaction - and tests - can see its own writes). Writers wait up to ``LOCK_TIMEOUT`` for the Whoosh write
+lock. While a rebuild runs, live writes are also journaled and replayed into the new generation before the
+swap. Searchers are cached per thread and reopened when the pointer or the index generation changes.
 """
 
 from __future__ import annotations
@@ -398,6 +402,13 @@ class IndexStore:
             generation = self.current_generation()
             if generation and whoosh_index.exists_in(str(self.generation_path(generation)), INDEX_NAME):
                 return generation
+            if generation:
+                logger.warning(
+                    "Search index %s: live generation %s is missing or unreadable; starting an empty one. "
+                    "Run `manage.py update_index`.",
+                    self.name,
+                    generation,
+                )
             generation = self.new_generation()
             self.swap(generation)
             return generation
