@@ -24,6 +24,8 @@ from modelsearch.backends import get_search_backend  # noqa: E402
 from modelsearch.test.testapp import models  # noqa: E402
 from modelsearch.tests.test_backends import BackendTests  # noqa: E402
 
+from search.backend import WhooshSearchBackend  # noqa: E402
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = REPO_ROOT.parent / "shared" / "modelsearch" / "search.json"
 
@@ -63,6 +65,7 @@ class TestWhooshBackendConformance(BackendTests, TestCase):
         management.call_command(
             "update_index", backend_name="default", stdout=StringIO(), chunk_size=50, verbosity=0
         )
+        assert isinstance(get_search_backend("default"), WhooshSearchBackend)
         cls._snapshots = []
         snapshot_root = Path(tempfile.mkdtemp(prefix="whoosh-snapshot-"))
         for index in get_search_backend("default").all_indexes():
