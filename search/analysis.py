@@ -154,7 +154,7 @@ def normalize(text):
     return "\n".join(_normalize_line(line) for line in str(text).split("\n"))
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def _normalize_line(line):
     line = unicodedata.normalize("NFKC", line)
     # Control characters and surrogates would only confuse the segmenter.
@@ -184,7 +184,8 @@ def tokenize(text, subwords=True):
     return out
 
 
-@functools.lru_cache(maxsize=4096)
+# Small caches: they serve the same document's text being indexed into several fields, one after the other.
+@functools.lru_cache(maxsize=256)
 def _tokenize_line(norm, subwords):
     if not norm.strip():
         return ()
