@@ -141,7 +141,7 @@ class RunReportView(RequirePermissionMixin, ReportView):
 
     def get_queryset(self):
         ProcedureRun.objects.mark_abandoned()
-        return ProcedureRun.objects.select_related("user").order_by("-started_at")
+        return ProcedureRun.objects.select_related("user").defer("definition").order_by("-started_at")
 
 
 class GroupedStatsReportView(RequirePermissionMixin, ReportView):
@@ -301,7 +301,7 @@ class RunTimelineView(RequirePermissionMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        run = get_object_or_404(ProcedureRun.objects.select_related("user", "revision"), pk=kwargs["run_id"])
+        run = get_object_or_404(ProcedureRun.objects.select_related("user"), pk=kwargs["run_id"])
         events = list(run.events.order_by("seq"))
         procedure = run.get_procedure()
         context.update(

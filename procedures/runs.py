@@ -81,11 +81,6 @@ def start_run(page, user, *, variables=None, ref="", practice=False, now=None):
     return run
 
 
-def get_run_for_user(run_id, user):
-    """The run, only if it belongs to ``user``; anyone else gets DoesNotExist (→ 404)."""
-    return ProcedureRun.objects.select_related("revision").get(pk=run_id, user=user)
-
-
 def apply_move(run_id, user, form, now=None):
     """Apply one posted move. Returns the updated run; raises MoveRejected / engine.InputError."""
     now = now or timezone.now()

@@ -53,7 +53,7 @@ def grouped_stats(runs, by):
     """One row per procedure (``by="procedure"``) or agent (``by="agent"``), most runs first."""
     groups = defaultdict(list)
     labels = {}
-    for run in counted_runs(runs).select_related("user"):
+    for run in counted_runs(runs).select_related("user").defer("definition", "variables"):
         if by == "agent":
             key = run.user_id
             labels[key] = run.user.get_full_name() or run.user.get_username()

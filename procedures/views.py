@@ -24,7 +24,7 @@ RUN_SCREEN = {"nav_sections": None}
 
 def _own_run(request, run_id):
     try:
-        return ProcedureRun.objects.select_related("revision").get(pk=run_id, user=request.user)
+        return ProcedureRun.objects.get(pk=run_id, user=request.user)
     except ProcedureRun.DoesNotExist:
         raise Http404("没有找到这次流程运行。") from None
 
@@ -104,14 +104,14 @@ def _ints(values):
 @require_GET
 def my_runs(request):
     ProcedureRun.objects.mark_abandoned()
-    runs = ProcedureRun.objects.for_user(request.user).select_related("procedure")[:50]
+    runs = ProcedureRun.objects.for_user(request.user).defer("definition")[:50]
     return render(request, "procedures/my_runs.html", {"runs": runs})
 
 
 @require_GET
 def run_json(request, run_id):
     """The run for a ticket system: its agent and supervisors only; anyone else gets 404."""
-    run = ProcedureRun.objects.select_related("revision", "user").filter(pk=run_id).first()
+    run = ProcedureRun.objects.select_related("user").filter(pk=run_id).first()
     if run is None or not (
         run.user_id == request.user.pk or request.user.has_perm("procedures.view_procedurerun")
     ):
