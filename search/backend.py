@@ -82,6 +82,7 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.index import LockError
+from whoosh.matching import NullMatcherClass, WrappingMatcher
 
 from search.analysis import (
     ANALYZER_VERSION,
@@ -950,7 +951,7 @@ class WhooshSearchQueryCompiler(BaseSearchQueryCompiler):
         model = self.queryset.model
         parts = [self.build_text_query()]
         if model is not get_model_root(model):
-            parts.append(wq.ConstantScoreQuery(wq.Term("ct", model_label(model)), 0.0))
+            parts.append(FilterQuery(wq.Term("ct", model_label(model))))
         translated = True
         try:
             filters = self.translated_filters()
@@ -958,8 +959,56 @@ class WhooshSearchQueryCompiler(BaseSearchQueryCompiler):
             filters = None
             translated = False
         if filters is not None:
-            parts.append(wq.ConstantScoreQuery(filters, 0.0) if filters is not wq.NullQuery else filters)
+            parts.append(FilterQuery(filters) if filters is not wq.NullQuery else filters)
         return _and(parts), translated
+
+
+class _ZeroScoreMatcher(WrappingMatcher):
+    """Matches what its child matches, scoring 0 (filters must not change relevance)."""
+
+    def __init__(self, child, boost=0.0):
+        super().__init__(child, boost=0.0)
+
+    def _replacement(self, newchild):
+        return _ZeroScoreMatcher(newchild)
+
+    def copy(self):
+        return _ZeroScoreMatcher(self.child.copy())
+
+    def supports_block_quality(self):
+        return False
+
+    def skip_to_quality(self, minquality):
+        return 0
+
+    def max_quality(self):
+        return 0.0
+
+    def block_quality(self):
+        return 0.0
+
+    def weight(self):
+        return 0.0
+
+    def score(self):
+        return 0.0
+
+
+class FilterQuery(wq.WrappingQuery):
+    """A filter inside the search query: matches like its child, adds nothing to the score.
+
+    Unlike ``whoosh.query.ConstantScoreQuery`` it does not collect every matching document id up front
+    (a ``live=True`` filter would otherwise cost a pass over the whole index per search).
+    """
+
+    def _rewrap(self, child):
+        return FilterQuery(child)
+
+    def matcher(self, searcher, context=None):
+        matcher = self.child.matcher(searcher, context)
+        if isinstance(matcher, NullMatcherClass):
+            return matcher
+        return _ZeroScoreMatcher(matcher)
 
 
 class WhooshAutocompleteQueryCompiler(WhooshSearchQueryCompiler):
