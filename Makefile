@@ -43,10 +43,10 @@ test: install-dev ## Lint, check migrations and run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_SETTINGS_MODULE=kb_site.settings.test $(MANAGE) makemigrations --check --dry-run
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto --dist loadscope $(PYTEST_ARGS)
 
 test-fast: install-dev ## Run the suite without the browser tests
-	$(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto --dist loadscope -m "not browser" $(PYTEST_ARGS)
 
 lint: install-dev ## ruff lint and format check
 	$(BIN)/ruff check .
