@@ -131,11 +131,13 @@ def blocked_collection_paths(request):
     return tuple(r.collection.path for r in restrictions if not r.accept_request(request))
 
 
-def _run(results, limit=MAX_HITS_PER_KIND):
+def _run(results, limit=None):
     """Evaluate a lazy search with scores, tolerating backends without ``annotate_score``.
 
-    At most ``limit`` hits per kind are ranked and counted: beyond that agents refine the query.
+    At most ``limit`` (``MAX_HITS_PER_KIND``) hits per kind are ranked and counted: beyond that
+    agents refine the query.
     """
+    limit = limit or MAX_HITS_PER_KIND
     try:
         items = list(results.annotate_score("_search_score")[:limit])
     except (NotImplementedError, AttributeError):

@@ -196,3 +196,22 @@ def test_nasty_queries_still_find_what_they_contain(agent_client, small_kb):
 )
 def test_invalid_filters_are_ignored(agent_client, kb, params):
     assert agent_client.get("/search/", params).status_code == 200
+
+
+def test_any_word_fallback_when_no_hit_has_every_word(agent_client, kb):
+    response = agent_client.get("/search/", {"q": "投诉 发票"})
+    assert "客户投诉处理流程" in hit_titles(response)
+    assert "下面是包含部分关键词的结果" in response.content.decode()
+
+
+def test_counts_say_when_they_are_lower_bounds(agent_client, home, section, monkeypatch):
+    from search import results
+
+    monkeypatch.setattr(results, "MAX_HITS_PER_KIND", 3)
+    for n in range(4):
+        article(section, f"升级处理规范{n}")
+    refresh_index()
+    response = agent_client.get("/search/", {"q": "升级"})
+    assert len(hit_titles(response)) == 3
+    assert "至少 3 条结果" in response.content.decode()
+    assert agent_client.get("/search/api/", {"q": "升级"}).json()["truncated"] is True
