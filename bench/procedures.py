@@ -177,6 +177,8 @@ class Agent(threading.Thread):
         run_path = response.headers["Location"]
         run_id = run_path.rstrip("/").rsplit("/", 1)[-1]
         for _ in range(40):
+            if time.monotonic() >= self.deadline:
+                return  # the run stays in progress, as when a shift ends mid-call
             if self.think[1]:
                 time.sleep(self.random.uniform(*self.think))  # reading the step, talking to the customer
             step_page = self.timed("GET", run_path, "step_page")
