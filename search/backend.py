@@ -565,6 +565,35 @@ class _DeferredWrite:
         self.store.apply(ops)
 
 
+_batching = threading.local()
+
+
+@contextlib.contextmanager
+def batched_index_writes():
+    """Merge the index additions of a bulk job (an import, ``load_demo``) into one write per index.
+
+    Without it every save in a transaction costs its own index commit after the transaction (about
+    0.2 s each with segment merging): ``load_demo`` took 108 s, with it 16 s. Only additions are merged:
+    they are re-read from the database when the write runs, so an addition made in a savepoint that is
+    later rolled back indexes the committed state, which is right. Deletions keep their own callbacks.
+    """
+    previous = getattr(_batching, "active", False)
+    _batching.active = True
+    try:
+        yield
+    finally:
+        _batching.active = previous
+
+
+def _pending_write(connection, store):
+    """The latest not-yet-run write for ``store`` in this transaction, to batch further additions into."""
+    for _sids, func, _robust in reversed(connection.run_on_commit):
+        if isinstance(func, _DeferredWrite) and func.store.name == store.name:
+            # Only the latest write for the store, so additions never jump ahead of a later deletion.
+            return func if not func.done and not func.deletes else None
+    return None
+
+
 def flush_pending_writes():
     """Apply index writes still waiting for the current transaction(s) to commit."""
     for connection in connections.all(initialized_only=True):
@@ -613,7 +642,11 @@ class WhooshIndex(BaseIndex):
         using = self._using(model)
         if connections[using].in_atomic_block:
             adds = [(type(item), item.pk) for item in items]
-            transaction.on_commit(_DeferredWrite(self.store, using, adds=adds), using=using, robust=True)
+            pending = _pending_write(connections[using], self.store) if getattr(_batching, "active", False) else None
+            if pending is not None:
+                pending.adds.extend(adds)
+            else:
+                transaction.on_commit(_DeferredWrite(self.store, using, adds=adds), using=using, robust=True)
         else:
             self.store.apply([("add", build_document(item)) for item in items])
 

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from kb_site.content import demo
+from search.backend import batched_index_writes
 
 
 class Command(BaseCommand):
@@ -25,9 +26,10 @@ class Command(BaseCommand):
                 "Demo accounts have published passwords: refusing with DEBUG off. "
                 "Use --no-users, or --demo-users if you really mean it."
             )
-        report = demo.load(update=options["update"], with_users=with_users)
-        for loader in demo.extra_loaders():
-            loader(update=options["update"], report=report)
+        with batched_index_writes():
+            report = demo.load(update=options["update"], with_users=with_users)
+            for loader in demo.extra_loaders():
+                loader(update=options["update"], report=report)
         created = ", ".join(f"{k} {v}" for k, v in sorted(report.created.items())) or "nothing"
         kept = ", ".join(f"{k} {v}" for k, v in sorted(report.updated.items())) or "nothing"
         self.stdout.write(
