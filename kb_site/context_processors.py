@@ -1,5 +1,6 @@
 """Template context shared by every front-end page: the section navigation."""
 
+from django.utils.functional import SimpleLazyObject
 from wagtail.models import Site
 
 
@@ -17,4 +18,5 @@ def navigation(request):
             return []
         return list(SectionPage.objects.live().public().descendant_of(site.root_page).order_by("path"))
 
-    return {"nav_sections": sections}
+    # Lazy: pages that do not show the menu (run screens) pay no query; pages that do pay one.
+    return {"nav_sections": SimpleLazyObject(sections)}
