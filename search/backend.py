@@ -642,7 +642,11 @@ class WhooshIndex(BaseIndex):
         using = self._using(model)
         if connections[using].in_atomic_block:
             adds = [(type(item), item.pk) for item in items]
-            pending = _pending_write(connections[using], self.store) if getattr(_batching, "active", False) else None
+            pending = (
+                _pending_write(connections[using], self.store)
+                if getattr(_batching, "active", False)
+                else None
+            )
             if pending is not None:
                 pending.adds.extend(adds)
             else:
