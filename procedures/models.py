@@ -19,6 +19,7 @@ from wagtail.models import Page, Revision
 from wagtail.search import index
 
 from kb_site.content.models import Phrasing, ReviewMixin
+from search.pinyin import pinyin_keys
 
 from . import engine, graph
 from .blocks import (
@@ -90,6 +91,7 @@ class ProcedurePage(ReviewMixin, Page):
         index.SearchField("search_steps_text"),
         index.RelatedFields("tags", [index.SearchField("name")]),
         index.FilterField("review_due"),
+        index.AutocompleteField("title_pinyin"),
     ]
 
     parent_page_types = ["content.SectionPage"]
@@ -98,6 +100,10 @@ class ProcedurePage(ReviewMixin, Page):
     class Meta:
         verbose_name = "引导流程"
         verbose_name_plural = "引导流程"
+
+    def title_pinyin(self):
+        """Pinyin keys of the title (``tousu ts``) for header-box suggestions."""
+        return pinyin_keys(self.title)
 
     # --- plain views of the content -------------------------------------------------------
 

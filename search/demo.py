@@ -12,7 +12,7 @@ DEMO_SYNONYMS = [
     ("回访 = 回电 = 回拨", "事后联系客户"),
     ("少货 = 漏发 = 缺件", "收到的商品数量不对"),
     ("错货 = 发错货 = 错发", "收到的商品不是订购的"),
-    ("破损 = 损坏 = 摔坏", "运输破损"),
+    ("破损 = 损坏 = 摔坏 = 压坏", "运输破损"),
     ("工单 = 单子 = 工单号", ""),
     ("转接 = 转人工 = 转交", ""),
     ("升级 = 上报 = 升级处理", "交给上级或专门团队处理"),
@@ -34,3 +34,14 @@ def load_synonyms(update=False):
             group.save()
             updated += 1
     return created, updated
+
+
+def load(update=False, report=None):
+    """The ``load_demo`` entry point: demo synonym groups."""
+    created, _updated = load_synonyms(update=update)
+    if report is not None:
+        existing = len(DEMO_SYNONYMS) - created
+        for _ in range(created):
+            report.add("synonyms", True)
+        for _ in range(existing):
+            report.add("synonyms", False)

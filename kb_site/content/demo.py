@@ -284,5 +284,8 @@ def extra_loaders():
         from procedures import demo as procedures_demo
     except ImportError:
         return loaders
+    from search import demo as search_demo
+
     loaders.append(procedures_demo.load)
+    loaders.append(search_demo.load)
     return loaders
