@@ -42,3 +42,21 @@ def test_backend_finds_a_procedure_by_a_step_phrase(backend):
         backend.refresh_indexes()
     results = list(backend.search("物流单称重", ProcedurePage.objects.live()))
     assert [p.slug for p in results] == ["missing-item-flow"]
+
+
+def test_procedure_titles_autocomplete_by_pinyin(backend):
+    load_demo_procedure("30-missing-item.yaml")  # 少货处理
+    backend.refresh_indexes()
+    for typed in ["shaohuo", "shcl"]:
+        results = list(backend.autocomplete(typed, ProcedurePage.objects.live()))
+        assert [p.slug for p in results] == ["missing-item-flow"], typed
+
+
+def test_overview_steps_carry_the_anchor_search_links_to(client, db):
+    from tests.procedures.conftest import make_user
+
+    page = load_demo_procedure("30-missing-item.yaml")
+    client.force_login(make_user("anchor-agent"))
+    html = client.get(page.url).content.decode()
+    for step in page.steps:
+        assert f'id="step-{step.value["key"]}"' in html
