@@ -7,6 +7,7 @@ other steps point to. ``StepStreamBlock.clean`` runs the graph validation of
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 from wagtail.blocks.stream_block import StreamBlockValidationError
 from wagtail.blocks.struct_block import StructBlockValidationError
@@ -23,17 +24,17 @@ key_validator = RegexValidator(graph.KEY_RE, "只能用英文字母、数字和�
 
 def key_block(**kwargs):
     return blocks.CharBlock(
-        max_length=64, validators=[key_validator], label="步骤标识", help_text=KEY_HELP, **kwargs
+        max_length=64, validators=[key_validator], label=_("步骤标识"), help_text=KEY_HELP, **kwargs
     )
 
 
-def target_block(label="下一步", help_text=TARGET_HELP, **kwargs):
+def target_block(label=_("下一步"), help_text=TARGET_HELP, **kwargs):
     return blocks.CharBlock(max_length=64, label=label, help_text=help_text, **kwargs)
 
 
 def title_block():
     return blocks.CharBlock(
-        max_length=200, label="标题", help_text="这一步在屏幕上的标题，例如“外包装是否完好？”"
+        max_length=200, label=_("标题"), help_text=_("这一步在屏幕上的标题，例如“外包装是否完好？”")
     )
 
 
@@ -41,12 +42,12 @@ def text_block():
     return blocks.RichTextBlock(
         required=False,
         features=RICH_FEATURES,
-        label="说明",
+        label=_("说明"),
         help_text="坐席在这一步要做什么；可用 {客户称呼} 这样的变量，运行时自动填入",
     )
 
 
-def phrasings_block(label="标准话术", help_text="这一步要说的话术，运行时填入变量并可一键复制"):
+def phrasings_block(label=_("标准话术"), help_text=_("这一步要说的话术，运行时填入变量并可一键复制")):
     return blocks.ListBlock(PhrasingBlock(), required=False, default=[], label=label, help_text=help_text)
 
 
@@ -54,29 +55,31 @@ class VariableBlock(blocks.StructBlock):
     """A value the run collects (from the link that starts it, or an input step)."""
 
     name = blocks.CharBlock(
-        max_length=20, label="变量名", help_text="在文字和话术中写作 {变量名}，例如 客户称呼、订单号"
+        max_length=20, label=_("变量名"), help_text="在文字和话术中写作 {变量名}，例如 客户称呼、订单号"
     )
     label = blocks.CharBlock(
-        required=False, max_length=60, label="显示名称", help_text="可选，留空则显示变量名"
+        required=False, max_length=60, label=_("显示名称"), help_text=_("可选，留空则显示变量名")
     )
     type = blocks.ChoiceBlock(
         choices=[("text", "文字"), ("number", "数字"), ("date", "日期"), ("choice", "选项")],
         default="text",
-        label="类型",
-        help_text="填写时按类型检查；规则步骤按类型比较",
+        label=_("类型"),
+        help_text=_("填写时按类型检查；规则步骤按类型比较"),
     )
     choices = blocks.ListBlock(
-        blocks.CharBlock(label="选项"),
+        blocks.CharBlock(label=_("选项")),
         required=False,
         default=[],
-        label="选项",
-        help_text="类型为“选项”时的可选值",
+        label=_("选项"),
+        help_text=_("类型为“选项”时的可选值"),
     )
-    required = blocks.BooleanBlock(required=False, default=False, label="必填", help_text="采集时必须填写")
+    required = blocks.BooleanBlock(
+        required=False, default=False, label=_("必填"), help_text=_("采集时必须填写")
+    )
 
     class Meta:
         icon = "form"
-        label = "变量"
+        label = _("变量")
 
     def clean(self, value):
         value = super().clean(value)
@@ -107,16 +110,16 @@ class VariablesStreamBlock(blocks.StreamBlock):
 
 
 class AnswerBlock(blocks.StructBlock):
-    label = blocks.CharBlock(max_length=80, label="回答", help_text="按钮上的文字，例如“完好”")
+    label = blocks.CharBlock(max_length=80, label=_("回答"), help_text=_("按钮上的文字，例如“完好”"))
     next = target_block()
 
     class Meta:
         icon = "arrow-right"
-        label = "回答"
+        label = _("回答")
 
 
 class BranchBlock(blocks.StructBlock):
-    variable = blocks.CharBlock(max_length=20, label="变量", help_text="按哪个变量判断（变量名）")
+    variable = blocks.CharBlock(max_length=20, label=_("变量"), help_text=_("按哪个变量判断（变量名）"))
     op = blocks.ChoiceBlock(
         choices=[
             ("eq", "等于"),
@@ -129,15 +132,15 @@ class BranchBlock(blocks.StructBlock):
             ("days_since_lte", "距今不超过（天）"),
         ],
         default="eq",
-        label="比较",
-        help_text="数字可用全部比较；选项/文字用等于、不等于；日期用“距今”天数",
+        label=_("比较"),
+        help_text=_("数字可用全部比较；选项/文字用等于、不等于；日期用“距今”天数"),
     )
-    value = blocks.CharBlock(max_length=80, label="比较值", help_text="数字、选项值或天数")
+    value = blocks.CharBlock(max_length=80, label=_("比较值"), help_text=_("数字、选项值或天数"))
     next = target_block()
 
     class Meta:
         icon = "arrow-right"
-        label = "分支"
+        label = _("分支")
 
 
 class InstructionStepBlock(blocks.StructBlock):
@@ -148,17 +151,17 @@ class InstructionStepBlock(blocks.StructBlock):
     text = text_block()
     phrasings = phrasings_block()
     checklist = blocks.ListBlock(
-        blocks.CharBlock(label="检查项"),
+        blocks.CharBlock(label=_("检查项")),
         required=False,
         default=[],
-        label="检查清单",
-        help_text="可选：必须全部勾选才能继续，例如“已核对订单号”",
+        label=_("检查清单"),
+        help_text=_("可选：必须全部勾选才能继续，例如“已核对订单号”"),
     )
     next = target_block()
 
     class Meta:
         icon = "doc-full"
-        label = "说明"
+        label = _("说明")
 
 
 class QuestionStepBlock(blocks.StructBlock):
@@ -169,12 +172,12 @@ class QuestionStepBlock(blocks.StructBlock):
     text = text_block()
     phrasings = phrasings_block()
     answers = blocks.ListBlock(
-        AnswerBlock(), min_num=1, label="回答", help_text="每个回答是一个大按钮，按 1–9 选择"
+        AnswerBlock(), min_num=1, label=_("回答"), help_text=_("每个回答是一个大按钮，按 1–9 选择")
     )
 
     class Meta:
         icon = "help"
-        label = "判断"
+        label = _("判断")
 
 
 class InputStepBlock(blocks.StructBlock):
@@ -185,16 +188,16 @@ class InputStepBlock(blocks.StructBlock):
     text = text_block()
     phrasings = phrasings_block()
     variables = blocks.ListBlock(
-        blocks.CharBlock(max_length=20, label="变量名"),
+        blocks.CharBlock(max_length=20, label=_("变量名")),
         min_num=1,
-        label="采集的变量",
-        help_text="填写流程变量中定义的变量名",
+        label=_("采集的变量"),
+        help_text=_("填写流程变量中定义的变量名"),
     )
     next = target_block()
 
     class Meta:
         icon = "form"
-        label = "采集"
+        label = _("采集")
 
 
 class RuleStepBlock(blocks.StructBlock):
@@ -203,13 +206,13 @@ class RuleStepBlock(blocks.StructBlock):
     key = key_block()
     title = title_block()
     branches = blocks.ListBlock(
-        BranchBlock(), min_num=1, label="分支", help_text="从上到下检查，第一个满足的分支生效"
+        BranchBlock(), min_num=1, label=_("分支"), help_text=_("从上到下检查，第一个满足的分支生效")
     )
-    default = target_block(label="其他情况", help_text="没有分支满足时去哪一步（步骤标识）")
+    default = target_block(label=_("其他情况"), help_text=_("没有分支满足时去哪一步（步骤标识）"))
 
     class Meta:
         icon = "cogs"
-        label = "规则"
+        label = _("规则")
 
 
 class OutcomeStepBlock(blocks.StructBlock):
@@ -219,15 +222,15 @@ class OutcomeStepBlock(blocks.StructBlock):
     title = title_block()
     outcome = blocks.CharBlock(
         max_length=50,
-        label="结果",
-        help_text="已解决 / 已升级 / 已转接 / 客户放弃 / 无需处理，或本流程自定义的结果",
+        label=_("结果"),
+        help_text=_("已解决 / 已升级 / 已转接 / 客户放弃 / 无需处理，或本流程自定义的结果"),
     )
     text = text_block()
-    phrasings = phrasings_block(label="结束话术", help_text="结束通话时说的话术")
+    phrasings = phrasings_block(label=_("结束话术"), help_text=_("结束通话时说的话术"))
 
     class Meta:
         icon = "success"
-        label = "结果"
+        label = _("结果")
 
 
 STEP_KINDS = {

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.html import strip_tags
+from django.utils.translation import gettext_lazy as _
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
 from taggit.models import TaggedItemBase
@@ -51,29 +52,29 @@ class ProcedurePage(ReviewMixin, Page):
     """A guided procedure (引导流程) that walks an agent through a call step by step."""
 
     when_to_use = models.TextField(
-        "适用场景", help_text="什么时候用这个流程，例如“客户反映收到的商品比订单少”；坐席搜索时会看到"
+        _("适用场景"), help_text=_("什么时候用这个流程，例如“客户反映收到的商品比订单少”；坐席搜索时会看到")
     )
     expected_minutes = models.PositiveIntegerField(
-        "预计用时（分钟）", null=True, blank=True, help_text="正常情况下走完这个流程需要几分钟"
+        _("预计用时（分钟）"), null=True, blank=True, help_text=_("正常情况下走完这个流程需要几分钟")
     )
     variables = StreamField(
         VariablesStreamBlock(),
         blank=True,
-        verbose_name="变量",
+        verbose_name=_("变量"),
         help_text="流程收集的信息，如 客户称呼、订单号；文字和话术中写 {变量名} 即可填入",
     )
     outcomes = models.TextField(
-        "可选结果",
+        _("可选结果"),
         blank=True,
-        help_text="每行一个；留空则使用默认：已解决、已升级、已转接、客户放弃、无需处理",
+        help_text=_("每行一个；留空则使用默认：已解决、已升级、已转接、客户放弃、无需处理"),
     )
     steps = StreamField(
         StepStreamBlock(),
-        verbose_name="步骤",
-        help_text="第一个步骤是起点。每一步有唯一的标识，回答、规则和“下一步”都用标识指向目标步骤",
+        verbose_name=_("步骤"),
+        help_text=_("第一个步骤是起点。每一步有唯一的标识，回答、规则和“下一步”都用标识指向目标步骤"),
     )
     tags = ClusterTaggableManager(
-        through=ProcedurePageTag, blank=True, verbose_name="标签", help_text="便于检索的关键词"
+        through=ProcedurePageTag, blank=True, verbose_name=_("标签"), help_text=_("便于检索的关键词")
     )
 
     content_panels = Page.content_panels + [
@@ -81,7 +82,7 @@ class ProcedurePage(ReviewMixin, Page):
         FieldRowPanel([FieldPanel("expected_minutes")]),
         FieldPanel("tags"),
         FieldPanel("variables"),
-        MultiFieldPanel([FieldPanel("outcomes")], heading="结果", classname="collapsed"),
+        MultiFieldPanel([FieldPanel("outcomes")], heading=_("结果"), classname="collapsed"),
         FieldPanel("steps"),
         *ReviewMixin.review_panels,
     ]
@@ -98,8 +99,8 @@ class ProcedurePage(ReviewMixin, Page):
     subpage_types = []
 
     class Meta:
-        verbose_name = "引导流程"
-        verbose_name_plural = "引导流程"
+        verbose_name = _("引导流程")
+        verbose_name_plural = _("引导流程")
 
     def title_pinyin(self):
         """Pinyin keys of the title (``tousu ts``) for header-box suggestions."""
@@ -308,41 +309,46 @@ class ProcedureRunQuerySet(models.QuerySet):
 class ProcedureRun(models.Model):
     """One agent walking through one procedure, pinned to the page revision live at its start."""
 
-    id = models.UUIDField("编号", primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(_("编号"), primary_key=True, default=uuid.uuid4, editable=False)
     procedure = models.ForeignKey(
-        ProcedurePage, null=True, on_delete=models.SET_NULL, related_name="runs", verbose_name="流程"
+        ProcedurePage, null=True, on_delete=models.SET_NULL, related_name="runs", verbose_name=_("流程")
     )
-    procedure_title = models.CharField("流程名称", max_length=255)
+    procedure_title = models.CharField(_("流程名称"), max_length=255)
     revision = models.ForeignKey(
-        Revision, on_delete=models.PROTECT, related_name="+", verbose_name="流程版本"
+        Revision, on_delete=models.PROTECT, related_name="+", verbose_name=_("流程版本")
     )
     definition = models.JSONField(
-        "流程内容快照",
+        _("流程内容快照"),
         default=dict,
         editable=False,
-        help_text="开始时的步骤、变量和话术原文：之后发布新版本或修改话术都不会改变进行中的运行",
+        help_text=_("开始时的步骤、变量和话术原文：之后发布新版本或修改话术都不会改变进行中的运行"),
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="procedure_runs", verbose_name="坐席"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="procedure_runs",
+        verbose_name=_("坐席"),
     )
-    ref = models.CharField("工单/来电编号", max_length=100, blank=True)
-    variables = models.JSONField("变量", default=dict, blank=True)
-    status = models.CharField("状态", max_length=20, choices=RunStatus.choices, default=RunStatus.IN_PROGRESS)
-    outcome = models.CharField("结果", max_length=50, blank=True)
-    practice = models.BooleanField("练习", default=False, help_text="练习运行不计入任何统计")
-    current_step = models.CharField("当前步骤", max_length=64, blank=True)
-    current_step_title = models.CharField("当前步骤标题", max_length=200, blank=True)
-    next_seq = models.PositiveIntegerField("下一事件序号", default=1)
-    step_entered_at = models.DateTimeField("进入当前步骤", default=timezone.now)
-    started_at = models.DateTimeField("开始时间", default=timezone.now, db_index=True)
-    finished_at = models.DateTimeField("结束时间", null=True, blank=True)
-    last_activity_at = models.DateTimeField("最近操作", default=timezone.now)
+    ref = models.CharField(_("工单/来电编号"), max_length=100, blank=True)
+    variables = models.JSONField(_("变量"), default=dict, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=20, choices=RunStatus.choices, default=RunStatus.IN_PROGRESS
+    )
+    outcome = models.CharField(_("结果"), max_length=50, blank=True)
+    practice = models.BooleanField(_("练习"), default=False, help_text=_("练习运行不计入任何统计"))
+    current_step = models.CharField(_("当前步骤"), max_length=64, blank=True)
+    current_step_title = models.CharField(_("当前步骤标题"), max_length=200, blank=True)
+    next_seq = models.PositiveIntegerField(_("下一事件序号"), default=1)
+    step_entered_at = models.DateTimeField(_("进入当前步骤"), default=timezone.now)
+    started_at = models.DateTimeField(_("开始时间"), default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    last_activity_at = models.DateTimeField(_("最近操作"), default=timezone.now)
 
     objects = ProcedureRunQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "流程运行"
-        verbose_name_plural = "流程运行"
+        verbose_name = _("流程运行")
+        verbose_name_plural = _("流程运行")
         ordering = ["-started_at"]
         indexes = [
             models.Index(fields=["user", "status"]),
@@ -385,23 +391,23 @@ class RunEvent(models.Model):
     """One step left during a run: what the agent saw (a snapshot) and what they did."""
 
     run = models.ForeignKey(
-        ProcedureRun, on_delete=models.CASCADE, related_name="events", verbose_name="运行"
+        ProcedureRun, on_delete=models.CASCADE, related_name="events", verbose_name=_("运行")
     )
-    seq = models.PositiveIntegerField("序号")
-    step_key = models.CharField("步骤标识", max_length=64)
-    step_title = models.CharField("步骤标题", max_length=200, blank=True)
-    kind = models.CharField("步骤类型", max_length=20, choices=list(STEP_KINDS.items()))
-    action = models.CharField("操作", max_length=20, choices=EventAction.choices)
-    answer = models.CharField("回答", max_length=255, blank=True)
-    next_key = models.CharField("去往步骤", max_length=64, blank=True)
-    inputs = models.JSONField("采集的值", default=dict, blank=True)
-    note = models.TextField("备注", blank=True)
-    entered_at = models.DateTimeField("进入时间")
-    left_at = models.DateTimeField("离开时间")
+    seq = models.PositiveIntegerField(_("序号"))
+    step_key = models.CharField(_("步骤标识"), max_length=64)
+    step_title = models.CharField(_("步骤标题"), max_length=200, blank=True)
+    kind = models.CharField(_("步骤类型"), max_length=20, choices=list(STEP_KINDS.items()))
+    action = models.CharField(_("操作"), max_length=20, choices=EventAction.choices)
+    answer = models.CharField(_("回答"), max_length=255, blank=True)
+    next_key = models.CharField(_("去往步骤"), max_length=64, blank=True)
+    inputs = models.JSONField(_("采集的值"), default=dict, blank=True)
+    note = models.TextField(_("备注"), blank=True)
+    entered_at = models.DateTimeField(_("进入时间"))
+    left_at = models.DateTimeField(_("离开时间"))
 
     class Meta:
-        verbose_name = "运行事件"
-        verbose_name_plural = "运行事件"
+        verbose_name = _("运行事件")
+        verbose_name_plural = _("运行事件")
         ordering = ["run", "seq"]
         constraints = [models.UniqueConstraint(fields=["run", "seq"], name="unique_run_event_seq")]
 

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
@@ -28,22 +29,22 @@ VIEW_STATS = "procedures.view_procedure_stats"
 
 
 class RunFilterSet(WagtailFilterSet):
-    started_at = django_filters.DateFromToRangeFilter(label="开始日期", widget=DateRangePickerWidget)
+    started_at = django_filters.DateFromToRangeFilter(label=_("开始日期"), widget=DateRangePickerWidget)
     procedure = django_filters.ModelChoiceFilter(
-        label="流程", queryset=ProcedurePage.objects.all().order_by("title")
+        label=_("流程"), queryset=ProcedurePage.objects.all().order_by("title")
     )
     section = django_filters.ModelChoiceFilter(
-        label="业务栏目", queryset=SectionPage.objects.all().order_by("path"), method="filter_section"
+        label=_("业务栏目"), queryset=SectionPage.objects.all().order_by("path"), method="filter_section"
     )
     user = django_filters.ModelChoiceFilter(
-        label="坐席",
+        label=_("坐席"),
         queryset=get_user_model()
         .objects.filter(procedure_runs__isnull=False)
         .distinct()
         .order_by("username"),
     )
-    status = django_filters.ChoiceFilter(label="状态", choices=RunStatus.choices)
-    practice = django_filters.BooleanFilter(label="练习")
+    status = django_filters.ChoiceFilter(label=_("状态"), choices=RunStatus.choices)
+    practice = django_filters.BooleanFilter(label=_("练习"))
 
     class Meta:
         model = ProcedureRun
@@ -84,7 +85,7 @@ class RunReportView(RequirePermissionMixin, ReportView):
     """流程运行记录: every run with its agent, outcome and duration; click one for its timeline."""
 
     required_permission = VIEW_RUNS
-    page_title = "流程运行记录"
+    page_title = _("流程运行记录")
     header_icon = "list-ul"
     index_url_name = "procedures_run_report"
     index_results_url_name = "procedures_run_report_results"
@@ -93,19 +94,19 @@ class RunReportView(RequirePermissionMixin, ReportView):
     columns = [
         TitleColumn(
             "procedure_title",
-            label="流程",
+            label=_("流程"),
             get_url=lambda run: reverse("procedures_run_timeline", args=[run.pk]),
         ),
         Column(
-            "agent", label="坐席", accessor=lambda run: run.user.get_full_name() or run.user.get_username()
+            "agent", label=_("坐席"), accessor=lambda run: run.user.get_full_name() or run.user.get_username()
         ),
-        DateColumn("started_at", label="开始"),
-        Column("status", label="状态", accessor="get_status_display"),
-        Column("outcome", label="结果"),
-        Column("duration", label="用时", accessor="duration_display"),
-        Column("current_step_title", label="当前/最后步骤"),
-        Column("practice", label="练习", accessor=lambda run: "练习" if run.practice else ""),
-        Column("ref", label="编号"),
+        DateColumn("started_at", label=_("开始")),
+        Column("status", label=_("状态"), accessor="get_status_display"),
+        Column("outcome", label=_("结果")),
+        Column("duration", label=_("用时"), accessor="duration_display"),
+        Column("current_step_title", label=_("当前/最后步骤")),
+        Column("practice", label=_("练习"), accessor=lambda run: "练习" if run.practice else ""),
+        Column("ref", label=_("编号")),
     ]
     list_export = [
         "pk",
@@ -147,7 +148,7 @@ class RunReportView(RequirePermissionMixin, ReportView):
 class GroupedStatsReportView(RequirePermissionMixin, ReportView):
     """Runs, outcomes and durations, one row per procedure (or per agent in the subclass)."""
 
-    page_title = "流程统计"
+    page_title = _("流程统计")
     header_icon = "table"
     index_url_name = "procedures_stats_report"
     index_results_url_name = "procedures_stats_report_results"
@@ -172,11 +173,11 @@ class GroupedStatsReportView(RequirePermissionMixin, ReportView):
     def columns(self):
         return [
             Column("label", label=self.group_label),
-            Column("runs", label="运行次数"),
-            Column("completed", label="完成"),
-            Column("abandoned", label="中断"),
-            Column("in_progress", label="进行中"),
-            Column("outcomes_display", label="结果分布"),
+            Column("runs", label=_("运行次数")),
+            Column("completed", label=_("完成")),
+            Column("abandoned", label=_("中断")),
+            Column("in_progress", label=_("进行中")),
+            Column("outcomes_display", label=_("结果分布")),
             seconds_column("median_seconds", "用时中位数"),
             seconds_column("p90_seconds", "用时 P90"),
         ]
@@ -216,7 +217,7 @@ class AgentStatsReportView(GroupedStatsReportView):
     """Per-agent figures: supervisors only."""
 
     required_permission = VIEW_RUNS
-    page_title = "坐席流程统计"
+    page_title = _("坐席流程统计")
     header_icon = "user"
     index_url_name = "procedures_agent_report"
     index_results_url_name = "procedures_agent_report_results"
@@ -227,7 +228,7 @@ class AgentStatsReportView(GroupedStatsReportView):
 class AbandonmentReportView(RequirePermissionMixin, ReportView):
     """中断位置: at which step runs were abandoned, per procedure."""
 
-    page_title = "流程中断位置"
+    page_title = _("流程中断位置")
     header_icon = "warning"
     index_url_name = "procedures_abandonment_report"
     index_results_url_name = "procedures_abandonment_report_results"
@@ -235,12 +236,12 @@ class AbandonmentReportView(RequirePermissionMixin, ReportView):
     filterset_class = StatsFilterSet
     paginate_by = None
     columns = [
-        Column("procedure", label="流程"),
-        Column("step", label="中断在步骤"),
-        Column("step_key", label="步骤标识"),
-        Column("abandoned", label="中断次数"),
-        Column("runs", label="该流程运行次数"),
-        Column("share", label="占比"),
+        Column("procedure", label=_("流程")),
+        Column("step", label=_("中断在步骤")),
+        Column("step_key", label=_("步骤标识")),
+        Column("abandoned", label=_("中断次数")),
+        Column("runs", label=_("该流程运行次数")),
+        Column("share", label=_("占比")),
     ]
     list_export = ["procedure", "step", "step_key", "abandoned", "runs", "share"]
     export_headings = {
@@ -263,7 +264,7 @@ class AbandonmentReportView(RequirePermissionMixin, ReportView):
 class CommonPathsReportView(RequirePermissionMixin, ReportView):
     """常见路径: the most frequent ways through each procedure (completed runs)."""
 
-    page_title = "流程常见路径"
+    page_title = _("流程常见路径")
     header_icon = "redirect"
     index_url_name = "procedures_paths_report"
     index_results_url_name = "procedures_paths_report_results"
@@ -271,11 +272,11 @@ class CommonPathsReportView(RequirePermissionMixin, ReportView):
     filterset_class = StatsFilterSet
     paginate_by = None
     columns = [
-        Column("procedure", label="流程"),
-        Column("path", label="路径"),
-        Column("outcome", label="结果"),
-        Column("runs", label="次数"),
-        Column("share", label="占比"),
+        Column("procedure", label=_("流程")),
+        Column("path", label=_("路径")),
+        Column("outcome", label=_("结果")),
+        Column("runs", label=_("次数")),
+        Column("share", label=_("占比")),
     ]
     list_export = ["procedure", "path", "outcome", "runs", "share"]
     export_headings = {

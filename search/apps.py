@@ -1,11 +1,12 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SearchConfig(AppConfig):
     """Full-text search over all knowledge content: the Whoosh backend and the search pages."""
 
     name = "search"
-    verbose_name = "搜索"
+    verbose_name = _("搜索")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

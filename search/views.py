@@ -18,6 +18,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
 from django_filters import DateFromToRangeFilter
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.ui.tables import Column, DateColumn, NumberColumn
@@ -230,7 +231,7 @@ def suggest(request):
 
 
 class SearchReportFilterSet(WagtailFilterSet):
-    date = DateFromToRangeFilter(label="日期", widget=DateRangePickerWidget)
+    date = DateFromToRangeFilter(label=_("日期"), widget=DateRangePickerWidget)
 
     class Meta:
         fields = []
@@ -253,7 +254,7 @@ class SearchQueryReportView(ReportView):
     ``get_rows_queryset`` at another daily-count table (see ``ZeroResultReportView``).
     """
 
-    page_title = "热门搜索"
+    page_title = _("热门搜索")
     header_icon = "search"
     index_url_name = "search_top_queries"
     index_results_url_name = "search_top_queries_results"
@@ -262,10 +263,10 @@ class SearchQueryReportView(ReportView):
     permission_required = "view"
     query_field = "query__query_string"
     columns = [
-        Column("query_string", label="搜索词"),
-        NumberColumn("hits", label="次数"),
-        Column("days", label="出现天数"),
-        DateColumn("last_date", label="最近一次"),
+        Column("query_string", label=_("搜索词")),
+        NumberColumn("hits", label=_("次数")),
+        Column("days", label=_("出现天数")),
+        DateColumn("last_date", label=_("最近一次")),
     ]
     list_export = ["query_string", "hits", "days", "last_date"]
     export_headings = {"query_string": "搜索词", "hits": "次数", "days": "出现天数", "last_date": "最近一次"}
@@ -298,7 +299,7 @@ class SearchQueryReportView(ReportView):
 class ZeroResultReportView(SearchQueryReportView):
     """无结果搜索: queries that found nothing, most frequent first, to show trainers what to write."""
 
-    page_title = "无结果搜索"
+    page_title = _("无结果搜索")
     header_icon = "warning"
     index_url_name = "search_zero_results"
     index_results_url_name = "search_zero_results_results"

@@ -1,5 +1,6 @@
 """Admin viewsets for search: synonym groups, under the 话术库 menu next to phrasings."""
 
+from django.utils.translation import gettext_lazy as _
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from .models import SynonymGroup
@@ -10,7 +11,7 @@ class SynonymGroupViewSet(SnippetViewSet):
 
     model = SynonymGroup
     icon = "link"
-    menu_label = "同义词"
+    menu_label = _("同义词")
     menu_name = "synonyms"
     list_display = ["__str__", "note", "updated_at"]
     list_export = ["terms", "note", "updated_at"]
