@@ -11,6 +11,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 
 def wait_for_step(page, title):
     page.wait_for_selector(f"h1#step-title:has-text('{title}')")
+    # Keys go to the page's script, which runs after parsing: wait for it, not just for the heading.
+    page.wait_for_load_state("load")
 
 
 def test_agent_runs_missing_item_by_keyboard(browser, live_server, agent, missing_item):  # noqa: F811
@@ -30,6 +32,7 @@ def test_agent_runs_missing_item_by_keyboard(browser, live_server, agent, missin
     page.keyboard.press("1")  # 完好
 
     wait_for_step(page, "记录订单和少货信息")
+    page.wait_for_function("document.activeElement && document.activeElement.tagName === 'INPUT'")
     page.keyboard.type("A100")  # the first field has the focus
     page.keyboard.press("Tab")
     page.keyboard.type("保温杯")
