@@ -4,15 +4,11 @@ Called by ``load_demo`` after the sections. Idempotent: a procedure is matched b
 its section and left alone unless ``update=True``, which publishes a new revision.
 """
 
-import datetime
-import uuid
-
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from kb_site.content.demo import DEMO_DIR, DemoReport, load_yaml, publish, text_to_html
+from kb_site.content.demo import DEMO_DIR, DemoReport, block, load_yaml, publish, review_values, text_to_html
 from kb_site.content.models import Phrasing, SectionPage
 
 from . import graph
@@ -25,10 +21,6 @@ class DemoFixtureError(ValueError):
 
 def procedure_files():
     return sorted((DEMO_DIR / "procedures").glob("*.yaml"))
-
-
-def _block(block_type, value):
-    return {"type": block_type, "value": value, "id": str(uuid.uuid4())}
 
 
 def _phrasings(items, section, phrasings_by_title, where):
@@ -90,13 +82,13 @@ def build_steps(spec_steps, section, phrasings_by_title, where):
             value["outcome"] = str(spec.get("outcome", ""))
         else:
             raise DemoFixtureError(f"{here}: unknown kind {kind!r}")
-        steps.append(_block(kind, value))
+        steps.append(block(kind, value))
     return steps
 
 
 def build_variables(spec_variables):
     return [
-        _block(
+        block(
             "variable",
             {
                 "name": str(v["name"]),
@@ -132,11 +124,7 @@ def ensure_procedure(path, update, report, trainer=None):
         "variables": build_variables(spec.get("variables")),
         "outcomes": "\n".join(outcomes),
         "steps": build_steps(spec.get("steps"), section, phrasings_by_title, where),
-        "maintainer": trainer,
-        "review_interval_days": spec.get(
-            "review_interval_days", settings.CALLBOOK_DEFAULT_REVIEW_INTERVAL_DAYS
-        ),
-        "last_reviewed": spec.get("last_reviewed") or datetime.date.today(),
+        **review_values(spec, trainer),
     }
     if created:
         page = ProcedurePage(slug=spec["slug"], **values)

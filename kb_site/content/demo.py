@@ -229,6 +229,17 @@ def build_body(spec_blocks, phrasings_by_title, where):
     return body
 
 
+def review_values(spec, trainer):
+    """The ReviewMixin fields of a fixture page: owner, last review and interval."""
+    return {
+        "maintainer": trainer,
+        "review_interval_days": spec.get(
+            "review_interval_days", settings.CALLBOOK_DEFAULT_REVIEW_INTERVAL_DAYS
+        ),
+        "last_reviewed": spec.get("last_reviewed") or datetime.date.today(),
+    }
+
+
 def ensure_article(section, spec, phrasings_by_title, trainer, update, report):
     article = ArticlePage.objects.child_of(section).filter(slug=spec["slug"]).first()
     created = article is None
@@ -239,11 +250,7 @@ def ensure_article(section, spec, phrasings_by_title, trainer, update, report):
         "title": spec["title"],
         "summary": spec.get("summary", ""),
         "body": build_body(spec.get("body"), phrasings_by_title, f"{section.slug}/{spec['slug']}"),
-        "maintainer": trainer,
-        "review_interval_days": spec.get(
-            "review_interval_days", settings.CALLBOOK_DEFAULT_REVIEW_INTERVAL_DAYS
-        ),
-        "last_reviewed": spec.get("last_reviewed") or datetime.date.today(),
+        **review_values(spec, trainer),
     }
     if created:
         article = ArticlePage(slug=spec["slug"], **values)
