@@ -415,7 +415,16 @@ class IndexStore:
             return generation
 
     def open(self, generation):
-        return whoosh_index.open_dir(str(self.generation_path(generation)), indexname=INDEX_NAME)
+        # open_dir reads the newest table of contents; a writer in another process committing at that
+        # moment deletes the older one, so the read can find its file gone. The next try sees the new one.
+        path = str(self.generation_path(generation))
+        for attempt in range(50):
+            try:
+                return whoosh_index.open_dir(path, indexname=INDEX_NAME)
+            except FileNotFoundError:
+                if attempt == 49:
+                    raise
+                time.sleep(0.01)
 
     # -- searchers ----------------------------------------------------------------------------------------
 
