@@ -83,9 +83,12 @@ from whoosh import query as wq
 from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.index import LockError
 from whoosh.matching import NullMatcherClass, WrappingMatcher
+from whoosh.query.compound import DefaultOr
 
+from search import fastscore
 from search.analysis import (
     ANALYZER_VERSION,
+    SHINGLE_JOINER,
     AutocompleteAnalyzer,
     ChineseAnalyzer,
     ShingleAnalyzer,
@@ -95,7 +98,7 @@ from search.analysis import (
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 INDEX_NAME = "MAIN"
 DEFAULT_LOCK_TIMEOUT = 30.0
 # Queries are cut to this many words, and each word to this many tokens (a 10,000-character query must not
@@ -124,7 +127,9 @@ def build_schema():
         nulls=KEYWORD(scorable=False),
     )
     schema.add("s_*", TEXT(analyzer=ChineseAnalyzer(), phrase=True), glob=True)
-    schema.add("x_*", TEXT(analyzer=ShingleAnalyzer(), phrase=True), glob=True)
+    # No positions in the catch-all fields: adjacency is answered by the shingle terms, and without
+    # positions their postings are a fraction of the size and much faster to read and score.
+    schema.add("x_*", TEXT(analyzer=ShingleAnalyzer(), phrase=False), glob=True)
     schema.add("ac_*", TEXT(analyzer=AutocompleteAnalyzer(), phrase=True), glob=True)
     schema.add("fb_*", BOOLEAN(), glob=True)
     schema.add("fn_*", NUMERIC(numtype=int, bits=64, signed=True), glob=True)
@@ -769,6 +774,46 @@ def _model_field_paths(model, autocomplete):
     return out
 
 
+_SHINGLE_BYTES = SHINGLE_JOINER.encode()
+
+
+class _WordsOnly:
+    """Expands to indexed words only, never to the adjacent-word shingles of the catch-all fields.
+
+    Shingles are most of a catch-all field's vocabulary (3,267 of the 3,273 terms starting with 退 in a
+    10,000-article index): a prefix expanded over them reads thousands of posting lists for nothing.
+
+    Scoring is defined here rather than left to ``MultiTerm.matcher``, whose scores depend on the index
+    size (constant 1.0 per document below 5,000 documents, BM25 above): the words it expands to, each
+    scored like a ``Term``, summed, times the query's boost (``search.fastscore`` does the same).
+    """
+
+    def _btexts(self, ixreader):
+        for text in super()._btexts(ixreader):
+            if (_SHINGLE_BYTES if isinstance(text, bytes) else SHINGLE_JOINER) not in text:
+                yield text
+
+    def expanded(self, ixreader):
+        """The query this one stands for: a Term, an Or of Terms, or NullQuery."""
+        terms = [wq.Term(self.fieldname, text) for text in self._btexts(ixreader) if text]
+        if not terms:
+            return wq.NullQuery
+        if len(terms) == 1:
+            return wq.Term(self.fieldname, terms[0].text, boost=self.boost)
+        return DefaultOr(terms, boost=self.boost)
+
+    def matcher(self, searcher, context=None):
+        return self.expanded(searcher.reader()).matcher(searcher, context)
+
+
+class WordPrefix(_WordsOnly, wq.Prefix):
+    pass
+
+
+class WordFuzzyTerm(_WordsOnly, wq.FuzzyTerm):
+    pass
+
+
 def _is_latin(token):
     return token.isascii()
 
@@ -805,7 +850,7 @@ class WhooshSearchQueryCompiler(BaseSearchQueryCompiler):
             if fuzzy and _is_latin(token) and len(token) >= 3:
                 maxdist = 1 if len(token) < 6 else 2
                 queries.append(
-                    wq.FuzzyTerm(name, token, boost=boost * field_boost, maxdist=maxdist, prefixlength=1)
+                    WordFuzzyTerm(name, token, boost=boost * field_boost, maxdist=maxdist, prefixlength=1)
                 )
             else:
                 queries.append(wq.Term(name, token, boost=boost * field_boost))
@@ -822,11 +867,6 @@ class WhooshSearchQueryCompiler(BaseSearchQueryCompiler):
                 queries.append(wq.Phrase(name, tokens, boost=boost * field_boost))
         return _or(queries)
 
-    def _phrase(self, tokens, fields, boost=1.0):
-        return _or(
-            [wq.Phrase(name, tokens, boost=boost * field_boost) for name, field_boost in fields.items()]
-        )
-
     def _word(self, word, fields, boost=1.0, fuzzy=False):
         tokens = query_words(word)[:MAX_WORD_TOKENS]
         if not tokens:
@@ -839,7 +879,7 @@ class WhooshSearchQueryCompiler(BaseSearchQueryCompiler):
                 return _or(
                     [
                         self._term(token, fields, boost * 2),
-                        _or([wq.Prefix(name, token, boost=boost * b) for name, b in fields.items()]),
+                        _or([WordPrefix(name, token, boost=boost * b) for name, b in fields.items()]),
                     ]
                 )
             return self._term(token, fields, boost, fuzzy)
@@ -879,7 +919,7 @@ class WhooshSearchQueryCompiler(BaseSearchQueryCompiler):
                 return wq.NullQuery
             if len(tokens) == 1:
                 return self._term(tokens[0], fields)
-            return self._phrase(tokens, fields)
+            return self._adjacent(tokens, fields)
         if isinstance(query, Fuzzy):
             return self._words(query.query_string, query.operator, fields, fuzzy=True)
         if isinstance(query, Boost):
@@ -1085,6 +1125,22 @@ def _or(queries):
 # ---------------------------------------------------------------------------------------------------------
 
 
+def _top_hits(searcher, query, limit, start=0):
+    """[(pk, score)] of hits ``start:limit``, best first: numpy scoring where it can, Whoosh otherwise."""
+    try:
+        found = fastscore.top(searcher, query, limit)
+    except fastscore.Unsupported:
+        return [(hit["pk"], float(hit.score or 0.0)) for hit in searcher.search(query, limit=limit)[start:]]
+    return [(searcher.stored_fields(docnum)["pk"], score) for docnum, score in found[start:]]
+
+
+def _count_hits(searcher, query):
+    try:
+        return fastscore.count(searcher, query)
+    except fastscore.Unsupported:
+        return len(searcher.search(query, limit=None, scored=False))
+
+
 class WhooshSearchResults(BaseSearchResults):
     supports_facet = True
 
@@ -1115,8 +1171,8 @@ class WhooshSearchResults(BaseSearchResults):
             query, _translated = self._plan()
             hits = OrderedDict()
             if query is not wq.NullQuery:
-                for hit in self._searcher().search(query, limit=None):
-                    hits[hit["pk"]] = float(hit.score or 0.0)
+                for pk, score in _top_hits(self._searcher(), query, None):
+                    hits[pk] = score
             self._shared["hits"] = hits
         return self._shared["hits"]
 
@@ -1162,8 +1218,7 @@ class WhooshSearchResults(BaseSearchResults):
                 hits = self._shared["hits"]
                 pks = list(hits)[self.start : self.stop]
                 return self._fetch(pks, hits)
-            found = self._searcher().search(query, limit=self.stop)
-            page = [(hit["pk"], float(hit.score or 0.0)) for hit in found[self.start : self.stop]]
+            page = _top_hits(self._searcher(), query, self.stop, self.start)
             return self._fetch([pk for pk, _ in page], dict(page))
 
         hits = self._all_hits()
@@ -1193,7 +1248,7 @@ class WhooshSearchResults(BaseSearchResults):
             if "hits" in self._shared:
                 total = len(self._shared["hits"])
             else:
-                total = len(self._searcher().search(query, limit=None, scored=False))
+                total = _count_hits(self._searcher(), query)
         else:
             hits = self._all_hits()
             if self.query_compiler.order_by_relevance:
