@@ -215,7 +215,7 @@ def recall_at_5(request, labelled_queries):
     found = 0
     for query, pk in labelled_queries:
         outcome = results.search_all(request, query)
-        if any(getattr(hit.obj, "pk", None) == pk for hit in outcome.hits[:5]):
+        if any(hit.pk == pk for hit in outcome.hits[:5]):
             found += 1
     return found / len(labelled_queries) if labelled_queries else float("nan")
 

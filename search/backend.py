@@ -1240,6 +1240,23 @@ class WhooshSearchResults(BaseSearchResults):
                 setattr(obj, self._score_field, hits.get(force_str(obj.pk), 0.0))
         return results
 
+    def scored_pks(self):
+        """[(pk as a string, score)] of this slice, best first, without loading the objects.
+
+        For callers that only rank (``search.results``): they load the few objects they show themselves.
+        The index may still hold an entry for an object deleted a moment ago, so filter the pks through
+        the queryset before use.
+        """
+        query, _translated = self._plan()
+        if query is wq.NullQuery or (self.stop is not None and self.stop <= self.start):
+            return []
+        if self._fast_path() and "hits" not in self._shared:
+            return _top_hits(self._searcher(), query, self.stop, self.start)
+        return [
+            (force_str(obj.pk), obj._callbook_score)
+            for obj in self.annotate_score("_callbook_score")
+        ]
+
     def _do_count(self):
         query, _translated = self._plan()
         if query is wq.NullQuery:

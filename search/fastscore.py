@@ -76,8 +76,14 @@ def _field_lengths(reader, fieldname):
     doccount = reader.doc_count_all()
     if column is None:
         lengths = np.ones(doccount, dtype=np.float64)
-    else:
+    elif getattr(column, "_fixedlen", None) != 1:
         raw = np.fromiter((column[i] for i in range(doccount)), dtype=np.uint8, count=doccount)
+        lengths = _LENGTH_TABLE[raw]
+    else:
+        # One byte per document (documents past the column's end have the default, 0): read it whole.
+        count = min(column._count, doccount)
+        raw = np.zeros(doccount, dtype=np.uint8)
+        raw[:count] = np.frombuffer(column._dbfile.get(column._basepos, count), dtype=np.uint8)
         lengths = _LENGTH_TABLE[raw]
     with _lengths_lock:
         _lengths_cache[key] = lengths
@@ -321,3 +327,12 @@ def count(searcher, query):
     """How many documents match ``query``."""
     mask, _scores = _Evaluation(searcher).evaluate(query)
     return int(np.count_nonzero(mask))
+
+
+def warm(searcher):
+    """Load the field lengths of every segment's catch-all fields, so a process's first search is not slow."""
+    for leaf, _offset in searcher.leaf_searchers():
+        reader = leaf.reader()
+        for fieldname in reader.indexed_field_names():
+            if fieldname.startswith(("x_", "ac_")) and searcher.schema[fieldname].scorable:
+                _field_lengths(reader, fieldname)

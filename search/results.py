@@ -42,15 +42,19 @@ KIND_LABELS = {
 }
 FILTER_KINDS = ("procedure", "article", "phrasing", "document")
 MAX_HITS_PER_KIND = 100
-# Only what ranking, facets and visibility need; shown hits are reloaded in full (``load_specific``).
-PAGE_FIELDS = ("id", "title", "path", "depth", "url_path", "content_type_id", "live")
-PHRASING_FIELDS = ("id", "title", "scenario", "text", "section_id", "live")
+# Only what ranking, facets and visibility need; shown hits are loaded in full (``load_objects``).
+PAGE_FIELDS = ("id", "title", "path", "content_type_id")
+PHRASING_FIELDS = ("id", "title", "section_id")
+DOCUMENT_FIELDS = ("id", "title", "collection_id")
 SNIPPET_LENGTH = 120
 STEP_TEXT_KEYS = ("title", "text_html", "phrasings", "answers", "checklist", "outcome")
 
 
 @dataclass
 class Hit:
+    """One result. Ranking needs only ``pk``, ``title`` and ``section``; ``obj`` (the page, phrasing or
+    document) is loaded by ``describe_all`` for the hits actually shown."""
+
     kind: str
     obj: Any
     title: str
@@ -62,6 +66,11 @@ class Hit:
     url: str = ""
     title_html: str = ""
     snippet_html: str = ""
+    pk: Any = None
+
+    def __post_init__(self):
+        if self.pk is None and self.obj is not None:
+            self.pk = self.obj.pk
 
     @property
     def kind_label(self):
@@ -69,7 +78,7 @@ class Hit:
 
     @property
     def key(self):
-        return (self.kind, getattr(self.obj, "pk", self.url))
+        return (self.kind, self.pk if self.pk is not None else self.url)
 
     def as_json(self):
         return {
@@ -149,25 +158,49 @@ def _run(results, limit=None):
     return scored
 
 
+def _scored_rows(queryset, query, fields, limit=None):
+    """[(row, score)] for the best hits of ``query`` in ``queryset``, best first; rows are dicts of ``fields``.
+
+    Ranking and facets need a few columns, not model instances (building 200 pages and phrasings per
+    search cost more than the search itself). The Whoosh backend hands over scored primary keys
+    (``scored_pks``); with another backend the objects are loaded and their columns read.
+    """
+    results = queryset.search(query)[: limit or MAX_HITS_PER_KIND]
+    scored_pks = getattr(results, "scored_pks", None)
+    if scored_pks is None:
+        return [({name: getattr(obj, name) for name in fields}, score) for obj, score in _run(results, limit)]
+    scored = scored_pks()
+    rows = {str(row["id"]): row for row in queryset.filter(pk__in=[pk for pk, _ in scored]).values(*fields)}
+    return [(rows[str(pk)], score) for pk, score in scored if str(pk) in rows]
+
+
 def _page_hits(query, blocked, sections):
     excluded = set(ContentType.objects.get_for_models(Page, HomePage, SectionPage).values())
     excluded_ids = {ct.id for ct in excluded}
     article_ct = ContentType.objects.get_for_model(ArticlePage).id
     hits = []
-    for page, score in _run(Page.objects.live().only(*PAGE_FIELDS).search(query)):
-        if page.content_type_id in excluded_ids or page.specific_class is None:
+    for row, score in _scored_rows(Page.objects.live(), query, PAGE_FIELDS):
+        content_type_id = row["content_type_id"]
+        if (
+            content_type_id in excluded_ids
+            or ContentType.objects.get_for_id(content_type_id).model_class() is None
+        ):
             continue
-        if blocked and page.path.startswith(blocked):
+        if blocked and row["path"].startswith(blocked):
             continue
-        kind = "article" if page.content_type_id == article_ct else "procedure"
-        hits.append(Hit(kind, page, page.title, score, section=sections.for_path(page.path)))
+        kind = "article" if content_type_id == article_ct else "procedure"
+        hits.append(
+            Hit(kind, None, row["title"], score, section=sections.for_path(row["path"]), pk=row["id"])
+        )
     return hits
 
 
 def _phrasing_hits(query, sections):
     return [
-        Hit("phrasing", phrasing, phrasing.title, score, section=sections.by_id.get(phrasing.section_id))
-        for phrasing, score in _run(Phrasing.objects.filter(live=True).only(*PHRASING_FIELDS).search(query))
+        Hit(
+            "phrasing", None, row["title"], score, section=sections.by_id.get(row["section_id"]), pk=row["id"]
+        )
+        for row, score in _scored_rows(Phrasing.objects.filter(live=True), query, PHRASING_FIELDS)
     ]
 
 
@@ -179,10 +212,10 @@ def _document_hits(query, request):
     blocked = blocked_collection_paths(request)
     paths = dict(Collection.objects.values_list("id", "path")) if blocked else {}
     hits = []
-    for document, score in _run(get_document_model().objects.all().search(query)):
-        if blocked and paths.get(document.collection_id, "").startswith(blocked):
+    for row, score in _scored_rows(get_document_model().objects.all(), query, DOCUMENT_FIELDS):
+        if blocked and paths.get(row["collection_id"], "").startswith(blocked):
             continue
-        hits.append(Hit("document", document, document.title, score))
+        hits.append(Hit("document", None, row["title"], score, pk=row["id"]))
     return hits
 
 
@@ -381,21 +414,32 @@ def phrasing_url(phrasing, section):
     return reverse("search:search") + "?" + urlencode({"q": phrasing.title, "type": "phrasing"})
 
 
-def load_specific(hits):
-    """Replace the plain ``Page`` of page hits by their specific pages, one query per page type."""
-    pages = [hit.obj for hit in hits if hit.kind in ("article", "procedure") and type(hit.obj) is Page]
-    if not pages:
-        return hits
-    specific = {page.pk: page for page in Page.objects.filter(pk__in=[p.pk for p in pages]).specific()}
+def load_objects(hits):
+    """Load the page (specific), phrasing or document of each hit that has none yet: one query per type."""
+    wanted = {}
     for hit in hits:
-        if hit.kind in ("article", "procedure") and hit.obj.pk in specific:
-            hit.obj = specific[hit.obj.pk]
+        unloaded = hit.obj is None or (hit.kind in ("article", "procedure") and type(hit.obj) is Page)
+        if unloaded and hit.pk is not None:
+            wanted.setdefault(hit.kind, set()).add(hit.pk)
+    page_pks = wanted.get("article", set()) | wanted.get("procedure", set())
+    loaded = {}
+    if page_pks:
+        for page in Page.objects.filter(pk__in=page_pks).specific():
+            loaded["article", page.pk] = loaded["procedure", page.pk] = page
+    if wanted.get("phrasing"):
+        for phrasing in Phrasing.objects.filter(pk__in=wanted["phrasing"]):
+            loaded["phrasing", phrasing.pk] = phrasing
+    if wanted.get("document"):
+        for document in get_document_model().objects.filter(pk__in=wanted["document"]):
+            loaded["document", document.pk] = document
+    for hit in hits:
+        hit.obj = loaded.get((hit.kind, hit.pk), hit.obj)
     return hits
 
 
 def describe_all(hits, request, terms):
-    """``describe`` every hit of a results page, loading their specific pages in bulk first."""
-    for hit in load_specific(list(hits)):
+    """``describe`` every hit of a results page, loading their objects in bulk first."""
+    for hit in load_objects(list(hits)):
         describe(hit, request, terms)
     return hits
 
@@ -403,6 +447,8 @@ def describe_all(hits, request, terms):
 def describe(hit, request, terms):
     """Fill ``url``, ``title_html`` and ``snippet_html`` of a hit that is about to be shown."""
     hit.title_html = highlight.highlight(hit.title, terms)
+    if hit.obj is None and hit.kind != "link":
+        return hit  # deleted between the search and now: shown without a link rather than failing
     if hit.kind == "link":
         hit.snippet_html = highlight.snippet(hit.description, terms, SNIPPET_LENGTH)
         return hit

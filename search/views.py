@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 RESULTS_PER_PAGE = 20
 API_PER_PAGE = 20
 SUGGEST_LIMIT = 8
+SUGGEST_PAGE_FIELDS = ("id", "title", "path", "url_path", "content_type_id", "locale_id")
 
 
 class SearchForm(forms.Form):
@@ -191,18 +192,22 @@ def suggestions_for(request, text, limit=SUGGEST_LIMIT):
     text = " ".join(re.sub(r"[^\w\s]", " ", synonyms.clean_query(text)[:40]).split())
     if not query_words(text):
         return []
-    excluded = {ct.id for ct in ContentType.objects.get_for_models(Page, HomePage, SectionPage).values()}
+    excluded = [ct.id for ct in ContentType.objects.get_for_models(Page, HomePage, SectionPage).values()]
     article_ct = ContentType.objects.get_for_model(ArticlePage).id
     blocked = results.blocked_page_paths(request)
     folded = normalize(text)
     items = []
-    for page in _autocomplete(Page.objects.live(), text, limit * 2):
-        if page.content_type_id in excluded or (blocked and page.path.startswith(blocked)):
+    # Home and section pages are filtered out in the index (a content-type filter), so ``limit`` hits
+    # are enough; only the few columns a suggestion shows are loaded.
+    pages = Page.objects.live().exclude(content_type_id__in=excluded).only(*SUGGEST_PAGE_FIELDS)
+    for page in _autocomplete(pages, text, limit + (limit if blocked else 0)):
+        if blocked and page.path.startswith(blocked):
             continue
         kind = "article" if page.content_type_id == article_ct else "procedure"
         items.append({"title": page.title, "url": page.get_url(request) or "", "type": kind})
     sections = None
-    for phrasing in _autocomplete(Phrasing.objects.filter(live=True), text, limit):
+    phrasings = Phrasing.objects.filter(live=True).only("id", "title", "section_id")
+    for phrasing in _autocomplete(phrasings, text, limit):
         if sections is None:
             sections = results.SectionIndex()
         section = sections.by_id.get(phrasing.section_id)
