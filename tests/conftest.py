@@ -1,4 +1,8 @@
-"""Fixtures shared by all test packages: a site tree and one user per role."""
+"""Fixtures shared by all test packages: a site tree and one user per role (plus a second agent).
+
+Usernames are the role names, first names those of the demo users (``kb_site.content.demo``), and
+every password is ``tests.factories.PASSWORD``. Reports show the first name, exports the username.
+"""
 
 import pytest
 from wagtail.models import Page, Site
@@ -25,22 +29,27 @@ def section(home):
 
 @pytest.fixture
 def agent(db):
-    return make_user(roles.AGENT)
+    return make_user(roles.AGENT, first_name="小王")
+
+
+@pytest.fixture
+def other_agent(db):
+    return make_user(roles.AGENT, username="agent2", first_name="小李")
 
 
 @pytest.fixture
 def trainer(db):
-    return make_user(roles.TRAINER)
+    return make_user(roles.TRAINER, first_name="李培训")
 
 
 @pytest.fixture
 def supervisor(db):
-    return make_user(roles.SUPERVISOR)
+    return make_user(roles.SUPERVISOR, first_name="张主管")
 
 
 @pytest.fixture
 def newhire(db):
-    return make_user(roles.NEW_HIRE)
+    return make_user(roles.NEW_HIRE, first_name="小陈")
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from django.contrib.auth.models import Group
 from kb_site.content import roles
 from kb_site.content.models import ArticlePage, HomePage, Phrasing, SectionPage
 
+PASSWORD = "pw-callbook-123"  # every UserFactory user's password
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -16,7 +18,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", "pw-callbook-123")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
     def save_password(self, create, extracted, **kwargs):
@@ -29,7 +31,7 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.groups.add(Group.objects.get(name=extracted))
 
 
-def make_user(role, username=None):
+def make_user(role, username=None, **fields):
     username = (
         username
         or {
@@ -39,7 +41,7 @@ def make_user(role, username=None):
             roles.NEW_HIRE: "newhire",
         }[role]
     )
-    return UserFactory(username=username, role=role)
+    return UserFactory(username=username, role=role, **fields)
 
 
 class HomePageFactory(wagtail_factories.PageFactory):

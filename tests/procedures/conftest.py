@@ -1,4 +1,4 @@
-"""Fixtures for the procedures tests: users in each role, and demo procedures loaded from YAML.
+"""Fixtures for the procedures tests: demo procedures loaded from YAML (the users are in tests/conftest.py).
 
 Only the sections a test needs are loaded (home, section, its phrasings), not the whole demo:
 the procedure loader is what is under test, and the full demo takes too long per test.
@@ -7,16 +7,11 @@ the procedure loader is what is under test, and the full demo takes too long per
 import functools
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 
 from kb_site.content import demo as content_demo
-from kb_site.content import roles
 from procedures import demo as procedures_demo
 from procedures import models as procedures_models
 from procedures.models import procedure_for_revision
-
-PASSWORD = "test-password-123"
 
 
 @pytest.fixture(autouse=True)
@@ -27,38 +22,6 @@ def _fresh_procedure_cache():
     yield
     procedure_for_revision.cache_clear()
     procedures_models._current.clear()
-
-
-def make_user(username, role=None, **extra):
-    user = get_user_model().objects.create_user(username=username, password=PASSWORD, **extra)
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    return user
-
-
-@pytest.fixture
-def agent(db):
-    return make_user("agent1", roles.AGENT, first_name="小王")
-
-
-@pytest.fixture
-def other_agent(db):
-    return make_user("agent2", roles.AGENT, first_name="小李")
-
-
-@pytest.fixture
-def supervisor(db):
-    return make_user("boss", roles.SUPERVISOR, first_name="张主管")
-
-
-@pytest.fixture
-def trainer(db):
-    return make_user("teacher", roles.TRAINER, first_name="李培训")
-
-
-@pytest.fixture
-def new_hire(db):
-    return make_user("rookie", roles.NEW_HIRE, first_name="小陈")
 
 
 @functools.cache

@@ -4,7 +4,7 @@ import pytest
 
 from procedures.models import ProcedureRun, RunEvent, RunStatus
 from tests.browser import browser, login  # noqa: F401
-from tests.procedures.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -37,7 +37,7 @@ def run_through(page, user, moves, start, seconds, practice=False):
 
 
 @pytest.fixture
-def known_runs(missing_item, agent, other_agent, new_hire):
+def known_runs(missing_item, agent, other_agent, newhire):
     base = timezone.now() - datetime.timedelta(days=2)
     runs = {
         "a1": run_through(missing_item, agent, DAMAGED, base, 60),
@@ -46,7 +46,7 @@ def known_runs(missing_item, agent, other_agent, new_hire):
         "b1": run_through(missing_item, other_agent, NO_SHORTAGE, base, 600),
         "b2": run_through(missing_item, other_agent, GREETED, base, 10),  # left hanging: abandoned
         "b3": run_through(missing_item, other_agent, [], timezone.now(), 0),  # in progress today
-        "practice": run_through(missing_item, new_hire, DAMAGED, base, 30, practice=True),
+        "practice": run_through(missing_item, newhire, DAMAGED, base, 30, practice=True),
     }
     ProcedureRun.objects.mark_abandoned()
     return runs
@@ -129,7 +129,7 @@ def test_date_and_agent_filters(client, supervisor, other_agent, known_runs):
     assert len(rows) == 3 and {r["坐席"] for r in rows} == {"agent2"}
     export = client.get(reverse("procedures_run_report"), {"export": "csv", "practice": "true"})
     rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
-    assert len(rows) == 1 and rows[0]["坐席"] == "rookie"
+    assert len(rows) == 1 and rows[0]["坐席"] == "newhire"
 
 
 def test_every_report_and_the_timeline_render_for_supervisors(client, supervisor, known_runs):

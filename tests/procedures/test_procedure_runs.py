@@ -170,8 +170,8 @@ def test_run_survives_a_new_revision_published_mid_run(missing_item, agent):
     assert new_run.revision_id == page.live_revision_id
 
 
-def test_practice_flag_is_kept(missing_item, new_hire):
-    run = start_run(missing_item, new_hire, practice=True)
+def test_practice_flag_is_kept(missing_item, newhire):
+    run = start_run(missing_item, newhire, practice=True)
     assert ProcedureRun.objects.counted().filter(pk=run.pk).count() == 0
 
 

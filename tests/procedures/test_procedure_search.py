@@ -52,11 +52,9 @@ def test_procedure_titles_autocomplete_by_pinyin(backend):
         assert [p.slug for p in results] == ["missing-item-flow"], typed
 
 
-def test_overview_steps_carry_the_anchor_search_links_to(client, db):
-    from tests.procedures.conftest import make_user
-
+def test_overview_steps_carry_the_anchor_search_links_to(client, agent):
     page = load_demo_procedure("30-missing-item.yaml")
-    client.force_login(make_user("anchor-agent"))
+    client.force_login(agent)
     html = client.get(page.url).content.decode()
     for step in page.steps:
         assert f'id="step-{step.value["key"]}"' in html

@@ -231,7 +231,7 @@ def test_run_json_access(client, request, who, status, agent, missing_item):
     assert response.status_code == status
     if status == 200:
         data = json.loads(response.content)
-        assert data["ref"] == "T-9" and data["agent"] == "agent1" and data["status"] == "in_progress"
+        assert data["ref"] == "T-9" and data["agent"] == "agent" and data["status"] == "in_progress"
         assert data["procedure"]["revision"] == run.revision_id
         assert [e["step"] for e in data["events"]] == ["greet"] and "【单号】T-9" in data["summary"]
 
@@ -259,8 +259,8 @@ def test_home_lists_unfinished_runs_to_resume(client, agent, missing_item):
     assert stale.status == RunStatus.ABANDONED
 
 
-def test_new_hires_default_to_practice(client, new_hire, missing_item):
-    login(client, new_hire)
+def test_new_hires_default_to_practice(client, newhire, missing_item):
+    login(client, newhire)
     html = client.get(missing_item.url).content.decode()
     assert 'name="practice" value="1" checked' in html
     run = start(client, missing_item, practice="1")
