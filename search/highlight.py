@@ -2,9 +2,9 @@
 
 A plain module: the query is tokenized with the same analyzer the index uses
 (``search.analysis.analyze``), every occurrence of a token in the text is wrapped in ``<mark>`` and
-everything else is escaped. Matching is done on ``analysis.normalize(text)`` (full-width → half-width,
-traditional → simplified, lowercase), so ``退款`` marks ``退款`` and ``退款`` and ``EMS`` marks ``ems``,
-while the original characters are what gets shown.
+everything else is escaped. Matching is done on ``fold(text)`` (full-width → half-width, lowercase,
+traditional → simplified like ``analysis.normalize`` but keeping offsets), so ``退款`` marks ``退款`` and
+``退款`` and ``EMS`` marks ``ems``, while the original characters are what gets shown.
 """
 
 import re
@@ -14,6 +14,7 @@ from functools import lru_cache
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from search.analysis import _cc as _t2s
 from search.analysis import analyze
 
 MAX_TERMS = 32
@@ -36,15 +37,40 @@ def _pattern(terms):
     return re.compile("|".join(re.escape(term) for term in terms))
 
 
-def fold(text):
-    """Full-width → half-width and lowercase, keeping offsets (query terms are fully normalised).
+# Characters already checked, and those of them t2s changes on its own (訴 → 诉). Set operations keep
+# the check for simplified text (no such character) cheap; a race at worst checks a character twice.
+_checked = set()
+_changed_by_t2s = set()
 
-    Traditional → simplified conversion is left to the query side: it is slow on long texts and
-    would not change what simplified-Chinese content shows.
+
+def _has_traditional(text):
+    chars = set(text)
+    for char in chars - _checked:
+        if _t2s.convert(char) != char:
+            _changed_by_t2s.add(char)
+        _checked.add(char)
+    return not _changed_by_t2s.isdisjoint(chars)
+
+
+def fold(text):
+    """Full-width → half-width, lowercase and traditional → simplified, keeping offsets.
+
+    Query terms are fully normalised (``analysis.normalize``); this folds the shown text the same
+    way as far as that keeps every character at its offset. t2s is slow on long texts, so it runs
+    only on text with a character it changes on its own: not on simplified text, the usual case (a
+    traditional phrase made only of characters t2s keeps alone, like 回覆 → 回复, is then missed). If
+    the conversion changes the length (a phrase converted to a shorter or longer one), the text is
+    matched without it.
     """
     folded = unicodedata.normalize("NFKC", text).lower()
     # NFKC can change the length (ligatures, circled numbers); then match case-insensitively only.
-    return folded if len(folded) == len(text) else text.lower()
+    if len(folded) != len(text):
+        folded = text.lower()
+    if not folded.isascii() and _has_traditional(folded):
+        converted = _t2s.convert(folded)
+        if len(converted) == len(folded):
+            return converted
+    return folded
 
 
 def _spans(text, terms):

@@ -1,5 +1,6 @@
 """Highlighting: tokens of the query marked, everything else escaped; snippets around the first hit."""
 
+from search import highlight as highlight_module
 from search.highlight import highlight, query_terms, snippet
 
 
@@ -35,3 +36,49 @@ def test_snippet_is_a_window_around_the_first_hit():
 def test_snippet_without_hit_shows_the_start():
     assert str(snippet("第一句。第二句。", query_terms("投诉"), length=4)) == "第一句。…"
     assert str(snippet("", query_terms("投诉"))) == ""
+
+
+def test_traditional_title_is_marked_as_written():
+    html = str(highlight("客戶投訴與退貨處理", query_terms("投诉 退货")))
+    assert html == "客戶<mark>投訴</mark>與<mark>退貨</mark>處理"
+
+
+def test_traditional_snippet_is_a_window_around_the_first_hit():
+    text = "開頭的說明。" * 40 + "重大投訴三天內辦結。" + "結尾。" * 40
+    html = str(snippet(text, query_terms("投诉"), length=40))
+    assert html.startswith("…") and html.endswith("…")
+    assert "<mark>投訴</mark>" in html and "投诉" not in html and "开头" not in html
+    assert len(html.replace("<mark>", "").replace("</mark>", "")) <= 42
+
+
+def test_mixed_text_marks_both_scripts_and_folds_width_too():
+    html = str(highlight("客户投訴，投诉已退貨；ＥＭＳ寄回", query_terms("投诉 退货 EMS")))
+    assert html == "客户<mark>投訴</mark>，<mark>投诉</mark>已<mark>退貨</mark>；<mark>ＥＭＳ</mark>寄回"
+
+
+def test_conversion_that_changes_the_length_falls_back_to_plain_folding(monkeypatch):
+    class Lengthening:
+        def convert(self, text):
+            return text.replace("訴", "诉诉")
+
+    monkeypatch.setattr(highlight_module, "_t2s", Lengthening())
+    assert highlight_module.fold("投訴，投诉") == "投訴,投诉"  # NFKC only
+    html = str(highlight("客戶投訴，投诉", query_terms("投诉")))
+    assert html == "客戶投訴，<mark>投诉</mark>"
+
+
+def test_simplified_text_is_not_converted(monkeypatch):
+    calls = []
+    real = highlight_module._t2s
+
+    class Spy:
+        def convert(self, text):
+            calls.append(text)
+            return real.convert(text)
+
+    monkeypatch.setattr(highlight_module, "_t2s", Spy())
+    monkeypatch.setattr(highlight_module, "_checked", set())
+    text = "客户投诉：先致歉，再核实订单，EMS 寄回后原路退款。" * 20
+    html = str(snippet(text, query_terms("投诉 退款"), length=60))
+    assert "<mark>投诉</mark>" in html
+    assert calls and all(len(call) == 1 for call in calls)  # the per-character check, never the text
