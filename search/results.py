@@ -67,6 +67,7 @@ class Hit:
     title_html: str = ""
     snippet_html: str = ""
     pk: Any = None
+    model: Any = None  # a page hit's specific class, so ``load_objects`` fetches it in one query per class
 
     def __post_init__(self):
         if self.pk is None and self.obj is not None:
@@ -181,17 +182,14 @@ def _page_hits(query, blocked, sections):
     hits = []
     for row, score in _scored_rows(Page.objects.live(), query, PAGE_FIELDS):
         content_type_id = row["content_type_id"]
-        if (
-            content_type_id in excluded_ids
-            or ContentType.objects.get_for_id(content_type_id).model_class() is None
-        ):
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+        if content_type_id in excluded_ids or model is None:
             continue
         if blocked and row["path"].startswith(blocked):
             continue
         kind = "article" if content_type_id == article_ct else "procedure"
-        hits.append(
-            Hit(kind, None, row["title"], score, section=sections.for_path(row["path"]), pk=row["id"])
-        )
+        section = sections.for_path(row["path"])
+        hits.append(Hit(kind, None, row["title"], score, section=section, pk=row["id"], model=model))
     return hits
 
 
@@ -423,8 +421,16 @@ def load_objects(hits):
             wanted.setdefault(hit.kind, set()).add(hit.pk)
     page_pks = wanted.get("article", set()) | wanted.get("procedure", set())
     loaded = {}
-    if page_pks:
-        for page in Page.objects.filter(pk__in=page_pks).specific():
+    by_model = {}
+    for hit in hits:
+        if hit.pk in page_pks and hit.model is not None:
+            by_model.setdefault(hit.model, set()).add(hit.pk)
+    for model, pks in by_model.items():
+        for page in model.objects.filter(pk__in=pks):
+            loaded["article", page.pk] = loaded["procedure", page.pk] = page
+    unknown = page_pks - {pk for pks in by_model.values() for pk in pks}
+    if unknown:
+        for page in Page.objects.filter(pk__in=unknown).specific():
             loaded["article", page.pk] = loaded["procedure", page.pk] = page
     if wanted.get("phrasing"):
         for phrasing in Phrasing.objects.filter(pk__in=wanted["phrasing"]):
