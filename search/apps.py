@@ -20,8 +20,9 @@ class SearchConfig(AppConfig):
         signals.connect_signals()
 
     def connect_frontend_signals(self):
-        """Document text extraction and the spelling vocabulary's cache invalidation."""
-        from search import extraction, spelling
+        """Document text extraction, and the invalidation of the spelling vocabulary and section caches."""
+        from search import extraction, results, spelling
 
         extraction.connect_signals()
         spelling.connect_signals()
+        results.connect_signals()

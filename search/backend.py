@@ -35,6 +35,13 @@ rows); ``index.refresh()`` also applies writes still pending in the current tran
 transaction - and tests - can see its own writes). Writers wait up to ``LOCK_TIMEOUT`` for the Whoosh write
 lock. While a rebuild runs, live writes are also journaled and replayed into the new generation before the
 swap. Searchers are cached per thread and reopened when the pointer or the index generation changes.
+
+Failed writes are retried, not dropped: when a deferred write fails (the lock stayed busy for ``LOCK_TIMEOUT``,
+a full disk, ...) it is logged and saved as one small JSON file in ``<name>.retry/`` (model label and pk of
+each addition, pk of each deletion - never documents), and the editor's save still succeeds. The next write
+to that index replays the saved writes first, re-reading their rows (so it indexes the current state), and
+deletes each file only after its commit. ``manage.py reconcile_index`` (safe from cron) replays them too, then
+compares the index's pks with ``get_indexed_objects()`` and adds what is missing, deletes what is stale.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ import copy
 import datetime
 import decimal
 import fcntl
+import json
 import logging
 import os
 import pickle
@@ -98,7 +106,7 @@ from search.analysis import (
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 INDEX_NAME = "MAIN"
 DEFAULT_LOCK_TIMEOUT = 30.0
 # Queries are cut to this many words, and each word to this many tokens (a 10,000-character query must not
@@ -122,7 +130,7 @@ class _Untranslatable(Exception):
 
 def build_schema():
     schema = Schema(
-        pk=ID(unique=True, stored=True),
+        pk=ID(unique=True, stored=True, sortable=True),  # sortable: also a column, read by search.fastscore
         ct=KEYWORD(scorable=False),
         nulls=KEYWORD(scorable=False),
     )
@@ -540,6 +548,57 @@ class IndexStore:
             self.swap(generation)
             shutil.rmtree(self.journal_path, ignore_errors=True)
 
+    # -- retries of failed writes --------------------------------------------------------------------------
+
+    @property
+    def retry_path(self):
+        return self.base_path / f"{self.name}.retry"
+
+    def save_retry(self, using, adds, deletes):
+        """Record a failed write so that a later write (or ``reconcile_index``) retries it; returns the file.
+
+        Only what to write is kept - ``[model label, pk]`` additions and pk deletions, not documents: the
+        retry re-reads the rows, so it indexes the state committed by then. One small JSON file per failed
+        write, written under a temporary name and renamed into place, so a crash never leaves half a file.
+        """
+        self.retry_path.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns():020d}-{secrets.token_hex(4)}"
+        tmp = self.retry_path / f".{name}.tmp"
+        data = {
+            "using": using,
+            "adds": [[label, force_str(pk)] for label, pk in adds],
+            "deletes": [force_str(pk) for pk in deletes],
+        }
+        with open(tmp, "w") as fh:
+            json.dump(data, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        path = self.retry_path / f"{name}.json"
+        os.replace(tmp, path)
+        _fsync_dir(self.retry_path)
+        return path
+
+    def pending_retries(self):
+        """``[(path, data)]`` of the failed writes waiting for a retry, oldest first."""
+        if not self.retry_path.is_dir():
+            return []
+        retries = []
+        for path in sorted(self.retry_path.glob("*.json")):
+            try:
+                retries.append((path, json.loads(path.read_text())))
+            except FileNotFoundError:
+                continue  # another process has just retried it
+            except ValueError:
+                logger.error("Search index %s: unreadable retry file %s, renamed to .bad", self.name, path)
+                with contextlib.suppress(OSError):
+                    os.replace(path, path.with_suffix(".bad"))
+        return retries
+
+    def discard_retries(self, paths):
+        """Delete retry files whose operations have been committed."""
+        for path in paths:
+            path.unlink(missing_ok=True)
+
 
 def _indexing_queryset(model, using):
     queryset = model._default_manager.db_manager(using).all()
@@ -555,6 +614,12 @@ class _DeferredWrite:
     Additions are re-read from the database when the callback runs, so the index gets the committed state
     (including relations such as tags that are saved after the row itself); rows that no longer exist are
     skipped.
+
+    A write that fails (the write lock stayed busy for ``LOCK_TIMEOUT``, a full disk, ...) is logged and
+    saved in the store's retry directory instead of being dropped, and never raises into the request that
+    saved the content. Every write first replays the saved failed writes (re-reading their rows too) in the
+    same commit, and deletes their files only once that commit succeeded. ``reconcile_index`` does the
+    same with an empty write.
     """
 
     def __init__(self, store, using, adds=(), deletes=()):
@@ -564,19 +629,98 @@ class _DeferredWrite:
         self.adds = list(adds)  # [(model, pk)]
         self.deletes = list(deletes)  # [pk string]
         self.done = False
+        self.failed = False
+        self.retried = 0  # saved failed writes replayed by this one
+
+    @staticmethod
+    def _ops(using, adds, deletes):
+        ops = [("delete", force_str(pk)) for pk in deletes]
+        by_model = {}
+        for model, pk in adds:
+            by_model.setdefault(model, []).append(pk)
+        for model, pks in by_model.items():
+            for obj in _indexing_queryset(model, using).filter(pk__in=pks):
+                ops.append(("add", build_document(obj)))
+        return ops
+
+    def _retry_ops(self, data):
+        models_by_label = {model_label(model): model for model in get_indexed_models()}
+        adds = []
+        for label, pk in data["adds"]:
+            if label in models_by_label:
+                adds.append((models_by_label[label], pk))
+            else:
+                logger.warning(
+                    "Search index %s: retry skips %s %s, no longer an indexed model",
+                    self.store.name,
+                    label,
+                    pk,
+                )
+        return self._ops(data["using"], adds, data["deletes"])
+
+    @staticmethod
+    def _last_op_per_pk(ops):
+        """Only the last op for each pk: Whoosh's ``update_document`` does not replace a document added
+        earlier in the same writer, so a pk added twice in one commit (by two retries) would be doubled."""
+        last = {}
+        for op, payload in ops:
+            pk = payload["pk"] if op == "add" else payload
+            last.pop(pk, None)
+            last[pk] = (op, payload)
+        return list(last.values())
 
     def __call__(self):
         if self.done:
             return
         self.done = True
-        ops = [("delete", pk) for pk in self.deletes]
-        by_model = {}
-        for model, pk in self.adds:
-            by_model.setdefault(model, []).append(pk)
-        for model, pks in by_model.items():
-            for obj in _indexing_queryset(model, self.using).filter(pk__in=pks):
-                ops.append(("add", build_document(obj)))
-        self.store.apply(ops)
+        ops, replayed = [], []
+        for path, data in self.store.pending_retries():
+            try:
+                ops.extend(self._retry_ops(data))
+            except Exception:
+                # Kept for the next write: one bad retry must not block every later write.
+                logger.warning(
+                    "Search index %s: cannot replay %s yet", self.store.name, path.name, exc_info=True
+                )
+            else:
+                replayed.append(path)
+        try:
+            ops.extend(self._ops(self.using, self.adds, self.deletes))
+            self.store.apply(self._last_op_per_pk(ops))
+        except Exception:
+            self.failed = True
+            if not (self.adds or self.deletes):
+                logger.warning(
+                    "Search index %s: retrying failed writes failed", self.store.name, exc_info=True
+                )
+                return
+            labelled_adds = [(model_label(model), pk) for model, pk in self.adds]
+            try:
+                path = self.store.save_retry(self.using, labelled_adds, self.deletes)
+            except Exception:
+                logger.exception(
+                    "Search index %s: write of %d additions and %d deletions failed and could not be saved "
+                    "for a retry; run `manage.py reconcile_index`",
+                    self.store.name,
+                    len(self.adds),
+                    len(self.deletes),
+                )
+            else:
+                logger.warning(
+                    "Search index %s: write of %d additions and %d deletions failed; saved as %s for a retry",
+                    self.store.name,
+                    len(self.adds),
+                    len(self.deletes),
+                    path.name,
+                    exc_info=True,
+                )
+            return
+        self.store.discard_retries(replayed)
+        self.retried = len(replayed)
+        if replayed:
+            logger.info(
+                "Search index %s: %d failed write(s) retried successfully", self.store.name, len(replayed)
+            )
 
 
 _batching = threading.local()
@@ -1131,7 +1275,9 @@ def _top_hits(searcher, query, limit, start=0):
         found = fastscore.top(searcher, query, limit)
     except fastscore.Unsupported:
         return [(hit["pk"], float(hit.score or 0.0)) for hit in searcher.search(query, limit=limit)[start:]]
-    return [(searcher.stored_fields(docnum)["pk"], score) for docnum, score in found[start:]]
+    found = found[start:]
+    pks = fastscore.stored_pks(searcher, [docnum for docnum, _ in found])
+    return [(pk, score) for pk, (_docnum, score) in zip(pks, found, strict=True)]
 
 
 def _count_hits(searcher, query):
@@ -1252,10 +1398,7 @@ class WhooshSearchResults(BaseSearchResults):
             return []
         if self._fast_path() and "hits" not in self._shared:
             return _top_hits(self._searcher(), query, self.stop, self.start)
-        return [
-            (force_str(obj.pk), obj._callbook_score)
-            for obj in self.annotate_score("_callbook_score")
-        ]
+        return [(force_str(obj.pk), obj._callbook_score) for obj in self.annotate_score("_callbook_score")]
 
     def _do_count(self):
         query, _translated = self._plan()

@@ -23,6 +23,7 @@ and, per searcher, the document masks of filters (a new searcher is opened whene
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import OrderedDict
 
@@ -34,7 +35,7 @@ from whoosh.query.compound import DefaultOr
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
-__all__ = ["Unsupported", "count", "top"]
+__all__ = ["Unsupported", "count", "stored_pks", "top", "warm"]
 
 
 class Unsupported(Exception):
@@ -336,3 +337,38 @@ def warm(searcher):
         for fieldname in reader.indexed_field_names():
             if fieldname.startswith(("x_", "ac_")) and searcher.schema[fieldname].scorable:
                 _field_lengths(reader, fieldname)
+        _segment_pks(reader)
+
+
+_pk_columns = OrderedDict()
+_pk_lock = threading.Lock()
+
+
+def _segment_pks(reader):
+    """Every document's ``pk`` in one segment, from its column (cached: segments never change)."""
+    if not hasattr(reader, "_segment") or not reader.has_column("pk"):
+        return None  # an empty index, or one built before ``pk`` was a column
+    key = _segment_key(reader)
+    with _pk_lock:
+        cached = _pk_columns.get(key)
+        if cached is not None:
+            _pk_columns.move_to_end(key)
+            return cached
+    pks = list(reader.column_reader("pk"))
+    with _pk_lock:
+        _pk_columns[key] = pks
+        while len(_pk_columns) > LENGTHS_CACHE_SIZE:
+            _pk_columns.popitem(last=False)
+    return pks
+
+
+def stored_pks(searcher, docnums):
+    """The ``pk`` of each document number, read from the segments' pk columns rather than stored fields."""
+    leaves = searcher.leaf_searchers()
+    offsets = [offset for _leaf, offset in leaves]
+    out = []
+    for docnum in docnums:
+        leaf, offset = leaves[bisect.bisect_right(offsets, docnum) - 1]
+        pks = _segment_pks(leaf.reader())
+        out.append(pks[docnum - offset] if pks is not None else searcher.stored_fields(docnum)["pk"])
+    return out

@@ -11,7 +11,9 @@ Kinds: ``procedure`` (any live page that is neither the home page nor a section,
 ``document`` (``CallbookDocument``).
 """
 
+import functools
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,6 +131,37 @@ class SectionIndex:
                 return section
         return None
 
+    # One shared index per process, rebuilt when a section is saved, moved or deleted here, and at
+    # least every ``TTL`` seconds (sections changed by another process). Sections change a few times a
+    # year; searches happen all day.
+    TTL = 60.0
+    _shared = {"index": None, "built": 0.0}
+    _lock = threading.Lock()
+
+    @classmethod
+    def current(cls):
+        with cls._lock:
+            index = cls._shared["index"]
+            if index is None or time.monotonic() - cls._shared["built"] > cls.TTL:
+                index = cls._shared["index"] = cls()
+                cls._shared["built"] = time.monotonic()
+            return index
+
+    @classmethod
+    def invalidate(cls, **kwargs):
+        with cls._lock:
+            cls._shared["index"] = None
+
+
+def connect_signals():
+    """Forget the shared ``SectionIndex`` whenever a page is saved, moved or deleted (any page may be a section)."""
+    from django.db.models.signals import post_delete, post_save
+    from wagtail.signals import post_page_move
+
+    post_save.connect(SectionIndex.invalidate, sender=SectionPage, dispatch_uid="callbook-sections-save")
+    post_delete.connect(SectionIndex.invalidate, sender=SectionPage, dispatch_uid="callbook-sections-delete")
+    post_page_move.connect(SectionIndex.invalidate, dispatch_uid="callbook-sections-move")
+
 
 def blocked_page_paths(request):
     """Paths of pages whose view restriction this request does not pass (they and their subtrees)."""
@@ -237,11 +270,14 @@ def _collect(query, request, sections, outcome, blocked):
     return list(unique.values())
 
 
+_fold_title = functools.lru_cache(maxsize=8192)(highlight.fold)
+
+
 def _title_ratio(title, alternatives):
     """Share of the query's words (each given with its synonyms, normalised) found in ``title``."""
     if not alternatives:
         return 0.0
-    folded = highlight.fold(title)
+    folded = _fold_title(title)
     return sum(1 for alts in alternatives if any(alt in folded for alt in alts)) / len(alternatives)
 
 
@@ -299,7 +335,7 @@ def search_all(request, text, kind=None, section=None):
     mapping = synonyms.load_synonyms()
     query = synonyms.build_query(text, mapping)
     outcome.terms = highlight.query_terms(*synonyms.all_terms(text, mapping))
-    sections = SectionIndex()
+    sections = SectionIndex.current()
     blocked = blocked_page_paths(request)
     hits = []
     if query is not None:

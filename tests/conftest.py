@@ -8,7 +8,16 @@ import pytest
 from wagtail.models import Page, Site
 
 from kb_site.content import roles
+from search.results import SectionIndex
 from tests.factories import HomePageFactory, SectionPageFactory, make_user
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_sections():
+    """The process-wide section cache must not outlive a test's rolled-back pages."""
+    SectionIndex.invalidate()
+    yield
+    SectionIndex.invalidate()
 
 
 @pytest.fixture

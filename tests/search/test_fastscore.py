@@ -178,3 +178,10 @@ def test_postings_cache_stays_within_its_budget(searcher, monkeypatch):
     found = fastscore.top(searcher, term("客户"), 10)
     assert [docnum for docnum, _ in found] == [docnum for docnum, _ in expected]
     assert [score for _, score in found] == pytest.approx([score for _, score in expected], rel=1e-9)
+
+
+def test_primary_keys_come_from_the_pk_column_of_each_segment(searcher):
+    docnums = [
+        docnum for docnum in range(searcher.doc_count_all()) if not searcher.reader().is_deleted(docnum)
+    ]
+    assert fastscore.stored_pks(searcher, docnums) == [searcher.stored_fields(d)["pk"] for d in docnums]
