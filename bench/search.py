@@ -103,6 +103,8 @@ class Corpus:
 
 
 def create_articles(corpus, sections, count, labelled):
+    from django.utils import timezone
+
     from kb_site.content.models import ArticlePage
 
     for i in range(count):
@@ -112,7 +114,15 @@ def create_articles(corpus, sections, count, labelled):
             ("paragraph", f"<p>{corpus.paragraph(60)}</p>"),
             ("paragraph", f"<p>{corpus.paragraph(60)}</p>"),
         ]
-        page = ArticlePage(title=title, summary=corpus.paragraph(20), body=body, live=True)
+        published = timezone.now()  # as for any published page (the snippet-text cache keys on it)
+        page = ArticlePage(
+            title=title,
+            summary=corpus.paragraph(20),
+            body=body,
+            live=True,
+            first_published_at=published,
+            last_published_at=published,
+        )
         section.add_child(instance=page)
         section.refresh_from_db(fields=["numchild"])
         labelled.append((page.pk, title, parts))
@@ -200,15 +210,17 @@ def time_search(request, queries):
 
 
 def time_search_cold(request, queries):
-    """Like ``time_search``, but every query starts with an empty postings cache (``search.fastscore``):
-    what a word costs the first time a worker sees it."""
-    from search import fastscore
+    """Like ``time_search``, but every query starts with empty caches (postings in ``search.fastscore``,
+    snippet texts in ``search.results``): what a word costs the first time a worker sees it."""
+    from search import fastscore, results
 
     timings = []
     for query in queries:
         with fastscore._postings_lock:
             fastscore._postings_cache.clear()
             fastscore._postings_bytes = 0
+        with results._page_texts_lock:
+            results._page_texts.clear()
         timings.extend(time_search(request, [query]))
     return timings
 

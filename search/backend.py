@@ -939,7 +939,15 @@ class _WordsOnly:
 
     def expanded(self, ixreader):
         """The query this one stands for: a Term, an Or of Terms, or NullQuery."""
-        terms = [wq.Term(self.fieldname, text) for text in self._btexts(ixreader) if text]
+        # Listing the words means walking the term dictionary (thousands of shingles share a prefix):
+        # remember them per reader, which is replaced whenever the index changes.
+        cache = ixreader.__dict__.setdefault("_callbook_expansions", {})
+        key = repr(self)
+        if key not in cache:
+            if len(cache) > 1024:
+                cache.clear()
+            cache[key] = [text for text in self._btexts(ixreader) if text]
+        terms = [wq.Term(self.fieldname, text) for text in cache[key]]
         if not terms:
             return wq.NullQuery
         if len(terms) == 1:

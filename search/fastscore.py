@@ -345,16 +345,16 @@ _pk_lock = threading.Lock()
 
 
 def _segment_pks(reader):
-    """Every document's ``pk`` in one segment, from its column (cached: segments never change)."""
-    if not hasattr(reader, "_segment") or not reader.has_column("pk"):
-        return None  # an empty index, or one built before ``pk`` was a column
+    """Every document's ``pk`` in one segment, from its column (cached: segments never change), or None
+    for an empty index or one built before ``pk`` was a column."""
+    if not hasattr(reader, "_segment"):
+        return None
     key = _segment_key(reader)
     with _pk_lock:
-        cached = _pk_columns.get(key)
-        if cached is not None:
+        if key in _pk_columns:
             _pk_columns.move_to_end(key)
-            return cached
-    pks = list(reader.column_reader("pk"))
+            return _pk_columns[key]
+    pks = list(reader.column_reader("pk")) if reader.has_column("pk") else None
     with _pk_lock:
         _pk_columns[key] = pks
         while len(_pk_columns) > LENGTHS_CACHE_SIZE:

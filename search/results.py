@@ -15,6 +15,7 @@ import functools
 import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -413,6 +414,31 @@ def searchable_text(obj):
     return " ".join(p for p in parts if p)
 
 
+# Snippet text of published pages, by publication: extracting it from a StreamField costs more than
+# the rest of describing a hit, and a published page's text only changes when it is published again.
+PAGE_TEXT_CACHE_SIZE = 2048
+_page_texts = OrderedDict()
+_page_texts_lock = threading.Lock()
+
+
+def page_text(page):
+    """``searchable_text(page)``, remembered per publication (``last_published_at`` and live revision)."""
+    if getattr(page, "last_published_at", None) is None:
+        return searchable_text(page)
+    key = (type(page).__name__, page.pk, page.last_published_at, page.live_revision_id)
+    with _page_texts_lock:
+        text = _page_texts.get(key)
+        if text is not None:
+            _page_texts.move_to_end(key)
+            return text
+    text = searchable_text(page)
+    with _page_texts_lock:
+        _page_texts[key] = text
+        while len(_page_texts) > PAGE_TEXT_CACHE_SIZE:
+            _page_texts.popitem(last=False)
+    return text
+
+
 def _procedure_model():
     try:
         from procedures.models import ProcedurePage
@@ -498,7 +524,7 @@ def describe(hit, request, terms):
         page = hit.obj if type(hit.obj) is not Page else hit.obj.specific
         hit.obj = page
         hit.url = page.get_url(request) or ""
-        text = searchable_text(page)
+        text = page_text(page)
         procedure_model = _procedure_model()
         if procedure_model is not None and isinstance(page, procedure_model):
             hit.url += step_anchor(page, terms)

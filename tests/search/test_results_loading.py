@@ -7,7 +7,7 @@ from wagtail.models import Page
 from kb_site.content.models import ArticlePage, Phrasing
 from search import fastscore, results
 from search.warmup import warm_up
-from tests.search.frontend_data import knowledge_base
+from tests.search.frontend_data import knowledge_base, refresh_index
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
 
@@ -71,3 +71,20 @@ def test_warm_up_loads_the_field_lengths_and_never_raises(kb, settings, tmp_path
     # A broken configuration is logged, not raised: the site must still start.
     settings.WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "search.no_such_backend"}}
     warm_up()
+
+
+def test_snippet_text_follows_each_new_publication(kb, request_for):
+    page = kb["refund"]
+    assert page.last_published_at is not None  # published through a revision, so its text is cached
+
+    def refund_snippet():
+        outcome = results.search_all(request_for, "退款")
+        shown = results.describe_all(outcome.hits, request_for, outcome.terms)
+        return next(hit for hit in shown if hit.pk == page.pk).snippet_html
+
+    assert "三到七个工作日" in refund_snippet()
+    refund_snippet()  # from the cache now
+    page.summary = "退款改为五个工作日内到账，节假日顺延。"
+    page.save_revision().publish()
+    refresh_index()
+    assert "节假日顺延" in refund_snippet()
