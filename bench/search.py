@@ -156,6 +156,12 @@ def directory_size(path):
     return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
 
 
+def live_index_size(path):
+    """Bytes of the live generation of every index (the previous one is kept for open searchers)."""
+    path = Path(path)
+    return sum(directory_size(path / pointer.read_text().strip()) for pointer in path.glob("*.current"))
+
+
 def sqlite_index_size():
     from django.db import connection
 
@@ -322,7 +328,7 @@ def main():
             if backend_name == "default":
                 from django.conf import settings
 
-                size_bytes = directory_size(settings.WAGTAILSEARCH_BACKENDS["default"]["PATH"])
+                size_bytes = live_index_size(settings.WAGTAILSEARCH_BACKENDS["default"]["PATH"])
             else:
                 size_bytes = sqlite_index_size()
             with as_default(backend_name):
