@@ -810,7 +810,9 @@ class WhooshIndex(BaseIndex):
             else:
                 transaction.on_commit(_DeferredWrite(self.store, using, adds=adds), using=using, robust=True)
         else:
-            self.store.apply([("add", build_document(item)) for item in items])
+            # Autocommit: the rows are committed already. Written now, through the same path as a
+            # deferred write, so that a failure is saved for a retry rather than lost.
+            _DeferredWrite(self.store, using, adds=[(type(item), item.pk) for item in items])()
 
     def delete_item(self, item):
         using = self._using(type(item))
@@ -818,7 +820,7 @@ class WhooshIndex(BaseIndex):
         if connections[using].in_atomic_block:
             transaction.on_commit(_DeferredWrite(self.store, using, deletes=[pk]), using=using, robust=True)
         else:
-            self.store.apply([("delete", pk)])
+            _DeferredWrite(self.store, using, deletes=[pk])()
 
 
 class _RebuildIndex(WhooshIndex):

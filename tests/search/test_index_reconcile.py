@@ -270,3 +270,41 @@ def test_editors_save_in_the_admin_succeeds_while_the_lock_is_held(
     reconcile()
     assert [p.title for p in Phrasing.objects.search("升级主管")] == ["差评回访"]
     assert retry_files(phrasing_store) == []
+
+
+def test_autocommit_write_failing_on_the_lock_is_saved_too(phrasing_store, write_lock, on_commit):
+    # Outside a transaction (a script, a management command in autocommit) the backend writes at once;
+    # that write must be saved for a retry as well. Tests run inside a transaction, so a process of its
+    # own does the autocommit delete, while this test holds the lock.
+    with on_commit():
+        gone = PhrasingFactory(title="过期话术", text="已停用。")
+    gone_pk = str(gone.pk)
+    write_lock.hold()
+    script = textwrap.dedent(
+        f"""
+        import os, sys
+        sys.path.insert(0, {str(REPO_ROOT)!r})
+        os.environ["DJANGO_SETTINGS_MODULE"] = "kb_site.settings.test"
+        import django
+        django.setup()
+        from django.db import connection
+        from modelsearch.backends import get_search_backend
+        from kb_site.content.models import Phrasing
+        assert not connection.in_atomic_block
+        backend = get_search_backend(
+            "default", PATH={str(phrasing_store.base_path)!r}, LOCK_TIMEOUT=0.3, FSYNC=False
+        )
+        backend.get_index_for_model(Phrasing).delete_item(Phrasing(pk={gone_pk}))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    [saved] = retry_files(phrasing_store)
+    assert json.loads(saved.read_text())["deletes"] == [gone_pk]
+
+    write_lock.release()
+    Phrasing.objects.filter(pk=gone.pk)._raw_delete(Phrasing.objects.db)  # as the other process did
+    assert "retried 1" in report_line(reconcile(), phrasing_store)
+    assert gone_pk not in indexed_pks_of(phrasing_store)
