@@ -469,6 +469,14 @@ class IndexStore:
         cache[key] = (generation, ix, searcher)
         return searcher
 
+    @classmethod
+    def close_searchers(cls):
+        """Close this thread's cached searchers (they are reopened on the next search)."""
+        for _generation, _ix, searcher in getattr(cls._local, "searchers", {}).values():
+            with contextlib.suppress(Exception):
+                searcher.close()
+        cls._local.searchers = {}
+
     # -- writers ------------------------------------------------------------------------------------------
 
     def open_writer(self, ix, **kwargs):

@@ -15,7 +15,7 @@ def warm_up():
 
         from search import fastscore
         from search.analysis import query_words
-        from search.backend import WhooshSearchBackend
+        from search.backend import IndexStore, WhooshSearchBackend
 
         query_words("客户投诉处理")  # loads the segmenter's dictionary
         backend = get_search_backend()
@@ -23,6 +23,10 @@ def warm_up():
             return
         for index in backend.all_indexes():
             fastscore.warm(index.store.searcher())
+        # What stays warm is process memory (dictionary, field lengths, pk columns). Open index files
+        # are closed: with ``gunicorn --preload`` this runs before the fork, and workers sharing a file
+        # offset would read each other's postings.
+        IndexStore.close_searchers()
     except Exception:
         logger.exception("Search warm-up failed; the first searches will be slower")
         return

@@ -88,3 +88,13 @@ def test_snippet_text_follows_each_new_publication(kb, request_for):
     page.save_revision().publish()
     refresh_index()
     assert "节假日顺延" in refund_snippet()
+
+
+def test_warm_up_leaves_no_index_file_open(kb):
+    from search.backend import IndexStore
+
+    warm_up()
+    assert getattr(IndexStore._local, "searchers", {}) == {}
+    # Searches reopen them.
+    assert Page.objects.live().search("投诉").count() >= 1
+    assert IndexStore._local.searchers
