@@ -1291,8 +1291,13 @@ def _top_hits(searcher, query, limit, start=0):
     """[(pk, score)] of hits ``start:limit``, best first: numpy scoring where it can, Whoosh otherwise."""
     try:
         found = fastscore.top(searcher, query, limit)
-    except fastscore.Unsupported:
-        return [(hit["pk"], float(hit.score or 0.0)) for hit in searcher.search(query, limit=limit)[start:]]
+    except Exception as exc:
+        if not isinstance(exc, fastscore.Unsupported):
+            logger.exception("fastscore failed on %r; Whoosh scores it instead", query)
+        # Every hit scored, then cut: with a limit, Whoosh prunes sub-matchers by their maximum score
+        # and can miss the best hits of a boosted compound query (see tests/search/test_fastscore.py).
+        hits = searcher.search(query, limit=None)[start:limit]
+        return [(hit["pk"], float(hit.score or 0.0)) for hit in hits]
     found = found[start:]
     pks = fastscore.stored_pks(searcher, [docnum for docnum, _ in found])
     return [(pk, score) for pk, (_docnum, score) in zip(pks, found, strict=True)]
@@ -1301,7 +1306,9 @@ def _top_hits(searcher, query, limit, start=0):
 def _count_hits(searcher, query):
     try:
         return fastscore.count(searcher, query)
-    except fastscore.Unsupported:
+    except Exception as exc:
+        if not isinstance(exc, fastscore.Unsupported):
+            logger.exception("fastscore failed on %r; Whoosh counts it instead", query)
         return len(searcher.search(query, limit=None, scored=False))
 
 
