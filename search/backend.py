@@ -55,6 +55,7 @@ import json
 import logging
 import os
 import pickle
+import re
 import secrets
 import shutil
 import threading
@@ -396,15 +397,14 @@ class IndexStore:
         self.cleanup(keep={generation, previous})
 
     def cleanup(self, keep):
-        """Delete old generation directories; the previous one is kept for searchers still using it."""
-        prefix = self.name + "."
+        """Delete old generation directories; the previous one is kept for searchers still using it.
+
+        Only generations (``<name>.<timestamp>-<random>``, see ``new_generation``): the retry and journal
+        directories next to them hold writes still to be applied.
+        """
+        generation_name = re.compile(re.escape(self.name) + r"\.\d{14}-[0-9a-f]{8}")
         for entry in self.base_path.iterdir():
-            if (
-                entry.is_dir()
-                and entry.name.startswith(prefix)
-                and entry.name not in keep
-                and not entry.name.startswith(prefix + "current")
-            ):
+            if entry.is_dir() and generation_name.fullmatch(entry.name) and entry.name not in keep:
                 shutil.rmtree(entry, ignore_errors=True)
 
     def ensure(self):
@@ -492,9 +492,19 @@ class IndexStore:
                 time.sleep(0.05)
 
     def apply_to(self, generation, ops):
-        """Apply ``[("add", doc) | ("delete", pk)]`` to one generation in one commit."""
+        """Apply ``[("add", doc) | ("delete", pk)]`` to one generation in one commit; returns the ops.
+
+        ``ops`` may be a callable returning them: it is called once the write lock is held, so documents
+        built from database rows cannot be overtaken by a newer write of the same rows while this writer
+        waited for the lock (the last writer to get the lock read the rows last).
+        """
         writer = self.open_writer(self.open(generation))
         try:
+            if callable(ops):
+                ops = ops()
+            if not ops:
+                writer.cancel()
+                return ops
             for op, payload in ops:
                 if op == "add":
                     writer.update_document(**payload)
@@ -504,13 +514,17 @@ class IndexStore:
             writer.cancel()
             raise
         writer.commit()
+        return ops
 
     def apply(self, ops):
-        """Apply ops to the live index; during a rebuild also journal them for the new generation."""
-        if not ops:
+        """Apply ops (or a callable returning them, see ``apply_to``) to the live index; during a rebuild
+        also journal them for the new generation."""
+        if not callable(ops) and not ops:
             return
         generation = self.ensure()
-        self.apply_to(generation, ops)
+        ops = self.apply_to(generation, ops)
+        if not ops:
+            return
         # Under the store lock, so this cannot interleave with a rebuild's replay-and-swap: either the
         # rebuild replays our journal entry, or we see its new generation and write there as well.
         with _file_lock(self.lock_path):
@@ -681,20 +695,28 @@ class _DeferredWrite:
         if self.done:
             return
         self.done = True
-        ops, replayed = [], []
-        for path, data in self.store.pending_retries():
-            try:
-                ops.extend(self._retry_ops(data))
-            except Exception:
-                # Kept for the next write: one bad retry must not block every later write.
-                logger.warning(
-                    "Search index %s: cannot replay %s yet", self.store.name, path.name, exc_info=True
-                )
-            else:
-                replayed.append(path)
-        try:
+        pending = self.store.pending_retries()
+        replayed = []
+
+        def build_ops():
+            # Called by the store once it holds the write lock: rows are read as late as possible.
+            ops = []
+            replayed.clear()
+            for path, data in pending:
+                try:
+                    ops.extend(self._retry_ops(data))
+                except Exception:
+                    # Kept for the next write: one bad retry must not block every later write.
+                    logger.warning(
+                        "Search index %s: cannot replay %s yet", self.store.name, path.name, exc_info=True
+                    )
+                else:
+                    replayed.append(path)
             ops.extend(self._ops(self.using, self.adds, self.deletes))
-            self.store.apply(self._last_op_per_pk(ops))
+            return self._last_op_per_pk(ops)
+
+        try:
+            self.store.apply(build_ops)
         except Exception:
             self.failed = True
             if not (self.adds or self.deletes):

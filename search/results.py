@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import Count, Max
 from django.urls import reverse
 from django.utils.html import strip_tags
 from django.utils.http import urlencode
@@ -150,18 +152,28 @@ class SectionIndex:
 
     @classmethod
     def invalidate(cls, **kwargs):
+        """Forget the shared index now and again after the current transaction commits: another thread
+        could rebuild it from the rows committed before, in between."""
+        cls.forget()
+        transaction.on_commit(cls.forget)
+
+    @classmethod
+    def forget(cls):
         with cls._lock:
             cls._shared["index"] = None
 
 
 def connect_signals():
-    """Forget the shared ``SectionIndex`` whenever a page is saved, moved or deleted (any page may be a section)."""
+    """Forget the shared ``SectionIndex`` when a section is saved, moved or deleted, and the snippet texts
+    when a phrasing is saved or deleted."""
     from django.db.models.signals import post_delete, post_save
     from wagtail.signals import post_page_move
 
     post_save.connect(SectionIndex.invalidate, sender=SectionPage, dispatch_uid="callbook-sections-save")
     post_delete.connect(SectionIndex.invalidate, sender=SectionPage, dispatch_uid="callbook-sections-delete")
     post_page_move.connect(SectionIndex.invalidate, dispatch_uid="callbook-sections-move")
+    post_save.connect(forget_page_texts, sender=Phrasing, dispatch_uid="callbook-page-texts-save")
+    post_delete.connect(forget_page_texts, sender=Phrasing, dispatch_uid="callbook-page-texts-delete")
 
 
 def blocked_page_paths(request):
@@ -421,11 +433,37 @@ _page_texts = OrderedDict()
 _page_texts_lock = threading.Lock()
 
 
-def page_text(page):
-    """``searchable_text(page)``, remembered per publication (``last_published_at`` and live revision)."""
+def phrasings_version():
+    """Changes whenever a phrasing is added, deleted, saved as a revision or published.
+
+    Pages show the current text of the phrasings they reference (phrasing blocks, procedure steps), so
+    a page's text depends on them as well as on its own publication.
+    """
+    row = Phrasing.objects.aggregate(
+        count=Count("pk"), revision=Max("latest_revision_id"), published=Max("last_published_at")
+    )
+    return (row["count"], row["revision"], row["published"])
+
+
+def forget_page_texts(**kwargs):
+    """Empty the snippet-text cache (a phrasing was saved or deleted in this process), now and after commit."""
+
+    def forget():
+        with _page_texts_lock:
+            _page_texts.clear()
+
+    forget()
+    transaction.on_commit(forget)
+
+
+def page_text(page, phrasings=None):
+    """``searchable_text(page)``, remembered per publication (``last_published_at`` and live revision)
+    and per ``phrasings_version()`` (``phrasings``; computed here if not given)."""
     if getattr(page, "last_published_at", None) is None:
         return searchable_text(page)
-    key = (type(page).__name__, page.pk, page.last_published_at, page.live_revision_id)
+    if phrasings is None:
+        phrasings = phrasings_version()
+    key = (type(page).__name__, page.pk, page.last_published_at, page.live_revision_id, phrasings)
     with _page_texts_lock:
         text = _page_texts.get(key)
         if text is not None:
@@ -507,12 +545,14 @@ def load_objects(hits):
 
 def describe_all(hits, request, terms):
     """``describe`` every hit of a results page, loading their objects in bulk first."""
-    for hit in load_objects(list(hits)):
-        describe(hit, request, terms)
+    hits = load_objects(list(hits))
+    phrasings = phrasings_version() if any(hit.kind in ("article", "procedure") for hit in hits) else None
+    for hit in hits:
+        describe(hit, request, terms, phrasings)
     return hits
 
 
-def describe(hit, request, terms):
+def describe(hit, request, terms, phrasings=None):
     """Fill ``url``, ``title_html`` and ``snippet_html`` of a hit that is about to be shown."""
     hit.title_html = highlight.highlight(hit.title, terms)
     if hit.obj is None and hit.kind != "link":
@@ -524,7 +564,7 @@ def describe(hit, request, terms):
         page = hit.obj if type(hit.obj) is not Page else hit.obj.specific
         hit.obj = page
         hit.url = page.get_url(request) or ""
-        text = page_text(page)
+        text = page_text(page, phrasings)
         procedure_model = _procedure_model()
         if procedure_model is not None and isinstance(page, procedure_model):
             hit.url += step_anchor(page, terms)

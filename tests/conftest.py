@@ -8,16 +8,19 @@ import pytest
 from wagtail.models import Page, Site
 
 from kb_site.content import roles
+from search import results as search_results
 from search.results import SectionIndex
 from tests.factories import HomePageFactory, SectionPageFactory, make_user
 
 
 @pytest.fixture(autouse=True)
 def _forget_cached_sections():
-    """The process-wide section cache must not outlive a test's rolled-back pages."""
-    SectionIndex.invalidate()
+    """The process-wide section and snippet-text caches must not outlive a test's rolled-back pages."""
+    SectionIndex.forget()
     yield
-    SectionIndex.invalidate()
+    SectionIndex.forget()
+    with search_results._page_texts_lock:
+        search_results._page_texts.clear()
 
 
 @pytest.fixture

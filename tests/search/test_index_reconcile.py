@@ -9,6 +9,8 @@ import logging
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from io import StringIO
 from pathlib import Path
 
@@ -308,3 +310,31 @@ def test_autocommit_write_failing_on_the_lock_is_saved_too(phrasing_store, write
     Phrasing.objects.filter(pk=gone.pk)._raw_delete(Phrasing.objects.db)  # as the other process did
     assert "retried 1" in report_line(reconcile(), phrasing_store)
     assert gone_pk not in indexed_pks_of(phrasing_store)
+
+
+def test_a_generation_swap_keeps_pending_retries(phrasing_store):
+    saved = phrasing_store.save_retry("default", [], ["123"])
+    for _ in range(3):  # each swap removes the generations older than the previous one
+        phrasing_store.swap(phrasing_store.new_generation())
+    assert [path for path, _ in phrasing_store.pending_retries()] == [saved]
+
+
+def test_rows_are_read_only_once_the_write_lock_is_held(phrasing_store, write_lock):
+    # A write waiting for the lock must not carry rows read before it waited: a newer write of the same
+    # rows could land first and then be overwritten with the old text.
+    phrasing_store.lock_timeout = 10
+    calls = []
+
+    def build_ops():
+        calls.append(time.monotonic())
+        return [("delete", "no-such-pk")]
+
+    write_lock.hold()
+    writer = threading.Thread(target=phrasing_store.apply, args=(build_ops,))
+    writer.start()
+    time.sleep(0.5)
+    assert calls == []  # still waiting for the lock, nothing read yet
+    released = time.monotonic()
+    write_lock.release()
+    writer.join(timeout=10)
+    assert len(calls) == 1 and calls[0] >= released

@@ -98,3 +98,28 @@ def test_warm_up_leaves_no_index_file_open(kb):
     # Searches reopen them.
     assert Page.objects.live().search("投诉").count() >= 1
     assert IndexStore._local.searchers
+
+
+def test_snippet_text_follows_a_phrasing_published_elsewhere(section, request_for):
+    # An article shows the current text of the phrasing it references. A publication made by another
+    # process sends no signal here: the cache key's phrasing version must notice it.
+    from django.utils import timezone
+
+    from kb_site.content.demo import build_body
+    from tests.factories import ArticlePageFactory, PhrasingFactory, publish
+
+    apology = PhrasingFactory(title="少货致歉", section=section, text="非常抱歉，您的订单少发了商品。")
+    body = build_body([{"phrasing": "少货致歉"}], {"少货致歉": apology}, "test")
+    page = publish(ArticlePageFactory(parent=section, title="少货处理规范", slug="short", body=body))
+    refresh_index()
+
+    def snippet():
+        outcome = results.search_all(request_for, "少货")
+        shown = results.describe_all(outcome.hits, request_for, outcome.terms)
+        return next(hit for hit in shown if hit.pk == page.pk).snippet_html
+
+    assert "少发了商品" in snippet()
+    Phrasing.objects.filter(pk=apology.pk).update(
+        text="非常抱歉，我们马上为您补发缺少的商品。", last_published_at=timezone.now()
+    )
+    assert "马上为您补发" in snippet()
