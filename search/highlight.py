@@ -52,8 +52,12 @@ def _has_traditional(text):
     return not _changed_by_t2s.isdisjoint(chars)
 
 
+@lru_cache(maxsize=4096)
 def fold(text):
     """Full-width → half-width, lowercase and traditional → simplified, keeping offsets.
+
+    Cached: the same titles and snippet texts (``search.results.page_text``) are folded search after
+    search.
 
     Query terms are fully normalised (``analysis.normalize``); this folds the shown text the same
     way as far as that keeps every character at its offset. t2s is slow on long texts, so it runs
@@ -62,7 +66,9 @@ def fold(text):
     the conversion changes the length (a phrase converted to a shorter or longer one), the text is
     matched without it.
     """
-    folded = unicodedata.normalize("NFKC", text).lower()
+    # is_normalized is a much cheaper check than normalising, and true for almost all text.
+    normalized = text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+    folded = normalized.lower()
     # NFKC can change the length (ligatures, circled numbers); then match case-insensitively only.
     if len(folded) != len(text):
         folded = text.lower()

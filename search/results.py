@@ -11,7 +11,6 @@ Kinds: ``procedure`` (any live page that is neither the home page nor a section,
 ``document`` (``CallbookDocument``).
 """
 
-import functools
 import logging
 import threading
 import time
@@ -164,14 +163,20 @@ class SectionIndex:
 
 
 def connect_signals():
-    """Forget the shared ``SectionIndex`` when a section is saved, moved or deleted, and the snippet texts
-    when a phrasing is saved or deleted."""
+    """Forget the shared ``SectionIndex`` when a section is saved, moved or deleted, the promoted query
+    strings when a promotion is, and the snippet texts when a phrasing is."""
     from django.db.models.signals import post_delete, post_save
     from wagtail.signals import post_page_move
 
     post_save.connect(SectionIndex.invalidate, sender=SectionPage, dispatch_uid="callbook-sections-save")
     post_delete.connect(SectionIndex.invalidate, sender=SectionPage, dispatch_uid="callbook-sections-delete")
     post_page_move.connect(SectionIndex.invalidate, dispatch_uid="callbook-sections-move")
+    post_save.connect(
+        PromotedQueries.invalidate, sender=SearchPromotion, dispatch_uid="callbook-promoted-save"
+    )
+    post_delete.connect(
+        PromotedQueries.invalidate, sender=SearchPromotion, dispatch_uid="callbook-promoted-delete"
+    )
     post_save.connect(forget_page_texts, sender=Phrasing, dispatch_uid="callbook-page-texts-save")
     post_delete.connect(forget_page_texts, sender=Phrasing, dispatch_uid="callbook-page-texts-delete")
 
@@ -283,14 +288,11 @@ def _collect(query, request, sections, outcome, blocked):
     return list(unique.values())
 
 
-_fold_title = functools.lru_cache(maxsize=8192)(highlight.fold)
-
-
 def _title_ratio(title, alternatives):
     """Share of the query's words (each given with its synonyms, normalised) found in ``title``."""
     if not alternatives:
         return 0.0
-    folded = _fold_title(title)
+    folded = highlight.fold(title)
     return sum(1 for alts in alternatives if any(alt in folded for alt in alts)) / len(alternatives)
 
 
@@ -314,10 +316,43 @@ def rank(hits, text, mapping):
     return hits
 
 
+class PromotedQueries:
+    """The query strings that have promoted results, so most searches skip the promotions query.
+
+    Shared per process, forgotten when a promotion is saved or deleted here and at least every ``TTL``
+    seconds (promotions edited in another process).
+    """
+
+    TTL = 30.0
+    _shared = {"strings": None, "loaded": 0.0}
+    _lock = threading.Lock()
+
+    @classmethod
+    def contains(cls, query_string):
+        with cls._lock:
+            strings = cls._shared["strings"]
+            if strings is None or time.monotonic() - cls._shared["loaded"] > cls.TTL:
+                strings = cls._shared["strings"] = frozenset(
+                    SearchPromotion.objects.values_list("query__query_string", flat=True)
+                )
+                cls._shared["loaded"] = time.monotonic()
+        return query_string in strings
+
+    @classmethod
+    def invalidate(cls, **kwargs):
+        cls.forget()
+        transaction.on_commit(cls.forget)
+
+    @classmethod
+    def forget(cls):
+        with cls._lock:
+            cls._shared["strings"] = None
+
+
 def promoted_hits(text, blocked, sections):
     """Trainer-promoted results (推荐结果) for this query, in their editorial order, visible ones only."""
     normalised = normalise_query_string(text)
-    if not normalised:
+    if not normalised or not PromotedQueries.contains(normalised):
         return []
     article_ct = ContentType.objects.get_for_model(ArticlePage).id
     hits = []

@@ -15,10 +15,12 @@ from tests.factories import HomePageFactory, SectionPageFactory, make_user
 
 @pytest.fixture(autouse=True)
 def _forget_cached_sections():
-    """The process-wide section and snippet-text caches must not outlive a test's rolled-back pages."""
+    """The process-wide caches of search.results must not outlive a test's rolled-back rows."""
     SectionIndex.forget()
+    search_results.PromotedQueries.forget()
     yield
     SectionIndex.forget()
+    search_results.PromotedQueries.forget()
     with search_results._page_texts_lock:
         search_results._page_texts.clear()
 

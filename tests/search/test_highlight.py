@@ -1,7 +1,17 @@
 """Highlighting: tokens of the query marked, everything else escaped; snippets around the first hit."""
 
+import pytest
+
 from search import highlight as highlight_module
 from search.highlight import highlight, query_terms, snippet
+
+
+@pytest.fixture(autouse=True)
+def _unfolded():
+    """``fold`` is cached; tests that swap the converter must not see earlier results."""
+    highlight_module.fold.cache_clear()
+    yield
+    highlight_module.fold.cache_clear()
 
 
 def test_query_terms_are_analyzed_and_longest_first():
