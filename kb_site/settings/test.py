@@ -1,5 +1,7 @@
 """Test run: isolated var dir, fast password hashing."""
 
+import atexit
+import shutil
 import tempfile
 
 from .base import *  # noqa: F403
@@ -9,6 +11,7 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 VAR_DIR = Path(tempfile.mkdtemp(prefix="callbook-test-"))  # noqa: F405
+atexit.register(shutil.rmtree, VAR_DIR, ignore_errors=True)  # each test process removes its own
 MEDIA_ROOT = VAR_DIR / "media"
 if not os.environ.get("DATABASE_URL"):  # noqa: F405
     DATABASES["default"]["NAME"] = VAR_DIR / "test.sqlite3"  # noqa: F405
