@@ -225,8 +225,7 @@ def time_search_cold(request, queries):
         with fastscore._postings_lock:
             fastscore._postings_cache.clear()
             fastscore._postings_bytes = 0
-        with results._page_texts_lock:
-            results._page_texts.clear()
+        results.page_texts.clear()
         timings.extend(time_search(request, [query]))
     return timings
 

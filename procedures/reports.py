@@ -77,6 +77,11 @@ class RequirePermissionMixin:
         return super().dispatch(request, *args, **kwargs)
 
 
+def export_of(columns):
+    """``(list_export, export_headings)`` for a report whose export is exactly its columns."""
+    return [column.name for column in columns], {column.name: column.label for column in columns}
+
+
 def seconds_column(name, label):
     return Column(name, label=label, accessor=lambda row: getattr(row, name.replace("_seconds", "_display")))
 
@@ -243,15 +248,7 @@ class AbandonmentReportView(RequirePermissionMixin, ReportView):
         Column("runs", label=_("该流程运行次数")),
         Column("share", label=_("占比")),
     ]
-    list_export = ["procedure", "step", "step_key", "abandoned", "runs", "share"]
-    export_headings = {
-        "procedure": "流程",
-        "step": "中断在步骤",
-        "step_key": "步骤标识",
-        "abandoned": "中断次数",
-        "runs": "该流程运行次数",
-        "share": "占比",
-    }
+    list_export, export_headings = export_of(columns)
 
     def get_queryset(self):
         ProcedureRun.objects.mark_abandoned()
@@ -278,14 +275,7 @@ class CommonPathsReportView(RequirePermissionMixin, ReportView):
         Column("runs", label=_("次数")),
         Column("share", label=_("占比")),
     ]
-    list_export = ["procedure", "path", "outcome", "runs", "share"]
-    export_headings = {
-        "procedure": "流程",
-        "path": "路径",
-        "outcome": "结果",
-        "runs": "次数",
-        "share": "占比",
-    }
+    list_export, export_headings = export_of(columns)
 
     def get_queryset(self):
         return ProcedureRun.objects.all()

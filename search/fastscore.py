@@ -35,6 +35,8 @@ from whoosh.query.compound import DefaultOr
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
+from search.caches import LRUCache
+
 __all__ = ["Unsupported", "count", "stored_pks", "top", "warm"]
 
 
@@ -55,9 +57,9 @@ _postings_cache = OrderedDict()
 _postings_bytes = 0
 _postings_lock = threading.Lock()
 
-_lengths_cache = OrderedDict()
-_lengths_lock = threading.Lock()
-LENGTHS_CACHE_SIZE = 256  # (segment, field) pairs
+# Per (segment, field) and per segment; segments never change, so entries never go stale.
+_lengths_cache = LRUCache(256)
+_pk_columns = LRUCache(256)
 
 
 def _segment_key(reader):
@@ -66,31 +68,25 @@ def _segment_key(reader):
 
 
 def _field_lengths(reader, fieldname):
-    """Decoded lengths of ``fieldname`` for every document of one segment (cached: segments never change)."""
-    key = (*_segment_key(reader), fieldname)
-    with _lengths_lock:
-        cached = _lengths_cache.get(key)
-        if cached is not None:
-            _lengths_cache.move_to_end(key)
-            return cached
+    """Decoded lengths of ``fieldname`` for every document of one segment."""
+    return _lengths_cache.get_or_compute(
+        (*_segment_key(reader), fieldname), lambda: _read_field_lengths(reader, fieldname)
+    )
+
+
+def _read_field_lengths(reader, fieldname):
     column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
     doccount = reader.doc_count_all()
     if column is None:
-        lengths = np.ones(doccount, dtype=np.float64)
-    elif getattr(column, "_fixedlen", None) != 1:
+        return np.ones(doccount, dtype=np.float64)
+    if getattr(column, "_fixedlen", None) != 1:
         raw = np.fromiter((column[i] for i in range(doccount)), dtype=np.uint8, count=doccount)
-        lengths = _LENGTH_TABLE[raw]
-    else:
-        # One byte per document (documents past the column's end have the default, 0): read it whole.
-        count = min(column._count, doccount)
-        raw = np.zeros(doccount, dtype=np.uint8)
-        raw[:count] = np.frombuffer(column._dbfile.get(column._basepos, count), dtype=np.uint8)
-        lengths = _LENGTH_TABLE[raw]
-    with _lengths_lock:
-        _lengths_cache[key] = lengths
-        while len(_lengths_cache) > LENGTHS_CACHE_SIZE:
-            _lengths_cache.popitem(last=False)
-    return lengths
+        return _LENGTH_TABLE[raw]
+    # One byte per document (documents past the column's end have the default, 0): read it whole.
+    count = min(column._count, doccount)
+    raw = np.zeros(doccount, dtype=np.uint8)
+    raw[:count] = np.frombuffer(column._dbfile.get(column._basepos, count), dtype=np.uint8)
+    return _LENGTH_TABLE[raw]
 
 
 def _postings(reader, fieldname, btext):
@@ -340,26 +336,15 @@ def warm(searcher):
         _segment_pks(reader)
 
 
-_pk_columns = OrderedDict()
-_pk_lock = threading.Lock()
-
-
 def _segment_pks(reader):
-    """Every document's ``pk`` in one segment, from its column (cached: segments never change), or None
-    for an empty index or one built before ``pk`` was a column."""
+    """Every document's ``pk`` in one segment, from its column, or None for an empty index or one built
+    before ``pk`` was a column."""
     if not hasattr(reader, "_segment"):
         return None
-    key = _segment_key(reader)
-    with _pk_lock:
-        if key in _pk_columns:
-            _pk_columns.move_to_end(key)
-            return _pk_columns[key]
-    pks = list(reader.column_reader("pk")) if reader.has_column("pk") else None
-    with _pk_lock:
-        _pk_columns[key] = pks
-        while len(_pk_columns) > LENGTHS_CACHE_SIZE:
-            _pk_columns.popitem(last=False)
-    return pks
+    return _pk_columns.get_or_compute(
+        _segment_key(reader),
+        lambda: list(reader.column_reader("pk")) if reader.has_column("pk") else None,
+    )
 
 
 def stored_pks(searcher, docnums):

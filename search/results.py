@@ -12,14 +12,11 @@ Kinds: ``procedure`` (any live page that is neither the home page nor a section,
 """
 
 import logging
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
 from django.db.models import Count, Max
 from django.urls import reverse
 from django.utils.html import strip_tags
@@ -34,6 +31,7 @@ from wagtail.search.utils import normalise_query_string
 from kb_site.content.models import ArticlePage, HomePage, Phrasing, SectionPage
 from search import highlight, synonyms
 from search.analysis import normalize, query_words
+from search.caches import LRUCache, SharedValue
 
 logger = logging.getLogger(__name__)
 
@@ -133,52 +131,31 @@ class SectionIndex:
                 return section
         return None
 
-    # One shared index per process, rebuilt when a section is saved, moved or deleted here, and at
-    # least every ``TTL`` seconds (sections changed by another process). Sections change a few times a
-    # year; searches happen all day.
-    TTL = 60.0
-    _shared = {"index": None, "built": 0.0}
-    _lock = threading.Lock()
 
-    @classmethod
-    def current(cls):
-        with cls._lock:
-            index = cls._shared["index"]
-            if index is None or time.monotonic() - cls._shared["built"] > cls.TTL:
-                index = cls._shared["index"] = cls()
-                cls._shared["built"] = time.monotonic()
-            return index
-
-    @classmethod
-    def invalidate(cls, **kwargs):
-        """Forget the shared index now and again after the current transaction commits: another thread
-        could rebuild it from the rows committed before, in between."""
-        cls.forget()
-        transaction.on_commit(cls.forget)
-
-    @classmethod
-    def forget(cls):
-        with cls._lock:
-            cls._shared["index"] = None
+# One SectionIndex per process, rebuilt when a section is saved, moved or deleted here and at least
+# every minute (sections changed by another process). Sections change a few times a year; searches
+# happen all day.
+shared_sections = SharedValue(SectionIndex, ttl=60.0)
+# The query strings that have promoted results, so that most searches skip the promotions query.
+promoted_query_strings = SharedValue(
+    lambda: frozenset(SearchPromotion.objects.values_list("query__query_string", flat=True)), ttl=30.0
+)
 
 
 def connect_signals():
-    """Forget the shared ``SectionIndex`` when a section is saved, moved or deleted, the promoted query
-    strings when a promotion is, and the snippet texts when a phrasing is."""
+    """Forget the shared sections when a section is saved, moved or deleted, the promoted query strings
+    when a promotion is, and the snippet texts when a phrasing is."""
     from django.db.models.signals import post_delete, post_save
     from wagtail.signals import post_page_move
 
-    post_save.connect(SectionIndex.invalidate, sender=SectionPage, dispatch_uid="callbook-sections-save")
-    post_delete.connect(SectionIndex.invalidate, sender=SectionPage, dispatch_uid="callbook-sections-delete")
-    post_page_move.connect(SectionIndex.invalidate, dispatch_uid="callbook-sections-move")
-    post_save.connect(
-        PromotedQueries.invalidate, sender=SearchPromotion, dispatch_uid="callbook-promoted-save"
-    )
-    post_delete.connect(
-        PromotedQueries.invalidate, sender=SearchPromotion, dispatch_uid="callbook-promoted-delete"
-    )
-    post_save.connect(forget_page_texts, sender=Phrasing, dispatch_uid="callbook-page-texts-save")
-    post_delete.connect(forget_page_texts, sender=Phrasing, dispatch_uid="callbook-page-texts-delete")
+    for cache, sender, name in (
+        (shared_sections, SectionPage, "sections"),
+        (promoted_query_strings, SearchPromotion, "promoted"),
+        (page_texts, Phrasing, "page-texts"),
+    ):
+        post_save.connect(cache.invalidate, sender=sender, dispatch_uid=f"callbook-{name}-save")
+        post_delete.connect(cache.invalidate, sender=sender, dispatch_uid=f"callbook-{name}-delete")
+    post_page_move.connect(shared_sections.invalidate, dispatch_uid="callbook-sections-move")
 
 
 def blocked_page_paths(request):
@@ -316,43 +293,10 @@ def rank(hits, text, mapping):
     return hits
 
 
-class PromotedQueries:
-    """The query strings that have promoted results, so most searches skip the promotions query.
-
-    Shared per process, forgotten when a promotion is saved or deleted here and at least every ``TTL``
-    seconds (promotions edited in another process).
-    """
-
-    TTL = 30.0
-    _shared = {"strings": None, "loaded": 0.0}
-    _lock = threading.Lock()
-
-    @classmethod
-    def contains(cls, query_string):
-        with cls._lock:
-            strings = cls._shared["strings"]
-            if strings is None or time.monotonic() - cls._shared["loaded"] > cls.TTL:
-                strings = cls._shared["strings"] = frozenset(
-                    SearchPromotion.objects.values_list("query__query_string", flat=True)
-                )
-                cls._shared["loaded"] = time.monotonic()
-        return query_string in strings
-
-    @classmethod
-    def invalidate(cls, **kwargs):
-        cls.forget()
-        transaction.on_commit(cls.forget)
-
-    @classmethod
-    def forget(cls):
-        with cls._lock:
-            cls._shared["strings"] = None
-
-
 def promoted_hits(text, blocked, sections):
     """Trainer-promoted results (推荐结果) for this query, in their editorial order, visible ones only."""
     normalised = normalise_query_string(text)
-    if not normalised or not PromotedQueries.contains(normalised):
+    if not normalised or normalised not in promoted_query_strings.get():
         return []
     article_ct = ContentType.objects.get_for_model(ArticlePage).id
     hits = []
@@ -383,7 +327,7 @@ def search_all(request, text, kind=None, section=None):
     mapping = synonyms.load_synonyms()
     query = synonyms.build_query(text, mapping)
     outcome.terms = highlight.query_terms(*synonyms.all_terms(text, mapping))
-    sections = SectionIndex.current()
+    sections = shared_sections.get()
     blocked = blocked_page_paths(request)
     hits = []
     if query is not None:
@@ -463,9 +407,7 @@ def searchable_text(obj):
 
 # Snippet text of published pages, by publication: extracting it from a StreamField costs more than
 # the rest of describing a hit, and a published page's text only changes when it is published again.
-PAGE_TEXT_CACHE_SIZE = 2048
-_page_texts = OrderedDict()
-_page_texts_lock = threading.Lock()
+page_texts = LRUCache(2048)
 
 
 def phrasings_version():
@@ -480,17 +422,6 @@ def phrasings_version():
     return (row["count"], row["revision"], row["published"])
 
 
-def forget_page_texts(**kwargs):
-    """Empty the snippet-text cache (a phrasing was saved or deleted in this process), now and after commit."""
-
-    def forget():
-        with _page_texts_lock:
-            _page_texts.clear()
-
-    forget()
-    transaction.on_commit(forget)
-
-
 def page_text(page, phrasings=None):
     """``searchable_text(page)``, remembered per publication (``last_published_at`` and live revision)
     and per ``phrasings_version()`` (``phrasings``; computed here if not given)."""
@@ -499,17 +430,7 @@ def page_text(page, phrasings=None):
     if phrasings is None:
         phrasings = phrasings_version()
     key = (type(page).__name__, page.pk, page.last_published_at, page.live_revision_id, phrasings)
-    with _page_texts_lock:
-        text = _page_texts.get(key)
-        if text is not None:
-            _page_texts.move_to_end(key)
-            return text
-    text = searchable_text(page)
-    with _page_texts_lock:
-        _page_texts[key] = text
-        while len(_page_texts) > PAGE_TEXT_CACHE_SIZE:
-            _page_texts.popitem(last=False)
-    return text
+    return page_texts.get_or_compute(key, lambda: searchable_text(page))
 
 
 def _procedure_model():

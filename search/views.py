@@ -209,7 +209,7 @@ def suggestions_for(request, text, limit=SUGGEST_LIMIT):
     phrasings = Phrasing.objects.filter(live=True).only("id", "title", "section_id")
     for phrasing in _autocomplete(phrasings, text, limit):
         if sections is None:
-            sections = results.SectionIndex.current()
+            sections = results.shared_sections.get()
         section = sections.by_id.get(phrasing.section_id)
         items.append(
             {"title": phrasing.title, "url": results.phrasing_url(phrasing, section), "type": "phrasing"}

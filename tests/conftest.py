@@ -9,20 +9,19 @@ from wagtail.models import Page, Site
 
 from kb_site.content import roles
 from search import results as search_results
-from search.results import SectionIndex
 from tests.factories import HomePageFactory, SectionPageFactory, make_user
 
 
 @pytest.fixture(autouse=True)
-def _forget_cached_sections():
+def _forget_search_caches():
     """The process-wide caches of search.results must not outlive a test's rolled-back rows."""
-    SectionIndex.forget()
-    search_results.PromotedQueries.forget()
+    caches = (search_results.shared_sections, search_results.promoted_query_strings)
+    for cache in caches:
+        cache.forget()
     yield
-    SectionIndex.forget()
-    search_results.PromotedQueries.forget()
-    with search_results._page_texts_lock:
-        search_results._page_texts.clear()
+    for cache in caches:
+        cache.forget()
+    search_results.page_texts.clear()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import sys
 import textwrap
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -17,10 +16,9 @@ from whoosh import query as wq
 from kb_site.content.models import ArticlePage, HomePage, Phrasing
 from search.backend import INDEX_NAME, WhooshRebuilder, build_document, model_label
 from tests.factories import ArticlePageFactory, HomePageFactory, PhrasingFactory, SectionPageFactory, publish
+from tests.search.processes import REPO_ROOT, django_script, run_script
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def indexed_pks(backend, model):
@@ -185,8 +183,7 @@ def test_writer_killed_mid_write_leaves_an_openable_index(search_index, on_commi
     path = store.generation_path(store.current_generation())
     script = textwrap.dedent(
         f"""
-        import os, sys
-        sys.path.insert(0, {str(REPO_ROOT)!r})
+        import os
         from whoosh import index
         ix = index.open_dir({str(path)!r}, indexname={INDEX_NAME!r})
         writer = ix.writer()
@@ -195,7 +192,7 @@ def test_writer_killed_mid_write_leaves_an_openable_index(search_index, on_commi
         os._exit(1)  # killed before commit, still holding the write lock
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, timeout=60)
+    result = run_script(script, timeout=60)
     assert result.returncode == 1
 
     # The lock died with the process, the index opens, and the next write succeeds.
@@ -262,13 +259,8 @@ def test_rebuild_removes_indexes_of_other_analyzer_versions(search_index):
 def test_concurrent_writer_processes_all_succeed(search_index):
     store = search_index.get_index_for_model(Phrasing).store
     store.ensure()
-    script = textwrap.dedent(
+    script = django_script(
         f"""
-        import os, sys
-        sys.path.insert(0, {str(REPO_ROOT)!r})
-        os.environ["DJANGO_SETTINGS_MODULE"] = "kb_site.settings.test"
-        import django
-        django.setup()
         from search.backend import IndexStore
         store = IndexStore({str(store.base_path)!r}, {store.name!r}, lock_timeout=60)
         worker = int(sys.argv[1])
