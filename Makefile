@@ -39,9 +39,10 @@ run: setup ## Set everything up and serve the demo site on http://127.0.0.1:8000
 	@$(MANAGE) demo_logins
 	$(MANAGE) runserver $(HOST):$(PORT)
 
-test: install-dev ## Lint, check migrations and run the whole test suite
+test: install-dev ## Lint, check the import contracts and migrations, and run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	DJANGO_SETTINGS_MODULE=kb_site.settings.test $(MANAGE) makemigrations --check --dry-run
 	$(BIN)/pytest -n auto --dist loadscope -m "not browser" $(PYTEST_ARGS)
 	@# Browser tests use transactional databases, which empty the tables for whatever runs after them
@@ -51,9 +52,10 @@ test: install-dev ## Lint, check migrations and run the whole test suite
 test-fast: install-dev ## Run the suite without the browser tests
 	$(BIN)/pytest -n auto --dist loadscope -m "not browser" $(PYTEST_ARGS)
 
-lint: install-dev ## ruff lint and format check
+lint: install-dev ## ruff lint and format check, and the import-linter contracts (pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: install-dev ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -9,6 +9,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel
 from wagtail.search.utils import normalise_query_string
 
@@ -31,17 +32,19 @@ class SynonymGroup(models.Model):
     """Words agents use interchangeably (退钱 = 退款); a search for one also finds the others."""
 
     terms = models.TextField(
-        "同义词",
-        help_text="用“=”分隔同一组的词，例如“快递 = 物流 = 包裹”。搜索其中任意一个词会同时查找其他词，无需重建索引",
+        _("同义词"),
+        help_text=_(
+            "用“=”分隔同一组的词，例如“快递 = 物流 = 包裹”。搜索其中任意一个词会同时查找其他词，无需重建索引"
+        ),
     )
-    note = models.CharField("备注", max_length=200, blank=True, help_text="可选：为什么这些词算同义")
-    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    note = models.CharField(_("备注"), max_length=200, blank=True, help_text=_("可选：为什么这些词算同义"))
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     panels = [FieldPanel("terms"), FieldPanel("note")]
 
     class Meta:
-        verbose_name = "同义词"
-        verbose_name_plural = "同义词"
+        verbose_name = _("同义词")
+        verbose_name_plural = _("同义词")
         ordering = ["terms"]
 
     def __str__(self):
@@ -53,7 +56,7 @@ class SynonymGroup(models.Model):
 
     def clean(self):
         if len(self.term_list) < 2:
-            raise ValidationError({"terms": "一组同义词至少需要两个词，用“=”分隔。"})
+            raise ValidationError({"terms": _("一组同义词至少需要两个词，用“=”分隔。")})
 
     def save(self, *args, **kwargs):
         self.terms = " = ".join(parse_terms(self.terms))
@@ -63,13 +66,13 @@ class SynonymGroup(models.Model):
 class ZeroResultQuery(models.Model):
     """How often a (normalised) query found nothing on a given day; read by the 无结果搜索 report."""
 
-    query_string = models.CharField("搜索词", max_length=255, db_index=True)
-    date = models.DateField("日期", db_index=True)
-    hits = models.PositiveIntegerField("次数", default=0)
+    query_string = models.CharField(_("搜索词"), max_length=255, db_index=True)
+    date = models.DateField(_("日期"), db_index=True)
+    hits = models.PositiveIntegerField(_("次数"), default=0)
 
     class Meta:
-        verbose_name = "无结果搜索"
-        verbose_name_plural = "无结果搜索"
+        verbose_name = _("无结果搜索")
+        verbose_name_plural = _("无结果搜索")
         constraints = [
             models.UniqueConstraint(fields=["query_string", "date"], name="search_zeroresult_unique_day")
         ]

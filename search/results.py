@@ -6,9 +6,8 @@ all kinds in one list, puts promoted results (``wagtail.contrib.search_promotion
 facets. ``describe(hit, request, terms)`` adds the URL and highlighted title and snippet, and is only
 called for the hits actually shown.
 
-Kinds: ``procedure`` (any live page that is neither the home page nor a section, e.g.
-``procedures.ProcedurePage``), ``article`` (``ArticlePage``), ``phrasing`` (live ``Phrasing``) and
-``document`` (``CallbookDocument``).
+Which kinds there are (流程, 文章, 话术, 文档 in the demo), how their hits are grouped into sections,
+linked and described, is what the apps registered in ``search.kinds``: nothing here names a model.
 """
 
 import logging
@@ -18,43 +17,33 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Max
+from django.db.models.signals import post_delete, post_save
 from django.urls import reverse
-from django.utils.html import strip_tags
 from django.utils.http import urlencode
 from wagtail.contrib.search_promotions.models import SearchPromotion
-from wagtail.documents import get_document_model
 from wagtail.fields import StreamField
-from wagtail.models import CollectionViewRestriction, Page, PageViewRestriction
+from wagtail.models import Collection, CollectionViewRestriction, Page, PageViewRestriction
 from wagtail.search import index
 from wagtail.search.utils import normalise_query_string
+from wagtail.signals import post_page_move
 
-from kb_site.content.models import ArticlePage, HomePage, Phrasing, SectionPage
-from search import highlight, synonyms
-from search.analysis import normalize, query_words
+from search import highlight, kinds, synonyms
+from search.backend.documents import flatten_text
 from search.caches import LRUCache, SharedValue
+from zhtext import normalize, query_words
 
 logger = logging.getLogger(__name__)
 
-KIND_LABELS = {
-    "procedure": "流程",
-    "article": "文章",
-    "phrasing": "话术",
-    "document": "文档",
-    "link": "推荐链接",
-}
-FILTER_KINDS = ("procedure", "article", "phrasing", "document")
 MAX_HITS_PER_KIND = 100
 # Only what ranking, facets and visibility need; shown hits are loaded in full (``load_objects``).
 PAGE_FIELDS = ("id", "title", "path", "content_type_id")
-PHRASING_FIELDS = ("id", "title", "section_id")
 DOCUMENT_FIELDS = ("id", "title", "collection_id")
 SNIPPET_LENGTH = 120
-STEP_TEXT_KEYS = ("title", "text_html", "phrasings", "answers", "checklist", "outcome")
 
 
 @dataclass
 class Hit:
-    """One result. Ranking needs only ``pk``, ``title`` and ``section``; ``obj`` (the page, phrasing or
+    """One result. Ranking needs only ``pk``, ``title`` and ``section``; ``obj`` (the page, snippet or
     document) is loaded by ``describe_all`` for the hits actually shown."""
 
     kind: str
@@ -69,7 +58,7 @@ class Hit:
     title_html: str = ""
     snippet_html: str = ""
     pk: Any = None
-    model: Any = None  # a page hit's specific class, so ``load_objects`` fetches it in one query per class
+    model: Any = None  # the hit's specific class, so ``load_objects`` fetches it in one query per class
 
     def __post_init__(self):
         if self.pk is None and self.obj is not None:
@@ -77,7 +66,7 @@ class Hit:
 
     @property
     def kind_label(self):
-        return KIND_LABELS.get(self.kind, "")
+        return kinds.kind_label(self.kind)
 
     @property
     def key(self):
@@ -88,7 +77,7 @@ class Hit:
             "title": str(self.title_html),
             "url": self.url,
             "type": self.kind,
-            "type_label": self.kind_label,
+            "type_label": str(self.kind_label),
             "section": self.section.title if self.section else "",
             "snippet": str(self.snippet_html),
             "score": round(self.score, 4),
@@ -120,7 +109,10 @@ class SectionIndex:
     def __init__(self):
         self.by_path = {}
         self.by_id = {}
-        for section in SectionPage.objects.only("id", "title", "path", "url_path", "depth"):
+        model = kinds.section_model()
+        if model is None:
+            return
+        for section in model.objects.only("id", "title", "path", "url_path", "depth"):
             self.by_path[section.path] = section
             self.by_id[section.id] = section
 
@@ -140,21 +132,38 @@ shared_sections = SharedValue(SectionIndex, ttl=60.0)
 promoted_query_strings = SharedValue(
     lambda: frozenset(SearchPromotion.objects.values_list("query__query_string", flat=True)), ttl=30.0
 )
+# Snippet text of published pages, by publication: extracting it from a StreamField costs more than
+# the rest of describing a hit, and a published page's text only changes when it is published again.
+page_texts = LRUCache(2048)
+
+
+def _caches_for(sender):
+    """The shared values a saved or deleted row of ``sender`` makes stale."""
+    if sender is SearchPromotion:
+        return (promoted_query_strings,)
+    stale = ()
+    section_model = kinds.section_model()
+    if section_model is not None and issubclass(sender, section_model):
+        stale += (shared_sections,)
+    if sender in kinds.text_dependencies():
+        stale += (page_texts,)
+    return stale
+
+
+def _on_row_change(sender, **kwargs):
+    for cache in _caches_for(sender):
+        cache.invalidate()
 
 
 def connect_signals():
     """Forget the shared sections when a section is saved, moved or deleted, the promoted query strings
-    when a promotion is, and the snippet texts when a phrasing is."""
-    from django.db.models.signals import post_delete, post_save
-    from wagtail.signals import post_page_move
+    when a promotion is, and the snippet texts when a model inside pages' text is.
 
-    for cache, sender, name in (
-        (shared_sections, SectionPage, "sections"),
-        (promoted_query_strings, SearchPromotion, "promoted"),
-        (page_texts, Phrasing, "page-texts"),
-    ):
-        post_save.connect(cache.invalidate, sender=sender, dispatch_uid=f"callbook-{name}-save")
-        post_delete.connect(cache.invalidate, sender=sender, dispatch_uid=f"callbook-{name}-delete")
+    The registered section model and text dependencies are only known once every app's hooks are
+    loaded, after start-up: the receiver listens to every model and checks the sender on each change.
+    """
+    post_save.connect(_on_row_change, dispatch_uid="callbook-search-caches-save")
+    post_delete.connect(_on_row_change, dispatch_uid="callbook-search-caches-delete")
     post_page_move.connect(shared_sections.invalidate, dispatch_uid="callbook-sections-move")
 
 
@@ -204,55 +213,63 @@ def _scored_rows(queryset, query, fields, limit=None):
 
 
 def _page_hits(query, blocked, sections):
-    excluded = set(ContentType.objects.get_for_models(Page, HomePage, SectionPage).values())
-    excluded_ids = {ct.id for ct in excluded}
-    article_ct = ContentType.objects.get_for_model(ArticlePage).id
+    """Hits of every registered page kind, in one search of live pages."""
+    if not kinds.page_kinds():
+        return []
     hits = []
     for row, score in _scored_rows(Page.objects.live(), query, PAGE_FIELDS):
-        content_type_id = row["content_type_id"]
-        model = ContentType.objects.get_for_id(content_type_id).model_class()
-        if content_type_id in excluded_ids or model is None:
+        model = ContentType.objects.get_for_id(row["content_type_id"]).model_class()
+        kind = kinds.page_kind_for_model(model) if model is not None else None
+        if kind is None or (blocked and row["path"].startswith(blocked)):
             continue
-        if blocked and row["path"].startswith(blocked):
-            continue
-        kind = "article" if content_type_id == article_ct else "procedure"
         section = sections.for_path(row["path"])
-        hits.append(Hit(kind, None, row["title"], score, section=section, pk=row["id"], model=model))
+        hits.append(Hit(kind.name, None, row["title"], score, section=section, pk=row["id"], model=model))
     return hits
 
 
-def _phrasing_hits(query, sections):
+def _snippet_hits(kind, query, sections):
+    fields = ("id", "title") + ((kind.section_field,) if kind.section_field else ())
     return [
         Hit(
-            "phrasing", None, row["title"], score, section=sections.by_id.get(row["section_id"]), pk=row["id"]
+            kind.name,
+            None,
+            row["title"],
+            score,
+            section=sections.by_id.get(row[kind.section_field]) if kind.section_field else None,
+            pk=row["id"],
+            model=kind.model,
         )
-        for row, score in _scored_rows(Phrasing.objects.filter(live=True), query, PHRASING_FIELDS)
+        for row, score in _scored_rows(kind.get_queryset(), query, fields)
     ]
 
 
-def _document_hits(query, request):
-    from wagtail.models import Collection
-
-    if not get_document_model().objects.exists():
+def _document_hits(kind, query, request):
+    queryset = kind.get_queryset()
+    if not queryset.exists():
         return []  # a search of an empty index still costs a few milliseconds
     blocked = blocked_collection_paths(request)
     paths = dict(Collection.objects.values_list("id", "path")) if blocked else {}
     hits = []
-    for row, score in _scored_rows(get_document_model().objects.all(), query, DOCUMENT_FIELDS):
+    for row, score in _scored_rows(queryset, query, DOCUMENT_FIELDS):
         if blocked and paths.get(row["collection_id"], "").startswith(blocked):
             continue
-        hits.append(Hit("document", None, row["title"], score, pk=row["id"]))
+        hits.append(Hit(kind.name, None, row["title"], score, pk=row["id"], model=kind.model))
     return hits
+
+
+def _collectors(query, request, sections, blocked):
+    yield lambda: _page_hits(query, blocked, sections)
+    for kind in kinds.all_kinds():
+        if kind.is_document:
+            yield lambda kind=kind: _document_hits(kind, query, request)
+        elif not kind.is_page:
+            yield lambda kind=kind: _snippet_hits(kind, query, sections)
 
 
 def _collect(query, request, sections, outcome, blocked):
     """Hits of every kind; a kind whose search fails is logged and left out, the others still show."""
     hits = []
-    for collect in (
-        lambda: _page_hits(query, blocked, sections),
-        lambda: _phrasing_hits(query, sections),
-        lambda: _document_hits(query, request),
-    ):
+    for collect in _collectors(query, request, sections, blocked):
         try:
             hits += collect()
         except Exception:
@@ -298,7 +315,6 @@ def promoted_hits(text, blocked, sections):
     normalised = normalise_query_string(text)
     if not normalised or normalised not in promoted_query_strings.get():
         return []
-    article_ct = ContentType.objects.get_for_model(ArticlePage).id
     hits = []
     promotions = SearchPromotion.objects.filter(query__query_string=normalised).select_related("page")
     for promotion in promotions.order_by("sort_order", "pk"):
@@ -306,10 +322,14 @@ def promoted_hits(text, blocked, sections):
         if page is not None:
             if not page.live or (blocked and page.path.startswith(blocked)):
                 continue
-            kind = "article" if page.content_type_id == article_ct else "procedure"
-            hit = Hit(kind, page, page.title, section=sections.for_path(page.path))
+            kind = kinds.page_kind_for_model(page.specific_class or Page)
+            if kind is not None:
+                hit = Hit(kind.name, page, page.title, section=sections.for_path(page.path))
+            else:  # a page of a kind nobody registered (a section, say): shown as a plain link
+                hit = Hit(kinds.PROMOTED_LINK, None, page.title, section=sections.for_path(page.path))
+                hit.url = page.url or ""
         elif promotion.external_link_url:
-            hit = Hit("link", None, promotion.external_link_text or promotion.external_link_url)
+            hit = Hit(kinds.PROMOTED_LINK, None, promotion.external_link_text or promotion.external_link_url)
             hit.url = promotion.external_link_url
         else:
             continue
@@ -354,7 +374,7 @@ def search_all(request, text, kind=None, section=None):
     def of_kind(hit):
         return not kind or hit.kind == kind
 
-    outcome.kind_counts = dict.fromkeys(FILTER_KINDS, 0)
+    outcome.kind_counts = dict.fromkeys(kinds.kind_names(), 0)
     counts = {}
     for hit in hits:
         if in_section(hit) and hit.kind in outcome.kind_counts:
@@ -372,18 +392,6 @@ def search_all(request, text, kind=None, section=None):
 # --- describing the hits that are shown ------------------------------------------------------------
 
 
-def _flatten(value):
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (list, tuple)):
-        return " ".join(_flatten(v) for v in value)
-    if isinstance(value, dict):
-        return " ".join(_flatten(v) for v in value.values())
-    return str(value)
-
-
 def searchable_text(obj):
     """The text of ``obj``'s search fields other than its title, as plain text (for snippets)."""
     parts = []
@@ -396,141 +404,100 @@ def searchable_text(obj):
             model_field = None
         value = getattr(obj, search_field.field_name, None)
         if isinstance(model_field, StreamField) and value is not None:
-            parts.append(_flatten(model_field.get_searchable_content(value)))
+            parts.append(flatten_text(model_field.get_searchable_content(value), sep=" "))
         else:
             try:
-                parts.append(_flatten(search_field.get_value(obj)))
+                parts.append(flatten_text(search_field.get_value(obj), sep=" "))
             except Exception:
                 continue
     return " ".join(p for p in parts if p)
 
 
-# Snippet text of published pages, by publication: extracting it from a StreamField costs more than
-# the rest of describing a hit, and a published page's text only changes when it is published again.
-page_texts = LRUCache(2048)
+def text_dependencies_version():
+    """Changes whenever a row of a registered text dependency is added, deleted, revised or published.
 
-
-def phrasings_version():
-    """Changes whenever a phrasing is added, deleted, saved as a revision or published.
-
-    Pages show the current text of the phrasings they reference (phrasing blocks, procedure steps), so
-    a page's text depends on them as well as on its own publication.
+    Pages show the current text of the rows they reference (phrasing blocks, procedure steps), so a
+    page's text depends on them as well as on its own publication.
     """
-    row = Phrasing.objects.aggregate(
-        count=Count("pk"), revision=Max("latest_revision_id"), published=Max("last_published_at")
-    )
-    return (row["count"], row["revision"], row["published"])
+    version = []
+    for model in kinds.text_dependencies():
+        names = {f.name for f in model._meta.get_fields()}
+        aggregates = {"count": Count("pk")}
+        if "latest_revision" in names:
+            aggregates["revision"] = Max("latest_revision_id")
+        if "last_published_at" in names:
+            aggregates["published"] = Max("last_published_at")
+        version.append(tuple(model._default_manager.aggregate(**aggregates).values()))
+    return tuple(version)
 
 
-def page_text(page, phrasings=None):
+def page_text(page, dependencies=None):
     """``searchable_text(page)``, remembered per publication (``last_published_at`` and live revision)
-    and per ``phrasings_version()`` (``phrasings``; computed here if not given)."""
+    and per ``text_dependencies_version()`` (``dependencies``; computed here if not given)."""
     if getattr(page, "last_published_at", None) is None:
         return searchable_text(page)
-    if phrasings is None:
-        phrasings = phrasings_version()
-    key = (type(page).__name__, page.pk, page.last_published_at, page.live_revision_id, phrasings)
+    if dependencies is None:
+        dependencies = text_dependencies_version()
+    key = (type(page).__name__, page.pk, page.last_published_at, page.live_revision_id, dependencies)
     return page_texts.get_or_compute(key, lambda: searchable_text(page))
 
 
-def _procedure_model():
-    try:
-        from procedures.models import ProcedurePage
-    except ImportError:
-        return None
-    return ProcedurePage
-
-
-def step_anchor(page, terms):
-    """``#step-<key>`` of the procedure step that matches the query best, or ``""``.
-
-    Steps are the plain dicts of ``ProcedurePage.step_dicts()`` (see ``procedures.graph``). A step
-    scores the total length of the distinct query terms in its text, so a step saying 物流单称重
-    beats one that only says 物流; the first step wins a tie.
-    """
-    step_dicts = getattr(page, "step_dicts", None)
-    if not callable(step_dicts):
-        return ""
-    best_key, best_score = None, 0
-    for step in step_dicts():
-        if not step.get("key"):
-            continue
-        text = highlight.fold(strip_tags(_flatten([step.get(name) for name in STEP_TEXT_KEYS])))
-        score = sum(len(term) for term in terms if term in text)
-        if score > best_score:
-            best_key, best_score = step["key"], score
-    return f"#step-{best_key}" if best_key else ""
-
-
-def phrasing_url(phrasing, section):
-    if section is not None:
-        return f"{section.url}#phrasing-{phrasing.pk}"
-    return reverse("search:search") + "?" + urlencode({"q": phrasing.title, "type": "phrasing"})
-
-
 def load_objects(hits):
-    """Load the page (specific), phrasing or document of each hit that has none yet: one query per type."""
-    wanted = {}
-    for hit in hits:
-        unloaded = hit.obj is None or (hit.kind in ("article", "procedure") and type(hit.obj) is Page)
-        if unloaded and hit.pk is not None:
-            wanted.setdefault(hit.kind, set()).add(hit.pk)
-    page_pks = wanted.get("article", set()) | wanted.get("procedure", set())
-    loaded = {}
+    """Load the object of each hit that has none yet (pages as their specific class): one query per class."""
     by_model = {}
     for hit in hits:
-        if hit.pk in page_pks and hit.model is not None:
-            by_model.setdefault(hit.model, set()).add(hit.pk)
+        unloaded = hit.obj is None or type(hit.obj) is Page
+        if unloaded and hit.pk is not None and hit.kind != kinds.PROMOTED_LINK:
+            by_model.setdefault(hit.model or Page, set()).add(hit.pk)
+    loaded = {}
     for model, pks in by_model.items():
-        for page in model.objects.filter(pk__in=pks):
-            loaded["article", page.pk] = loaded["procedure", page.pk] = page
-    unknown = page_pks - {pk for pks in by_model.values() for pk in pks}
-    if unknown:
-        for page in Page.objects.filter(pk__in=unknown).specific():
-            loaded["article", page.pk] = loaded["procedure", page.pk] = page
-    if wanted.get("phrasing"):
-        for phrasing in Phrasing.objects.filter(pk__in=wanted["phrasing"]):
-            loaded["phrasing", phrasing.pk] = phrasing
-    if wanted.get("document"):
-        for document in get_document_model().objects.filter(pk__in=wanted["document"]):
-            loaded["document", document.pk] = document
+        queryset = model._default_manager.filter(pk__in=pks)
+        for obj in queryset.specific() if model is Page else queryset:
+            loaded[model, obj.pk] = obj
     for hit in hits:
-        hit.obj = loaded.get((hit.kind, hit.pk), hit.obj)
+        hit.obj = loaded.get((hit.model or Page, hit.pk), hit.obj)
     return hits
 
 
 def describe_all(hits, request, terms):
     """``describe`` every hit of a results page, loading their objects in bulk first."""
     hits = load_objects(list(hits))
-    phrasings = phrasings_version() if any(hit.kind in ("article", "procedure") for hit in hits) else None
+    shown = {kinds.get_kind(hit.kind) for hit in hits}
+    dependencies = text_dependencies_version() if any(k is not None and k.is_page for k in shown) else None
     for hit in hits:
-        describe(hit, request, terms, phrasings)
+        describe(hit, request, terms, dependencies)
     return hits
 
 
-def describe(hit, request, terms, phrasings=None):
+def _results_page_url(kind, title):
+    return reverse("search:search") + "?" + urlencode({"q": title, "type": kind})
+
+
+def describe(hit, request, terms, dependencies=None):
     """Fill ``url``, ``title_html`` and ``snippet_html`` of a hit that is about to be shown."""
     hit.title_html = highlight.highlight(hit.title, terms)
-    if hit.obj is None and hit.kind != "link":
-        return hit  # deleted between the search and now: shown without a link rather than failing
-    if hit.kind == "link":
+    kind = kinds.get_kind(hit.kind)
+    if kind is None:  # a promoted link
         hit.snippet_html = highlight.snippet(hit.description, terms, SNIPPET_LENGTH)
         return hit
-    if hit.kind in ("article", "procedure"):
+    if hit.obj is None:
+        return hit  # deleted between the search and now: shown without a link rather than failing
+    if kind.is_page:
         page = hit.obj if type(hit.obj) is not Page else hit.obj.specific
         hit.obj = page
         hit.url = page.get_url(request) or ""
-        text = page_text(page, phrasings)
-        procedure_model = _procedure_model()
-        if procedure_model is not None and isinstance(page, procedure_model):
-            hit.url += step_anchor(page, terms)
-    elif hit.kind == "phrasing":
-        hit.url = phrasing_url(hit.obj, hit.section)
-        text = " ".join(filter(None, [hit.obj.scenario, hit.obj.text]))
-    else:
+        text = page_text(page, dependencies)
+        if kind.anchor is not None:
+            hit.url += kind.anchor(page, terms)
+    elif kind.is_document:
         hit.url = hit.obj.url
-        text = getattr(hit.obj, "extracted_text", "") or ""
+        text = kind.text(hit.obj) if kind.text else ""
+    else:
+        hit.url = (kind.url(hit.obj, hit.section) if kind.url else "") or _results_page_url(
+            kind.name, hit.title
+        )
+        text = kind.text(hit.obj) if kind.text else searchable_text(hit.obj)
     if hit.description:
         text = f"{hit.description} {text}"
-    hit.snippet_html = highlight.snippet(text, terms, SNIPPET_LENGTH)
+    hit.snippet_html = highlight.snippet(text or "", terms, SNIPPET_LENGTH)
     return hit

@@ -18,10 +18,14 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
 from pypinyin import Style, lazy_pinyin
+from taggit.models import Tag
+from wagtail.models import Page
+from wagtail.signals import page_published, page_unpublished
 
-from search.analysis import normalize, query_words
-from search.pinyin import full_pinyin, has_cjk, initials
+from search import kinds
+from zhtext import full_pinyin, has_cjk, initials, normalize, query_words
 
 CACHE_KEY = "search:spelling-vocabulary"
 CACHE_SECONDS = 600
@@ -37,15 +41,10 @@ class Vocabulary:
 
 
 def _vocabulary_texts():
-    from taggit.models import Tag
-    from wagtail.documents import get_document_model
-    from wagtail.models import Page
-
-    from kb_site.content.models import Phrasing
-
     titles = list(Page.objects.live().filter(depth__gt=2).values_list("title", flat=True))
-    titles += list(Phrasing.objects.filter(live=True).values_list("title", flat=True))
-    titles += list(get_document_model().objects.values_list("title", flat=True))
+    for kind in kinds.all_kinds():
+        if not kind.is_page:
+            titles += list(kind.get_queryset().values_list("title", flat=True))
     tags = list(Tag.objects.values_list("name", flat=True))
     return titles, tags
 
@@ -143,18 +142,14 @@ def suggest_corrections(text, has_results, vocabulary=None):
 
 def connect_signals():
     """Rebuild the vocabulary after anything that changes what agents can find."""
-    from django.db.models.signals import post_delete, post_save
-    from taggit.models import Tag
-    from wagtail.documents import get_document_model
-    from wagtail.signals import page_published, page_unpublished
-
-    from kb_site.content.models import Phrasing
-
     page_published.connect(invalidate_vocabulary, dispatch_uid="search_vocabulary_published")
     page_unpublished.connect(invalidate_vocabulary, dispatch_uid="search_vocabulary_unpublished")
-    for model in (Phrasing, Tag, get_document_model()):
-        label = model._meta.label_lower
-        post_save.connect(invalidate_vocabulary, sender=model, dispatch_uid=f"search_vocabulary_save_{label}")
-        post_delete.connect(
-            invalidate_vocabulary, sender=model, dispatch_uid=f"search_vocabulary_del_{label}"
-        )
+    # The registered kinds are only known once every app's hooks are loaded, after start-up: the
+    # receiver listens to every model and checks the sender when a row changes.
+    post_save.connect(_on_row_change, dispatch_uid="search_vocabulary_save")
+    post_delete.connect(_on_row_change, dispatch_uid="search_vocabulary_delete")
+
+
+def _on_row_change(sender, **kwargs):
+    if sender is Tag or any(sender is kind.model for kind in kinds.all_kinds() if not kind.is_page):
+        invalidate_vocabulary()

@@ -1,49 +1,47 @@
-from django.urls import path, reverse
+"""What search registers in the admin: its two reports. Its synonyms viewset is placed by the site."""
+
+from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
-from wagtail.admin.menu import MenuItem
 
-from kb_site.content.viewsets import KnowledgeViewSetGroup
+from kb_site.reports import ReportViewSet
 
-from .views import SearchQueryReportView, ZeroResultReportView
-from .viewsets import SynonymGroupViewSet
-
-# 同义词 sits in the 话术库 menu next to phrasings (the group invites apps to append their viewsets).
-if SynonymGroupViewSet not in KnowledgeViewSetGroup.items:
-    KnowledgeViewSetGroup.items = [*KnowledgeViewSetGroup.items, SynonymGroupViewSet]
+from . import demo
+from .backend import batched_index_writes
+from .reports import SearchQueryReportView, ZeroResultReportView
 
 
-@hooks.register("register_admin_urls")
-def register_search_report_urls():
-    return [
-        path("reports/top-queries/", SearchQueryReportView.as_view(), name="search_top_queries"),
-        path(
-            "reports/top-queries/results/",
-            SearchQueryReportView.as_view(results_only=True),
-            name="search_top_queries_results",
-        ),
-        path("reports/zero-results/", ZeroResultReportView.as_view(), name="search_zero_results"),
-        path(
-            "reports/zero-results/results/",
-            ZeroResultReportView.as_view(results_only=True),
-            name="search_zero_results_results",
-        ),
-    ]
-
-
-class SearchReportMenuItem(MenuItem):
-    def is_shown(self, request):
-        return request.user.has_perm("search.view_zeroresultquery")
-
-
-@hooks.register("register_reports_menu_item")
-def register_top_queries_menu_item():
-    return SearchReportMenuItem(
-        "热门搜索", reverse("search_top_queries"), name="top-queries", icon_name="search", order=300
+@hooks.register("register_admin_viewset")
+def register_top_queries_report():
+    return ReportViewSet(
+        "search_top_queries",
+        view_class=SearchQueryReportView,
+        url_prefix="reports/top-queries",
+        menu_label=_("热门搜索"),
+        menu_name="top-queries",
+        menu_icon="search",
+        menu_order=300,
     )
 
 
-@hooks.register("register_reports_menu_item")
-def register_zero_results_menu_item():
-    return SearchReportMenuItem(
-        "无结果搜索", reverse("search_zero_results"), name="zero-results", icon_name="warning", order=310
+@hooks.register("register_admin_viewset")
+def register_zero_results_report():
+    return ReportViewSet(
+        "search_zero_results",
+        view_class=ZeroResultReportView,
+        url_prefix="reports/zero-results",
+        menu_label=_("无结果搜索"),
+        menu_name="zero-results",
+        menu_icon="warning",
+        menu_order=310,
     )
+
+
+@hooks.register("wrap_demo_load")
+def batch_demo_index_writes():
+    """The demo creates hundreds of pages: one index write at the end instead of one per save."""
+    return batched_index_writes()
+
+
+@hooks.register("register_demo_loader", order=90)
+def load_search_demo(update, report, **options):
+    demo.load(update=update, report=report)

@@ -15,6 +15,8 @@ class HeadingBlock(blocks.CharBlock):
         icon = "title"
         template = "blocks/heading_block.html"
         label = _("标题")
+        description = _("小节标题：把长文章分成坐席能快速跳读的几段")
+        preview_value = "受理步骤"
         help_text = _("小节标题，会出现在文章目录中")
 
 
@@ -27,6 +29,7 @@ class StepItemBlock(blocks.StructBlock):
     class Meta:
         icon = "list-ol"
         label = _("步骤")
+        description = _("编号步骤中的一步")
 
 
 class StepsBlock(blocks.StructBlock):
@@ -39,6 +42,15 @@ class StepsBlock(blocks.StructBlock):
         icon = "list-ol"
         template = "blocks/steps_block.html"
         label = _("编号步骤")
+        description = _("按顺序编号的操作步骤，例如受理流程")
+        preview_value = {
+            "title": "受理流程",
+            "steps": [
+                {"title": "问候并核实客户身份"},
+                {"title": "记录诉求与订单号"},
+                {"title": "告知处理时限"},
+            ],
+        }
 
 
 class PhrasingStructValue(blocks.StructValue):
@@ -81,6 +93,12 @@ class PhrasingBlock(blocks.StructBlock):
         template = "blocks/phrasing_block.html"
         label = _("标准话术")
         value_class = PhrasingStructValue
+        description = _("一条标准话术：从话术库选择，或直接填写；页面上可一键复制")
+        preview_value = {
+            "label": "致歉话术",
+            "scenario": "客户情绪激动时",
+            "text": "{客户称呼}您好，给您添麻烦了，非常抱歉。",
+        }
 
     def clean(self, value):
         value = super().clean(value)
@@ -110,6 +128,8 @@ class CalloutBlock(blocks.StructBlock):
         icon = "warning"
         template = "blocks/callout_block.html"
         label = _("要点 / 禁忌")
+        description = _("必须做到的要点，或绝对不能做的禁忌")
+        preview_value = {"kind": "dont", "items": ["不与客户争辩", "不承诺做不到的时限"]}
 
 
 TIME_UNITS = [("minute", _("分钟")), ("hour", _("小时")), ("day", _("日")), ("workday", _("个工作日"))]
@@ -129,6 +149,7 @@ class TimeLimitRowBlock(blocks.StructBlock):
     class Meta:
         icon = "time"
         label = _("时限")
+        description = _("时限表中的一行：环节、时限和说明")
         value_class = TimeLimitRowValue
 
 
@@ -142,6 +163,14 @@ class TimeLimitTableBlock(blocks.StructBlock):
         icon = "time"
         template = "blocks/time_limit_table_block.html"
         label = _("时限表")
+        description = _("各环节的处理时限，例如 10 分钟内响应、24 小时内答复")
+        preview_value = {
+            "title": "投诉处理时限",
+            "rows": [
+                {"stage": "响应", "amount": 10, "unit": "minute", "note": ""},
+                {"stage": "答复", "amount": 24, "unit": "hour", "note": "一般问题"},
+            ],
+        }
 
     def get_searchable_content(self, value):
         unit_labels = dict(TIME_UNITS)
@@ -156,10 +185,16 @@ class TimeLimitTableBlock(blocks.StructBlock):
 class ArticleStreamBlock(blocks.StreamBlock):
     heading = HeadingBlock()
     paragraph = blocks.RichTextBlock(
-        features=RICH_FEATURES, icon="pilcrow", label=_("正文"), template="blocks/paragraph_block.html"
+        features=RICH_FEATURES,
+        icon="pilcrow",
+        label=_("正文"),
+        template="blocks/paragraph_block.html",
+        description=_("一段正文，可加粗、列表和链接"),
     )
     steps = StepsBlock()
     phrasing = PhrasingBlock()
     callout = CalloutBlock()
     time_limits = TimeLimitTableBlock()
-    table = TableBlock(label=_("表格"), template="blocks/table_block.html")
+    table = TableBlock(
+        label=_("表格"), template="blocks/table_block.html", description=_("简单表格，例如收费标准或联系人")
+    )

@@ -6,7 +6,6 @@ section; existing content is left alone unless ``update=True``.
 
 import datetime
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -16,6 +15,8 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils.html import escape
 from wagtail.models import Page, Site
+
+from kb_site.demo import DemoReport
 
 from . import roles
 from .models import ArticlePage, HomePage, Phrasing, SectionPage
@@ -35,16 +36,6 @@ DEMO_USERS = [
     {"username": "newhire", "password": "callbook-newhire", "first_name": "小陈", "role": roles.NEW_HIRE},
     {"username": "admin", "password": "callbook-admin", "first_name": "管理员", "role": None},
 ]
-
-
-@dataclass
-class DemoReport:
-    created: dict = field(default_factory=dict)
-    updated: dict = field(default_factory=dict)
-
-    def add(self, kind, created):
-        target = self.created if created else self.updated
-        target[kind] = target.get(kind, 0) + 1
 
 
 def text_to_html(text):
@@ -264,9 +255,12 @@ def ensure_article(section, spec, phrasings_by_title, trainer, update, report):
     return article
 
 
-def load(update=False, with_users=True):
-    """Create (or with ``update`` refresh) the demo site. Returns a DemoReport."""
-    report = DemoReport()
+def load(update=False, report=None, with_users=True, **options):
+    """Create (or with ``update`` refresh) the demo site: users, home, sections, phrasings, articles.
+
+    The content app's ``register_demo_loader`` hook. Returns the ``DemoReport``.
+    """
+    report = report if report is not None else DemoReport()
     with transaction.atomic():
         users = ensure_users(report) if with_users else {}
         trainer = users.get("trainer")
@@ -282,17 +276,3 @@ def load(update=False, with_users=True):
             for article in spec.get("articles", []):
                 ensure_article(section, article, phrasings, trainer, update, report)
     return report
-
-
-def extra_loaders():
-    """Demo loaders of other apps (e.g. procedures), run after the knowledge content."""
-    loaders = []
-    try:
-        from procedures import demo as procedures_demo
-    except ImportError:
-        return loaders
-    from search import demo as search_demo
-
-    loaders.append(procedures_demo.load)
-    loaders.append(search_demo.load)
-    return loaders

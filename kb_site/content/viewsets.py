@@ -1,8 +1,8 @@
-"""Admin viewsets for knowledge content snippets."""
+"""Admin viewsets for knowledge content snippets (placed in the 话术库 menu by ``kb_site.wagtail_hooks``)."""
 
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
-from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
+from wagtail.snippets.views.snippets import SnippetViewSet
 
 from .models import Phrasing
 
@@ -25,13 +25,3 @@ class PhrasingViewSet(SnippetViewSet):
     filterset_class = PhrasingFilterSet
     search_fields = None  # use the model's search_fields through the search backend
     ordering = ["title"]
-
-
-class KnowledgeViewSetGroup(SnippetViewSetGroup):
-    """The 话术库 admin menu. Other apps may append their own viewsets to ``items``."""
-
-    menu_label = _("话术库")
-    menu_icon = "openquote"
-    menu_name = "knowledge"
-    menu_order = 200
-    items = [PhrasingViewSet]

@@ -1,44 +1,68 @@
-from django.urls import path, reverse
+"""What the content app registers: its report, its search kinds and sections, its part of the demo."""
+
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
-from wagtail.admin.menu import MenuItem
-from wagtail.models import Page
-from wagtail.permissions import policy_registry
 
-from .views import OverdueReviewReportView
-from .viewsets import KnowledgeViewSetGroup
+from kb_site.reports import ReportViewSet
+
+from . import demo
+from .models import ArticlePage, CallbookDocument, Phrasing, SectionPage
+from .reports import OverdueReviewReportView
 
 
 @hooks.register("register_admin_viewset")
-def register_knowledge_viewsets():
-    return KnowledgeViewSetGroup()
-
-
-@hooks.register("register_admin_urls")
-def register_overdue_review_urls():
-    return [
-        path("reports/overdue-review/", OverdueReviewReportView.as_view(), name="content_overdue_review"),
-        path(
-            "reports/overdue-review/results/",
-            OverdueReviewReportView.as_view(results_only=True),
-            name="content_overdue_review_results",
-        ),
-    ]
-
-
-class EditorsMenuItem(MenuItem):
-    def is_shown(self, request):
-        return policy_registry.get_by_type(Page).user_has_any_permission(
-            request.user, ["add", "change", "publish"]
-        )
-
-
-@hooks.register("register_reports_menu_item")
-def register_overdue_review_menu_item():
-    return EditorsMenuItem(
-        _("待复核内容"),
-        reverse("content_overdue_review"),
-        name="overdue-review",
-        icon_name="time",
-        order=100,
+def register_overdue_review_report():
+    return ReportViewSet(
+        "content_overdue_review",
+        view_class=OverdueReviewReportView,
+        url_prefix="reports/overdue-review",
+        menu_label=_("待复核内容"),
+        menu_name="overdue-review",
+        menu_icon="time",
+        menu_order=100,
     )
+
+
+@hooks.register("register_search_kind")
+def article_search_kind():
+    return {"name": "article", "label": _("文章"), "model": ArticlePage, "order": 20}
+
+
+@hooks.register("register_search_kind")
+def phrasing_search_kind():
+    return {
+        "name": "phrasing",
+        "label": _("话术"),
+        "model": Phrasing,
+        "order": 30,
+        "queryset": lambda: Phrasing.objects.filter(live=True),
+        "section_field": "section_id",
+        "url": Phrasing.url_in_section,
+        "text": lambda phrasing: " ".join(filter(None, [phrasing.scenario, phrasing.text])),
+    }
+
+
+@hooks.register("register_search_kind")
+def document_search_kind():
+    return {
+        "name": "document",
+        "label": _("文档"),
+        "model": CallbookDocument,
+        "order": 40,
+        "text": lambda document: document.extracted_text or "",
+    }
+
+
+@hooks.register("register_search_sections")
+def search_sections():
+    return SectionPage
+
+
+@hooks.register("register_search_text_dependency")
+def phrasings_appear_in_pages():
+    return Phrasing
+
+
+@hooks.register("register_demo_loader", order=10)
+def load_content_demo(update, report, **options):
+    demo.load(update=update, report=report, with_users=options.get("with_users", True))

@@ -1,147 +1,98 @@
 // Search behaviour: suggestions under the header box, and keyboard navigation of the results page.
 // Plain JavaScript, no framework, no build step.
 
-const SUGGEST_DELAY_MS = 120;
-
-// Header box: a combobox whose listbox shows /search/suggest/ titles as the agent types.
-// ↑ ↓ move through the suggestions, Enter opens the chosen one (or submits the search), Esc closes.
-function setUpSuggestions(input) {
-  const url = input.dataset.suggestUrl;
-  if (!url) return;
-  const form = input.closest("form");
-  const list = document.createElement("ul");
-  list.id = `${input.id}-suggestions`;
-  list.className = "suggest-list";
-  list.setAttribute("role", "listbox");
-  list.setAttribute("aria-label", "搜索建议");
-  list.hidden = true;
-  form.appendChild(list);
-  input.setAttribute("role", "combobox");
-  input.setAttribute("aria-autocomplete", "list");
-  input.setAttribute("aria-controls", list.id);
-  input.setAttribute("aria-expanded", "false");
-
-  let timer = null;
-  let controller = null;
-  let items = [];
-  let active = -1;
-  let lastQuery = null;
-
-  function close() {
-    list.hidden = true;
-    input.setAttribute("aria-expanded", "false");
-    input.removeAttribute("aria-activedescendant");
-    active = -1;
+// Header box: <search-suggest> wraps a combobox input and its listbox. htmx fetches the listbox's
+// options from /search/suggest/ as the agent types (a server-rendered fragment); this element shows
+// and hides the list and handles the keys: ↑ ↓ move through the suggestions, Enter opens the chosen
+// one (or submits the search), Esc closes.
+class SearchSuggest extends HTMLElement {
+  connectedCallback() {
+    this.input = this.querySelector("[role=combobox]");
+    this.list = this.querySelector("[role=listbox]");
+    if (!this.input || !this.list) return;
+    this.active = -1;
+    this.list.addEventListener("htmx:afterSwap", () => this.refresh());
+    // mousedown, not click: it fires before the input loses focus and closes the list.
+    this.list.addEventListener("mousedown", (event) => {
+      const option = event.target.closest("[role=option]");
+      if (!option) return;
+      event.preventDefault();
+      window.location.href = option.dataset.url;
+    });
+    this.input.addEventListener("keydown", (event) => this.onKey(event));
+    this.input.addEventListener("blur", () => setTimeout(() => this.close(), 100));
+    this.input.addEventListener("focus", () => {
+      if (this.options().length && this.input.value.trim()) this.open();
+    });
   }
 
-  function setActive(index) {
-    const options = list.querySelectorAll("[role=option]");
+  options() {
+    return Array.from(this.list.querySelectorAll("[role=option]"));
+  }
+
+  refresh() {
+    this.options().forEach((option, index) => {
+      option.id = `${this.list.id}-${index}`;
+    });
+    this.active = -1;
+    this.input.removeAttribute("aria-activedescendant");
+    if (this.options().length && this.input.value.trim()) this.open();
+    else this.close();
+  }
+
+  open() {
+    this.list.hidden = false;
+    this.input.setAttribute("aria-expanded", "true");
+  }
+
+  close() {
+    this.list.hidden = true;
+    this.input.setAttribute("aria-expanded", "false");
+    this.input.removeAttribute("aria-activedescendant");
+    this.active = -1;
+  }
+
+  setActive(index) {
+    const options = this.options();
     options.forEach((option, i) => option.setAttribute("aria-selected", i === index ? "true" : "false"));
-    active = index;
+    this.active = index;
     if (index >= 0 && options[index]) {
-      input.setAttribute("aria-activedescendant", options[index].id);
+      this.input.setAttribute("aria-activedescendant", options[index].id);
       options[index].scrollIntoView({ block: "nearest" });
     } else {
-      input.removeAttribute("aria-activedescendant");
+      this.input.removeAttribute("aria-activedescendant");
     }
   }
 
-  function render(data) {
-    items = Array.isArray(data) ? data : [];
-    list.replaceChildren();
-    items.forEach((item, index) => {
-      const option = document.createElement("li");
-      option.id = `${list.id}-${index}`;
-      option.setAttribute("role", "option");
-      option.setAttribute("aria-selected", "false");
-      option.className = "suggest-option";
-      const badge = document.createElement("span");
-      badge.className = `badge badge-type badge-${item.type}`;
-      badge.textContent = item.type_label || item.type;
-      const title = document.createElement("span");
-      title.className = "suggest-title";
-      title.textContent = item.title;
-      option.append(badge, title);
-      // mousedown, not click: it fires before the input loses focus and closes the list.
-      option.addEventListener("mousedown", (event) => {
-        event.preventDefault();
-        window.location.href = item.url;
-      });
-      list.appendChild(option);
-    });
-    active = -1;
-    if (items.length) {
-      list.hidden = false;
-      input.setAttribute("aria-expanded", "true");
-    } else {
-      close();
-    }
-  }
-
-  async function fetchSuggestions() {
-    const query = input.value.trim();
-    if (query === lastQuery) return;
-    lastQuery = query;
-    if (!query) {
-      render([]);
-      return;
-    }
-    if (controller) controller.abort();
-    controller = new AbortController();
-    try {
-      const response = await fetch(`${url}?${new URLSearchParams({ q: query })}`, {
-        headers: { Accept: "application/json" },
-        credentials: "same-origin",
-        signal: controller.signal,
-      });
-      if (!response.ok) return render([]);
-      if (input.value.trim() === query) render(await response.json());
-    } catch (error) {
-      if (error.name !== "AbortError") render([]);
-    }
-  }
-
-  input.addEventListener("input", () => {
-    clearTimeout(timer);
-    timer = setTimeout(fetchSuggestions, SUGGEST_DELAY_MS);
-  });
-  input.addEventListener("keydown", (event) => {
+  onKey(event) {
     if (event.isComposing) return; // the IME is still choosing characters
+    const count = this.options().length;
     if (event.key === "ArrowDown") {
-      if (list.hidden && items.length) {
-        list.hidden = false;
-        input.setAttribute("aria-expanded", "true");
-      }
-      if (items.length) {
-        event.preventDefault();
-        setActive((active + 1) % items.length);
-      }
+      if (!count) return;
+      event.preventDefault();
+      if (this.list.hidden) this.open();
+      this.setActive((this.active + 1) % count);
     } else if (event.key === "ArrowUp") {
-      if (items.length && !list.hidden) {
+      if (count && !this.list.hidden) {
         event.preventDefault();
-        setActive(active <= 0 ? items.length - 1 : active - 1);
+        this.setActive(this.active <= 0 ? count - 1 : this.active - 1);
       }
     } else if (event.key === "Enter") {
-      if (!list.hidden && active >= 0 && items[active]) {
+      const chosen = this.options()[this.active];
+      if (!this.list.hidden && chosen) {
         event.preventDefault();
-        window.location.href = items[active].url;
+        window.location.href = chosen.dataset.url;
       }
       // otherwise the form submits and opens the results page
     } else if (event.key === "Escape") {
-      if (!list.hidden) {
+      if (!this.list.hidden) {
         event.preventDefault();
-        close();
+        this.close();
       }
     }
-  });
-  input.addEventListener("blur", () => setTimeout(close, 100));
-  input.addEventListener("focus", () => {
-    if (items.length && input.value.trim() === lastQuery) {
-      list.hidden = false;
-      input.setAttribute("aria-expanded", "true");
-    }
-  });
+  }
 }
+customElements.define("search-suggest", SearchSuggest);
 
 // Results page: ↓ from the query box enters the results, ↑ ↓ move between hits, Enter opens one.
 function setUpResultNavigation(container) {
@@ -197,7 +148,6 @@ function followSearchAnchor() {
 
 function initSearch() {
   followSearchAnchor();
-  document.querySelectorAll("input[data-suggest-url]").forEach(setUpSuggestions);
   const results = document.querySelector("[data-search-results]");
   if (results) setUpResultNavigation(results);
 }

@@ -2,8 +2,8 @@
 
 import pytest
 
-from search.pinyin import full_pinyin, initials, looks_like_pinyin, pinyin_keys
 from tests.search.frontend_data import knowledge_base, restrict_to_group
+from zhtext import full_pinyin, initials, looks_like_pinyin, pinyin_keys
 
 pytestmark = pytest.mark.usefixtures("search_index")
 
@@ -57,7 +57,39 @@ def test_drafts_unpublished_and_restricted_are_not_suggested(agent_client, kb):
 
 
 @pytest.mark.django_db
+def test_htmx_gets_the_listbox_fragment(agent_client, kb):
+    """The header box asks through htmx: the same view answers with server-rendered options."""
+    response = agent_client.get("/search/suggest/", {"q": "kuaidi"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert html.count('role="option"') == 1
+    assert f'data-url="{kb["parcel"].url}"' in html
+    assert "快递查询规范" in html and "文章" in html
+    assert "<html" not in html
+
+
+@pytest.mark.django_db
+def test_htmx_fragment_escapes_titles(agent_client, kb):
+    kb["parcel"].title = "快递<script>alert(1)</script>"
+    kb["parcel"].save_revision().publish()
+    html = agent_client.get(
+        "/search/suggest/", {"q": "快递"}, headers={"HX-Request": "true"}
+    ).content.decode()
+    assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
+
+
+@pytest.mark.django_db
+def test_htmx_with_nothing_to_suggest_empties_the_list(agent_client, kb):
+    for typed in ("", "的", "!!!"):
+        response = agent_client.get("/search/suggest/", {"q": typed}, headers={"HX-Request": "true"})
+        assert response.status_code == 200 and 'role="option"' not in response.content.decode()
+
+
+@pytest.mark.django_db
 def test_header_box_is_wired_to_suggestions(agent_client, kb):
     html = agent_client.get("/").content.decode()
-    assert 'data-suggest-url="/search/suggest/"' in html
-    assert "js/search.js" in html
+    assert 'hx-get="/search/suggest/"' in html
+    assert 'hx-target="#site-search-suggestions"' in html
+    assert "/static/django_htmx/htmx-2.min.js" in html and "js/search.js" in html
+    assert "X-CSRFToken" in html  # htmx sends the CSRF token with every request (hx-headers)

@@ -1,14 +1,14 @@
+from contextlib import ExitStack
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from wagtail import hooks
 
-from kb_site.content import demo
-from search.backend import batched_index_writes
+from kb_site.demo import LOADER_HOOK, WRAPPER_HOOK, DemoReport
 
 
 class Command(BaseCommand):
-    help = (
-        "Build the demo knowledge base (sections, articles, phrasings, procedures, demo users). Idempotent."
-    )
+    help = "Build the demo knowledge base: every app's registered demo loader, in order. Idempotent."
 
     def add_arguments(self, parser):
         parser.add_argument("--update", action="store_true", help="Republish content that already exists")
@@ -26,10 +26,12 @@ class Command(BaseCommand):
                 "Demo accounts have published passwords: refusing with DEBUG off. "
                 "Use --no-users, or --demo-users if you really mean it."
             )
-        with batched_index_writes():
-            report = demo.load(update=options["update"], with_users=with_users)
-            for loader in demo.extra_loaders():
-                loader(update=options["update"], report=report)
+        report = DemoReport()
+        with ExitStack() as stack:
+            for wrapper in hooks.get_hooks(WRAPPER_HOOK):
+                stack.enter_context(wrapper())
+            for loader in hooks.get_hooks(LOADER_HOOK):
+                loader(update=options["update"], report=report, with_users=with_users)
         created = ", ".join(f"{k} {v}" for k, v in sorted(report.created.items())) or "nothing"
         kept = ", ".join(f"{k} {v}" for k, v in sorted(report.updated.items())) or "nothing"
         self.stdout.write(

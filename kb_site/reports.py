@@ -1,0 +1,95 @@
+"""How every Callbook admin report is registered: one ``ReportViewSet`` per report.
+
+A report is a Wagtail ``ReportView`` subclass that declares who may see it the way Wagtail's own views
+do (``permission_policy`` plus ``permission_required`` or ``any_permission_required``). The viewset
+serves it at ``/admin/<url_prefix>/`` with the ``results/`` view its filters refresh, and adds an item
+to the Reports menu that only the users the same policy admits see. Register it from an app's
+``wagtail_hooks.py``::
+
+    @hooks.register("register_admin_viewset")
+    def register_overdue_review_report():
+        return ReportViewSet(
+            "content_overdue_review",
+            view_class=OverdueReviewReportView,
+            url_prefix="reports/overdue-review",
+            menu_label=_("待复核内容"),
+            menu_icon="time",
+            menu_order=100,
+        )
+
+``reverse("content_overdue_review:index")`` is then the report's URL. Subclasses add views (a run's
+timeline, say) by extending ``get_urlpatterns``. This module knows no project model: any app may use it.
+"""
+
+from django.urls import path
+from django.utils.functional import cached_property
+from wagtail.admin.menu import MenuItem
+from wagtail.admin.views.reports import ReportView
+from wagtail.admin.viewsets.base import ViewSet
+
+
+class ColumnsReportView(ReportView):
+    """A report whose CSV/XLSX export is exactly its listed ``columns``, headed by their labels.
+
+    One list to keep: a column added to the listing is in the export too.
+    """
+
+    columns = []
+
+    @property
+    def list_export(self):
+        return [column.name for column in self.columns]
+
+    @property
+    def export_headings(self):
+        return {column.name: column.label for column in self.columns}
+
+
+class ReportMenuItem(MenuItem):
+    """A Reports menu item shown to the users the report view's permission policy admits."""
+
+    def __init__(self, *args, view_class, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.view_class = view_class
+
+    def is_shown(self, request):
+        return report_permitted(self.view_class, request.user)
+
+
+def report_permitted(view_class, user):
+    """Whether ``user`` passes the permission check ``view_class`` declares (as its ``dispatch`` does)."""
+    policy = view_class.permission_policy
+    if isinstance(policy, cached_property):  # PermissionCheckedMixin's default: the policy of ``model``
+        from wagtail.permissions import policy_registry
+
+        policy = policy_registry.get_by_type(view_class.model) if view_class.model else None
+    if policy is None:
+        return user.is_active and user.is_superuser
+    if view_class.permission_required is not None:
+        return policy.user_has_permission(user, view_class.permission_required)
+    if view_class.any_permission_required is not None:
+        return policy.user_has_any_permission(user, view_class.any_permission_required)
+    return user.is_active
+
+
+class ReportViewSet(ViewSet):
+    """One admin report: its listing, the results-only view its filters refresh, and a menu item."""
+
+    view_class = None
+    menu_hook = "register_reports_menu_item"
+
+    def get_urlpatterns(self):
+        return [
+            path("", self.view_class.as_view(), name="index"),
+            path("results/", self.view_class.as_view(results_only=True), name="index_results"),
+        ]
+
+    def get_menu_item(self, order=None):
+        return ReportMenuItem(
+            self.menu_label,
+            self.menu_url,
+            name=self.menu_name or self.name,
+            icon_name=self.menu_icon,
+            order=self.get_menu_item_order(order),
+            view_class=self.view_class,
+        )

@@ -1,0 +1,37 @@
+"""How a procedure is searched and shown among hits: the text of each step, and the step to link to."""
+
+from django.utils.html import strip_tags
+
+from zhtext import fold
+
+
+def step_text(step):
+    """A step's title, text, phrasings, answers, checklist and outcome as plain text, one part a line.
+
+    ``step`` is a plain dict of ``ProcedurePage.step_dicts()`` (see ``procedures.graph``). The search
+    index holds every step's text; ``step_anchor`` finds the best step in it.
+    """
+    parts = [step.get("title", ""), strip_tags(step.get("text_html", ""))]
+    for phrasing in step.get("phrasings", []):
+        parts.extend([phrasing["title"], phrasing["text"]])
+    parts.extend(answer.get("label", "") for answer in step.get("answers", []))
+    parts.extend(step.get("checklist", []))
+    parts.append(step.get("outcome") or "")
+    return "\n".join(part for part in parts if part)
+
+
+def step_anchor(page, terms):
+    """``#step-<key>`` of the procedure step that matches the query best, or ``""``.
+
+    A step scores the total length of the distinct query terms in its text, so a step saying 物流单称重
+    beats one that only says 物流; the first step wins a tie.
+    """
+    best_key, best_score = None, 0
+    for step in page.step_dicts():
+        if not step.get("key"):
+            continue
+        text = fold(step_text(step))
+        score = sum(len(term) for term in terms if term in text)
+        if score > best_score:
+            best_key, best_score = step["key"], score
+    return f"#step-{best_key}" if best_key else ""
