@@ -64,7 +64,7 @@ def percentile(values, pct):
 
 def seed_vocabulary():
     """Words of the seed documents (segmented by the project's analyzer), with their frequencies."""
-    from search.analysis import query_words
+    from zhtext import query_words
 
     words = Counter()
     for path in sorted(SEEDS_DIR.glob("*.txt")):
@@ -253,7 +253,7 @@ def recall_at_5(request, labelled_queries):
 
 
 def document_frequencies(labelled, corpus_texts):
-    from search.analysis import query_words
+    from zhtext import query_words
 
     df = Counter()
     for text in corpus_texts:
@@ -315,7 +315,7 @@ def main():
             labelled_queries.append((joined, pk))
         prefixes = []
         for _pk, title, parts in sample[:100]:
-            from search.pinyin import full_pinyin, initials
+            from zhtext import full_pinyin, initials
 
             prefixes += [title[:2], full_pinyin(parts[0])[:5], initials(title)[:3]]
         timed_common = (common * 10)[: args.queries]

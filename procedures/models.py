@@ -20,7 +20,7 @@ from wagtail.models import Page, Revision
 from wagtail.search import index
 
 from kb_site.content.models import Phrasing, ReviewMixin
-from search.pinyin import pinyin_keys
+from zhtext import pinyin_keys
 
 from . import engine, graph
 from .blocks import (

@@ -95,13 +95,13 @@ from whoosh.matching import NullMatcherClass, WrappingMatcher
 from whoosh.query.compound import DefaultOr
 
 from search import fastscore
+from zhtext import query_words
 from search.analysis import (
     ANALYZER_VERSION,
     SHINGLE_JOINER,
     AutocompleteAnalyzer,
     ChineseAnalyzer,
     ShingleAnalyzer,
-    query_words,
     shingle,
 )
 

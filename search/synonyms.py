@@ -12,7 +12,7 @@ import re
 
 from wagtail.search.query import And, Or, Phrase, PlainText
 
-from search.analysis import normalize, query_words
+from zhtext import normalize, query_words
 
 MAX_QUERY_LENGTH = 200
 MAX_WORDS = 12

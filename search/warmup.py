@@ -14,7 +14,7 @@ def warm_up():
         from modelsearch.backends import get_search_backend
 
         from search import fastscore
-        from search.analysis import query_words
+        from zhtext import query_words
         from search.backend import IndexStore, WhooshSearchBackend
 
         query_words("客户投诉处理")  # loads the segmenter's dictionary

@@ -25,7 +25,7 @@ from wagtail.models import (
 from wagtail.search import index
 from wagtail.search.queryset import SearchableQuerySetMixin
 
-from search.pinyin import pinyin_keys
+from zhtext import pinyin_keys
 
 from . import placeholders
 from .blocks import ArticleStreamBlock

@@ -2,16 +2,16 @@
 
 import pytest
 
-from search import highlight as highlight_module
 from search.highlight import highlight, query_terms, snippet
+from zhtext import fold, folding
 
 
 @pytest.fixture(autouse=True)
 def _unfolded():
     """``fold`` is cached; tests that swap the converter must not see earlier results."""
-    highlight_module.fold.cache_clear()
+    fold.cache_clear()
     yield
-    highlight_module.fold.cache_clear()
+    fold.cache_clear()
 
 
 def test_query_terms_are_analyzed_and_longest_first():
@@ -71,24 +71,6 @@ def test_conversion_that_changes_the_length_falls_back_to_plain_folding(monkeypa
         def convert(self, text):
             return text.replace("訴", "诉诉")
 
-    monkeypatch.setattr(highlight_module, "_t2s", Lengthening())
-    assert highlight_module.fold("投訴，投诉") == "投訴,投诉"  # NFKC only
+    monkeypatch.setattr(folding, "_t2s", Lengthening())
     html = str(highlight("客戶投訴，投诉", query_terms("投诉")))
     assert html == "客戶投訴，<mark>投诉</mark>"
-
-
-def test_simplified_text_is_not_converted(monkeypatch):
-    calls = []
-    real = highlight_module._t2s
-
-    class Spy:
-        def convert(self, text):
-            calls.append(text)
-            return real.convert(text)
-
-    monkeypatch.setattr(highlight_module, "_t2s", Spy())
-    monkeypatch.setattr(highlight_module, "_checked", set())
-    text = "客户投诉：先致歉，再核实订单，EMS 寄回后原路退款。" * 20
-    html = str(snippet(text, query_terms("投诉 退款"), length=60))
-    assert "<mark>投诉</mark>" in html
-    assert calls and all(len(call) == 1 for call in calls)  # the per-character check, never the text

@@ -1,7 +1,7 @@
 """Pinyin keys for titles, so agents can type ``tousu`` or ``ts`` and get 投诉 suggestions.
 
-A plain module (no Django). ``pinyin_keys("投诉处理流程")`` gives a space-separated string of
-searchable keys, which the content models expose as an ``AutocompleteField``:
+``pinyin_keys("投诉处理流程")`` gives a space-separated string of searchable keys (the content models
+expose it as an ``AutocompleteField``):
 
 * each word's full pinyin and initials (``tousu ts chuli cl liucheng lc``), so a key typed for a
   word in the middle of a title matches;
@@ -16,14 +16,11 @@ from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
 
-from search.analysis import query_words
+from zhtext.segment import has_cjk, query_words
 
-_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+__all__ = ["full_pinyin", "initials", "looks_like_pinyin", "pinyin_keys"]
+
 _KEY_RE = re.compile(r"[^a-z0-9]+")
-
-
-def has_cjk(text):
-    return bool(_CJK_RE.search(text or ""))
 
 
 @lru_cache(maxsize=4096)

@@ -1,0 +1,32 @@
+"""Chinese text handling: normalisation, segmentation and pinyin. Plain Python (no Django, no Whoosh).
+
+The same pipeline runs at index and query time, and for highlighting:
+
+* ``zhtext.folding``: ``normalize`` (NFKC full-width → half-width, traditional → simplified with OpenCC
+  ``t2s``, lowercase) and ``fold`` (the same, keeping character offsets);
+* ``zhtext.segment``: rjieba segmentation with a user dictionary of customer-service terms
+  (``USER_WORDS``): ``tokenize``, ``analyze``, ``query_words``, ``has_cjk``;
+* ``zhtext.pinyin``: ``pinyin_keys``, ``full_pinyin``, ``initials``, ``looks_like_pinyin`` for typing
+  pinyin into suggestions.
+
+Whoosh analyzers built on this live in ``search.analysis``.
+"""
+
+from zhtext.folding import fold, normalize
+from zhtext.pinyin import full_pinyin, initials, looks_like_pinyin, pinyin_keys
+from zhtext.segment import USER_WORDS, Tok, analyze, has_cjk, query_words, tokenize
+
+__all__ = [
+    "USER_WORDS",
+    "Tok",
+    "analyze",
+    "fold",
+    "full_pinyin",
+    "has_cjk",
+    "initials",
+    "looks_like_pinyin",
+    "normalize",
+    "pinyin_keys",
+    "query_words",
+    "tokenize",
+]
