@@ -4,6 +4,12 @@ their field lengths. Without it the first search a worker serves takes about hal
 import logging
 import time
 
+from modelsearch.backends import get_search_backend
+
+from search.backend import WhooshSearchBackend, fastscore
+from search.backend.storage import IndexStore
+from zhtext import query_words
+
 logger = logging.getLogger(__name__)
 
 
@@ -11,12 +17,6 @@ def warm_up():
     """Never raises: a missing or broken index must not stop the site from starting."""
     started = time.perf_counter()
     try:
-        from modelsearch.backends import get_search_backend
-
-        from search import fastscore
-        from zhtext import query_words
-        from search.backend import IndexStore, WhooshSearchBackend
-
         query_words("客户投诉处理")  # loads the segmenter's dictionary
         backend = get_search_backend()
         if not isinstance(backend, WhooshSearchBackend):

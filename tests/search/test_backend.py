@@ -292,10 +292,10 @@ def test_single_character_query_matches_words_it_starts(pages):
 def test_uuid_primary_keys_and_filter_values(refresh, search_index):
     from modelsearch.test.testapp.models import AdvertWithCustomUUIDPrimaryKey
 
-    from search.backend import _clean_filter_value
+    from search.backend.documents import clean_filter_value
 
     advert = AdvertWithCustomUUIDPrimaryKey.objects.create(text="会员积分兑换活动")
     refresh()
     assert list(search_index.search("积分", AdvertWithCustomUUIDPrimaryKey)) == [advert]
     # A UUID filter value matches whether it arrives as a UUID or as its string form.
-    assert _clean_filter_value("fu", advert.pk) == _clean_filter_value("fu", str(advert.pk)) == advert.pk.hex
+    assert clean_filter_value("fu", advert.pk) == clean_filter_value("fu", str(advert.pk)) == advert.pk.hex

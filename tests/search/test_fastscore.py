@@ -1,4 +1,4 @@
-"""search.fastscore gives exactly Whoosh's hits, scores and order, on a real multi-segment index on disk."""
+"""search.backend.fastscore gives exactly Whoosh's hits, scores and order, on a real multi-segment index on disk."""
 
 import random
 
@@ -6,8 +6,10 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 
-from search import fastscore
-from search.backend import FilterQuery, WordFuzzyTerm, WordPrefix, build_schema
+from search.backend import fastscore
+from search.backend.documents import build_schema
+from search.backend.query import FilterQuery, WordFuzzyTerm, WordPrefix
+from search.backend.results import _top_hits
 
 WORDS = [
     "客户",
@@ -191,8 +193,6 @@ def test_primary_keys_come_from_the_pk_column_of_each_segment(searcher):
 def test_whoosh_fallback_keeps_the_best_hits_too(searcher):
     # A query fastscore leaves to Whoosh (a phrase) inside the boosted compound that Whoosh's limited
     # search gets wrong: the backend's fallback must still return the true best hit.
-    from search.backend import _top_hits
-
     query = wq.Or([QUERIES["compound boost"], wq.Phrase("s_title", ["客户", "投诉"])])
     with pytest.raises(fastscore.Unsupported):
         fastscore.top(searcher, query, 1)

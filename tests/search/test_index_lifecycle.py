@@ -14,7 +14,9 @@ from wagtail.models import Page
 from whoosh import query as wq
 
 from kb_site.content.models import ArticlePage, HomePage, Phrasing
-from search.backend import INDEX_NAME, WhooshRebuilder, build_document, model_label
+from search.backend.documents import build_document, model_label
+from search.backend.index import WhooshRebuilder
+from search.backend.storage import INDEX_NAME
 from tests.factories import ArticlePageFactory, HomePageFactory, PhrasingFactory, SectionPageFactory, publish
 from tests.search.processes import REPO_ROOT, django_script, run_script
 
@@ -111,6 +113,18 @@ def test_rolled_back_save_leaves_no_phantom(search_index, on_commit):
         raise RuntimeError("editor's save failed")
     assert indexed_pks(search_index, Phrasing) == before
     assert titles(Phrasing.objects.search("幽灵")) == []
+
+
+def test_refresh_skips_the_writes_of_a_rolled_back_savepoint(search_index, on_commit):
+    with on_commit():
+        phrasing = PhrasingFactory(title="保留话术", text="删除失败后仍应可搜索。")
+    pk = str(phrasing.pk)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        phrasing.delete()
+        raise RuntimeError("editor's delete failed")
+    search_index.refresh_indexes()  # applies the writes still pending in this transaction
+    assert pk in indexed_pks(search_index, Phrasing)
+    assert titles(Phrasing.objects.search("保留话术")) == ["保留话术"]
 
 
 def test_tags_saved_after_the_row_are_indexed(section, search_index, on_commit):
@@ -261,7 +275,7 @@ def test_concurrent_writer_processes_all_succeed(search_index):
     store.ensure()
     script = django_script(
         f"""
-        from search.backend import IndexStore
+        from search.backend.storage import IndexStore
         store = IndexStore({str(store.base_path)!r}, {store.name!r}, lock_timeout=60)
         worker = int(sys.argv[1])
         for i in range(20):

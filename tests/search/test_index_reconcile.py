@@ -17,7 +17,8 @@ from wagtail.models import Page
 from whoosh import query as wq
 
 from kb_site.content.models import ArticlePage, Phrasing
-from search.backend import _DeferredWrite, build_document, model_label
+from search.backend.documents import build_document, model_label
+from search.backend.writing import IndexWrite
 from tests.factories import ArticlePageFactory, PhrasingFactory, publish
 from tests.search.processes import django_script, run_script
 
@@ -157,14 +158,15 @@ def test_retry_file_survives_the_failing_process_and_is_replayed_later(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         withdrawn.delete()
     for callback in callbacks:
-        if isinstance(callback, _DeferredWrite):
+        if isinstance(callback, IndexWrite):
             callback.done = True  # the index part is the other process's
     write_lock.hold()
     script = django_script(
         f"""
-        from search.backend import IndexStore, _DeferredWrite
+        from search.backend.storage import IndexStore
+        from search.backend.writing import IndexWrite
         store = IndexStore({str(phrasing_store.base_path)!r}, {phrasing_store.name!r}, lock_timeout=0.3)
-        _DeferredWrite(store, "default", deletes=[{withdrawn_pk!r}])()
+        IndexWrite(store, "default", deletes=[{withdrawn_pk!r}])()
         """
     )
     result = run_script(script)

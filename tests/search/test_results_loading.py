@@ -5,7 +5,8 @@ from django.test import RequestFactory
 from wagtail.models import Page
 
 from kb_site.content.models import ArticlePage, Phrasing
-from search import fastscore, results
+from search import results
+from search.backend import fastscore
 from search.warmup import warm_up
 from tests.search.frontend_data import knowledge_base, refresh_index
 
@@ -91,7 +92,7 @@ def test_snippet_text_follows_each_new_publication(kb, request_for):
 
 
 def test_warm_up_leaves_no_index_file_open(kb):
-    from search.backend import IndexStore
+    from search.backend.storage import IndexStore
 
     warm_up()
     assert getattr(IndexStore._local, "searchers", {}) == {}

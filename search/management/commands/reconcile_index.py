@@ -2,15 +2,16 @@
 
 For each index of the backend it
 
-1. replays the failed writes saved in ``<index>.retry/`` (see ``search.backend._DeferredWrite``);
+1. replays the failed writes saved in ``<index>.retry/`` (see ``search.backend.writing.IndexWrite``);
 2. compares the pks in the index with the pks of ``get_indexed_objects()`` of every model of that index
    (pages are indexed under ``wagtailcore.Page``, each page under its specific model), adds the missing
    ones and deletes the stale ones.
 
-Writes go through ``IndexStore.apply`` like any other write, so they wait for the write lock, are journaled
-into a running ``update_index`` rebuild, and are saved for a retry if they fail. The index is read before the
-database: a row created in between is merely added once more, and a row committed and indexed in between
-is not in the index snapshot, so a fresh page can never be taken for a stale entry.
+Writes are ``IndexWrite`` runs like any other write (through ``IndexStore.apply``), so they wait for the
+write lock, are journaled into a running ``update_index`` rebuild, and are saved for a retry if they fail.
+The index is read before the database: a row created in between is merely added once more, and a row
+committed and indexed in between is not in the index snapshot, so a fresh page can never be taken for a
+stale entry.
 
 It reports ``missing N, stale N, retried N`` per index and exits 0 (a failed write is saved for a retry and
 reported on stderr).
@@ -22,7 +23,8 @@ from modelsearch.backends import get_search_backend
 from modelsearch.index import get_indexed_models
 from modelsearch.management.commands.rebuild_modelsearch_index import group_models_by_index
 
-from search.backend import WhooshSearchBackend, _DeferredWrite
+from search.backend import WhooshSearchBackend
+from search.backend.writing import IndexWrite
 
 CHUNK = 1000  # documents per index commit
 
@@ -64,7 +66,7 @@ class Command(BaseCommand):
             if dry_run:
                 retried = len(store.pending_retries())
             else:
-                replay = _DeferredWrite(store, using)
+                replay = IndexWrite(store, using)
                 replay()
                 retried = replay.retried
                 if replay.failed:
@@ -79,7 +81,7 @@ class Command(BaseCommand):
                 # In chunks, so that filling an empty index does not hold every document in memory at once.
                 for start in range(0, max(len(missing), len(stale)), CHUNK):
                     adds = [(expected[pk], pk) for pk in missing[start : start + CHUNK]]
-                    write = _DeferredWrite(store, using, adds=adds, deletes=stale[start : start + CHUNK])
+                    write = IndexWrite(store, using, adds=adds, deletes=stale[start : start + CHUNK])
                     write()
                     if write.failed:
                         self.stderr.write(f"{index.name}: write failed, saved for a retry")

@@ -8,7 +8,7 @@ at a time instead: every ``Term`` reads its postings block by block into arrays 
 term weights), scores them with the same BM25F formula and the same global statistics as Whoosh
 (``Searcher.idf``, ``Searcher.avg_field_length``, the byte-encoded field lengths), and ``Or`` / ``And`` /
 ``AndNot`` combine the arrays exactly as Whoosh's union, intersection and and-not matchers combine
-scores. Filters (``search.backend.FilterQuery``) become cached document masks. The result is the same
+scores. Filters (``search.backend.query.FilterQuery``) become cached document masks. The result is the same
 hits with the same scores in the same order (score, then document number) as ``Searcher.search``; the
 tests compare the two on real indexes.
 
@@ -35,6 +35,7 @@ from whoosh.query.compound import DefaultOr
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
+from search.backend.query import FilterQuery
 from search.caches import LRUCache
 
 __all__ = ["Unsupported", "count", "stored_pks", "top", "warm"]
@@ -253,7 +254,7 @@ class _Evaluation:
         return mask, scores
 
     def multiterm(self, query):
-        """``search.backend.WordPrefix`` / ``WordFuzzyTerm``: the query their ``expanded()`` gives."""
+        """``search.backend.query.WordPrefix`` / ``WordFuzzyTerm``: the query their ``expanded()`` gives."""
         expanded = getattr(query, "expanded", None)
         if expanded is None:
             raise Unsupported(f"{type(query).__name__} (Whoosh scores it by index size)")
@@ -261,8 +262,6 @@ class _Evaluation:
 
     def evaluate(self, query):
         """(mask, scores) of ``query`` over every document number of the searcher."""
-        from search.backend import FilterQuery
-
         kind = type(query)
         if query is wq.NullQuery or kind is type(wq.NullQuery):
             return np.zeros(self.size, dtype=bool), np.zeros(self.size, dtype=np.float64)

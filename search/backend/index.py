@@ -1,0 +1,112 @@
+"""Indexes and rebuilds: one ``WhooshIndex`` per root model, and the rebuilder behind ``update_index``.
+
+An index is named ``<app>_<model>__<analyzer version>s<schema version>``, so a change of analysis or schema
+gives a new, empty index to rebuild. A rebuild writes a fresh generation with one writer while live writes
+keep going to the old one (and into the rebuild journal); ``finish`` replays the journal into the new
+generation, swaps it in atomically and removes the indexes of other analyzer or schema versions.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from django.db import router
+from django.utils.encoding import force_str
+from modelsearch.backends.base import BaseIndex
+
+from search.analysis import ANALYZER_VERSION
+from search.backend.documents import SCHEMA_VERSION, build_document
+from search.backend.storage import IndexStore, file_lock
+from search.backend.writing import flush_pending_writes, write_after_commit
+
+__all__ = ["WhooshIndex", "WhooshRebuilder"]
+
+
+class WhooshIndex(BaseIndex):
+    """The index of one root model (all its indexed subclasses share it), in its own ``IndexStore``."""
+
+    def __init__(self, backend, root_model):
+        super().__init__(backend)
+        self.root_model = root_model
+        self.name = (
+            f"{root_model._meta.app_label}_{root_model._meta.model_name}__{ANALYZER_VERSION}s{SCHEMA_VERSION}"
+        )
+        self.store = IndexStore(backend.path, self.name, backend.lock_timeout, fsync=backend.fsync)
+
+    def __repr__(self):
+        return f"<WhooshIndex {self.name}>"
+
+    def get_key(self):
+        return self.name
+
+    def add_model(self, model):
+        pass  # the schema uses glob fields, so every model fits without changes
+
+    def refresh(self):
+        flush_pending_writes()
+
+    def reset(self):
+        with file_lock(self.store.lock_path):
+            self.store.swap(self.store.new_generation())
+
+    def _using(self, model):
+        return router.db_for_write(model)
+
+    def add_items(self, model, items):
+        items = list(items)
+        if items:
+            using = self._using(model)
+            write_after_commit(self.store, using, adds=[(type(item), item.pk) for item in items])
+
+    def delete_item(self, item):
+        write_after_commit(self.store, self._using(type(item)), deletes=[force_str(item.pk)])
+
+
+class _RebuildIndex(WhooshIndex):
+    """The index a rebuild writes into: a fresh generation with one writer, written immediately."""
+
+    def __init__(self, live_index, generation, writer):
+        super().__init__(live_index.backend, live_index.root_model)
+        self.generation = generation
+        self.writer = writer
+
+    def add_items(self, model, items):
+        for item in items:
+            self.writer.add_document(**build_document(item))
+
+    def delete_item(self, item):
+        self.writer.delete_by_term("pk", force_str(item.pk))
+
+
+class WhooshRebuilder:
+    """Builds a new generation and swaps it in atomically when finished."""
+
+    def __init__(self, index):
+        self.index = index
+        self.rebuild_index = None
+
+    def start(self):
+        store = self.index.store
+        store.start_journal()
+        generation = store.new_generation()
+        ix = store.open(generation)
+        writer = store.open_writer(ix, limitmb=self.index.backend.limitmb)
+        self.rebuild_index = _RebuildIndex(self.index, generation, writer)
+        return self.rebuild_index
+
+    def finish(self):
+        store = self.index.store
+        self.rebuild_index.writer.commit(optimize=True)
+        store.finish_rebuild(self.rebuild_index.generation)
+        self.remove_other_versions()
+
+    def remove_other_versions(self):
+        """Delete this model's indexes built with another analyzer or schema version (now unused)."""
+        root = self.index.root_model
+        prefix = f"{root._meta.app_label}_{root._meta.model_name}__"
+        for entry in self.index.store.base_path.iterdir():
+            if entry.name.startswith(prefix) and not entry.name.startswith(self.index.name + "."):
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
