@@ -1,7 +1,9 @@
-"""Fixtures for the search-backend tests: a fresh on-disk Whoosh index per test."""
+"""Fixtures for the search tests: a fresh on-disk Whoosh index per test, and a small knowledge base in it."""
 
 import pytest
 from modelsearch.backends import get_search_backend
+
+from tests.search.frontend_data import knowledge_base
 
 
 @pytest.fixture
@@ -27,3 +29,9 @@ def refresh(search_index):
         search_index.refresh_indexes()
 
     return _refresh
+
+
+@pytest.fixture
+def kb(search_index, home, section):
+    """The knowledge base of ``tests.search.frontend_data.knowledge_base``, published and indexed."""
+    return knowledge_base(home, section)

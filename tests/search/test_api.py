@@ -2,14 +2,9 @@
 
 import pytest
 
-from tests.search.frontend_data import article, knowledge_base, refresh_index
+from tests.search.frontend_data import article, refresh_index
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
-
-
-@pytest.fixture
-def kb(home, section):
-    return knowledge_base(home, section)
 
 
 def test_anonymous_gets_401_json(client, kb):

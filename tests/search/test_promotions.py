@@ -7,14 +7,8 @@ from django.utils import timezone
 from wagtail.contrib.search_promotions.models import Query, QueryDailyHits, SearchPromotion
 
 from search.models import ZeroResultQuery
-from tests.search.frontend_data import knowledge_base
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
-
-
-@pytest.fixture
-def kb(home, section):
-    return knowledge_base(home, section)
 
 
 def test_promoted_result_comes_first(agent_client, kb):

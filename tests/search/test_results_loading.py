@@ -8,14 +8,9 @@ from kb_site.content.models import ArticlePage, Phrasing
 from search import results
 from search.backend import fastscore
 from search.warmup import warm_up
-from tests.search.frontend_data import knowledge_base, refresh_index
+from tests.search.frontend_data import refresh_index
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
-
-
-@pytest.fixture
-def kb(home, section):
-    return knowledge_base(home, section)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 import pytest
 
 from tests.browser import browser, login  # noqa: F401
-from tests.search.frontend_data import knowledge_base
 
 pytestmark = [
     pytest.mark.browser,
@@ -12,11 +11,6 @@ pytestmark = [
 ]
 
 PASSWORD = "pw-callbook-123"  # tests.factories.UserFactory
-
-
-@pytest.fixture
-def kb(home, section):
-    return knowledge_base(home, section)
 
 
 def test_header_box_suggests_by_pinyin_and_opens_by_keyboard(browser, live_server, agent, kb):  # noqa: F811

@@ -2,24 +2,9 @@
 
 import pytest
 
-from tests.search.frontend_data import knowledge_base, restrict_to_group
-from zhtext import full_pinyin, initials, looks_like_pinyin, pinyin_keys
+from tests.search.frontend_data import restrict_to_group
 
 pytestmark = pytest.mark.usefixtures("search_index")
-
-
-def test_pinyin_keys_cover_words_and_whole_title():
-    keys = pinyin_keys("投诉处理流程").split()
-    assert {"tousu", "ts", "chuli", "cl", "tousuchuliliucheng", "tscllc"} <= set(keys)
-    assert full_pinyin("退款") == "tuikuan"
-    assert initials("退款") == "tk"
-    assert pinyin_keys("EMS only") == ""
-    assert looks_like_pinyin("tou su") and not looks_like_pinyin("投诉") and not looks_like_pinyin("a1")
-
-
-@pytest.fixture
-def kb(home, section):
-    return knowledge_base(home, section)
 
 
 def titles(response):

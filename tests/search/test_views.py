@@ -5,14 +5,9 @@ import re
 import pytest
 
 from tests.factories import make_user
-from tests.search.frontend_data import article, knowledge_base, phrasing, refresh_index, restrict_to_group
+from tests.search.frontend_data import article, phrasing, refresh_index, restrict_to_group
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
-
-
-@pytest.fixture
-def kb(home, section):
-    return knowledge_base(home, section)
 
 
 def hit_titles(response):
