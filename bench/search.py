@@ -216,9 +216,10 @@ def time_search(request, queries):
 
 
 def time_search_cold(request, queries):
-    """Like ``time_search``, but every query starts with empty caches (postings in ``search.fastscore``,
+    """Like ``time_search``, but every query starts with empty caches (postings in ``search.backend.fastscore``,
     snippet texts in ``search.results``): what a word costs the first time a worker sees it."""
-    from search import fastscore, results
+    from search import results
+    from search.backend import fastscore
 
     timings = []
     for query in queries:

@@ -1,5 +1,5 @@
-"""Small per-process caches shared by the threads of a web process (used by ``search.fastscore`` and
-``search.results``)."""
+"""Small per-process caches shared by the threads of a web process (used by
+``search.backend.fastscore`` and ``search.results``)."""
 
 import threading
 import time

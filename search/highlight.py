@@ -1,10 +1,10 @@
 """Highlight the words of a query in titles and snippets.
 
-The query is tokenized with the same analysis the index uses (``zhtext.analyze``), every occurrence of a
-token in the text is wrapped in ``<mark>`` and everything else is escaped. Matching is done on
+The query is tokenized with the same analysis the index uses (``zhtext.analyze``), every occurrence of
+a token in the text is wrapped in ``<mark>`` and everything else is escaped. Matching is done on
 ``zhtext.fold(text)`` (full-width → half-width, lowercase, traditional → simplified like
-``zhtext.normalize`` but keeping offsets), so ``退款`` marks ``退款`` and ``退款`` and ``EMS`` marks ``ems``,
-while the original characters are what gets shown.
+``zhtext.normalize`` but keeping offsets), so ``退款`` marks ``退款`` and ``退款`` and ``EMS`` marks
+``ems``, while the original characters are what gets shown.
 """
 
 import re

@@ -145,8 +145,9 @@ WAGTAILDOCS_MAX_UPLOAD_SIZE = 20 * 1024 * 1024
 WAGTAIL_MODERATION_ENABLED = True
 WAGTAIL_WORKFLOW_ENABLED = True
 
-# Whoosh with Chinese analysis (search/backend.py, search/analysis.py). PATH holds the index generations;
-# LOCK_TIMEOUT is how long (seconds) a save waits for another writer before giving up on the index update.
+# Whoosh with Chinese analysis (search/backend/, search/analysis.py, zhtext/). PATH holds the index
+# generations; LOCK_TIMEOUT is how long (seconds) a save waits for another writer before giving up on
+# the index update.
 WAGTAILSEARCH_BACKENDS = {
     "default": {
         "BACKEND": "search.backend",

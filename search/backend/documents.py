@@ -49,7 +49,7 @@ class Untranslatable(Exception):
 
 def build_schema():
     schema = Schema(
-        pk=ID(unique=True, stored=True, sortable=True),  # sortable: also a column, read by search.fastscore
+        pk=ID(unique=True, stored=True, sortable=True),  # sortable: also a column, read by fastscore
         ct=KEYWORD(scorable=False),
         nulls=KEYWORD(scorable=False),
     )
