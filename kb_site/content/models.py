@@ -32,6 +32,8 @@ from .blocks import ArticleStreamBlock
 
 __all__ = [
     "ReviewMixin",
+    "TaggedSearchableMixin",
+    "tags_field",
     "HomePage",
     "SectionPage",
     "ArticlePage",
@@ -165,11 +167,39 @@ class SectionPage(Page):
         return context
 
 
+def tags_field(through):
+    """The ``tags`` of a ``TaggedSearchableMixin`` model; ``through`` is its own ``TaggedItemBase``."""
+    return ClusterTaggableManager(
+        through=through, blank=True, verbose_name=_("标签"), help_text=_("便于检索的关键词")
+    )
+
+
+class TaggedSearchableMixin(models.Model):
+    """Content found by its tags and suggested by the pinyin of its title (articles, phrasings, procedures).
+
+    A model declares ``tags = tags_field(<its TaggedItemBase>)`` (each needs a through model of its
+    own, which an abstract field cannot name) and adds ``*TaggedSearchableMixin.tagged_search_fields``
+    to its ``search_fields``.
+    """
+
+    tagged_search_fields = [
+        index.RelatedFields("tags", [index.SearchField("name")]),
+        index.AutocompleteField("title_pinyin"),
+    ]
+
+    class Meta:
+        abstract = True
+
+    def title_pinyin(self):
+        """Pinyin keys of the title (``tousu ts``) for header-box suggestions."""
+        return pinyin_keys(self.title)
+
+
 class ArticlePageTag(TaggedItemBase):
     content_object = ParentalKey("content.ArticlePage", related_name="tagged_items", on_delete=models.CASCADE)
 
 
-class ArticlePage(ReviewMixin, Page):
+class ArticlePage(TaggedSearchableMixin, ReviewMixin, Page):
     """An SOP article: rules, steps, standard phrasings and time limits for one topic."""
 
     summary = models.TextField(
@@ -180,9 +210,7 @@ class ArticlePage(ReviewMixin, Page):
         verbose_name=_("正文"),
         help_text=_("由标题、正文、编号步骤、标准话术、要点/禁忌、时限表和表格组成"),
     )
-    tags = ClusterTaggableManager(
-        through=ArticlePageTag, blank=True, verbose_name=_("标签"), help_text=_("便于检索的关键词")
-    )
+    tags = tags_field(ArticlePageTag)
 
     content_panels = Page.content_panels + [
         FieldPanel("summary"),
@@ -194,9 +222,8 @@ class ArticlePage(ReviewMixin, Page):
     search_fields = Page.search_fields + [
         index.SearchField("summary"),
         index.SearchField("body"),
-        index.RelatedFields("tags", [index.SearchField("name")]),
         index.FilterField("review_due"),
-        index.AutocompleteField("title_pinyin"),
+        *TaggedSearchableMixin.tagged_search_fields,
     ]
 
     parent_page_types = ["content.SectionPage"]
@@ -209,10 +236,6 @@ class ArticlePage(ReviewMixin, Page):
     @property
     def section(self):
         return self.get_parent().specific
-
-    def title_pinyin(self):
-        """Pinyin keys of the title (``tousu ts``) for header-box suggestions."""
-        return pinyin_keys(self.title)
 
 
 class PhrasingTag(TaggedItemBase):
@@ -230,6 +253,7 @@ class Phrasing(
     LockableMixin,
     RevisionMixin,
     PreviewableMixin,
+    TaggedSearchableMixin,
     index.Indexed,
     ClusterableModel,
 ):
@@ -252,9 +276,7 @@ class Phrasing(
         verbose_name=_("业务栏目"),
         help_text=_("这句话术主要用于哪条业务线"),
     )
-    tags = ClusterTaggableManager(
-        through=PhrasingTag, blank=True, verbose_name=_("标签"), help_text=_("便于检索的关键词")
-    )
+    tags = tags_field(PhrasingTag)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     objects = PhrasingQuerySet.as_manager()
@@ -281,10 +303,9 @@ class Phrasing(
         index.AutocompleteField("title"),
         index.SearchField("scenario"),
         index.SearchField("text"),
-        index.RelatedFields("tags", [index.SearchField("name")]),
         index.FilterField("live"),
         index.FilterField("section"),
-        index.AutocompleteField("title_pinyin"),
+        *TaggedSearchableMixin.tagged_search_fields,
     ]
 
     class Meta:
@@ -298,10 +319,6 @@ class Phrasing(
     @property
     def revisions(self):
         return self._revisions
-
-    def title_pinyin(self):
-        """Pinyin keys of the title (``tousu ts``) for header-box suggestions."""
-        return pinyin_keys(self.title)
 
     @property
     def placeholder_names(self):
