@@ -15,36 +15,16 @@ from wagtail.blocks.struct_block import StructBlockValidationError
 from kb_site.content.blocks import RICH_FEATURES, PhrasingBlock
 
 from . import graph
+from .choices import Operator, StepKind, VariableType
 
-KEY_HELP = "稳定的英文标识（字母、数字、连字符），其他步骤用它指向这里，例如 ask-package"
-TARGET_HELP = "下一步的步骤标识"
+KEY_HELP = _("稳定的英文标识（字母、数字、连字符），其他步骤用它指向这里，例如 ask-package")
+TARGET_HELP = _("下一步的步骤标识")
 
-key_validator = RegexValidator(graph.KEY_RE, "只能用英文字母、数字和连字符，例如 ask-package")
-
-
-def key_block(**kwargs):
-    return blocks.CharBlock(
-        max_length=64, validators=[key_validator], label=_("步骤标识"), help_text=KEY_HELP, **kwargs
-    )
+key_validator = RegexValidator(graph.KEY_RE, _("只能用英文字母、数字和连字符，例如 ask-package"))
 
 
 def target_block(label=_("下一步"), help_text=TARGET_HELP, **kwargs):
     return blocks.CharBlock(max_length=64, label=label, help_text=help_text, **kwargs)
-
-
-def title_block():
-    return blocks.CharBlock(
-        max_length=200, label=_("标题"), help_text=_("这一步在屏幕上的标题，例如“外包装是否完好？”")
-    )
-
-
-def text_block():
-    return blocks.RichTextBlock(
-        required=False,
-        features=RICH_FEATURES,
-        label=_("说明"),
-        help_text="坐席在这一步要做什么；可用 {客户称呼} 这样的变量，运行时自动填入",
-    )
 
 
 def phrasings_block(label=_("标准话术"), help_text=_("这一步要说的话术，运行时填入变量并可一键复制")):
@@ -55,14 +35,14 @@ class VariableBlock(blocks.StructBlock):
     """A value the run collects (from the link that starts it, or an input step)."""
 
     name = blocks.CharBlock(
-        max_length=20, label=_("变量名"), help_text="在文字和话术中写作 {变量名}，例如 客户称呼、订单号"
+        max_length=20, label=_("变量名"), help_text=_("在文字和话术中写作 {变量名}，例如 客户称呼、订单号")
     )
     label = blocks.CharBlock(
         required=False, max_length=60, label=_("显示名称"), help_text=_("可选，留空则显示变量名")
     )
     type = blocks.ChoiceBlock(
-        choices=[("text", "文字"), ("number", "数字"), ("date", "日期"), ("choice", "选项")],
-        default="text",
+        choices=VariableType.choices,
+        default=VariableType.TEXT,
         label=_("类型"),
         help_text=_("填写时按类型检查；规则步骤按类型比较"),
     )
@@ -80,18 +60,25 @@ class VariableBlock(blocks.StructBlock):
     class Meta:
         icon = "form"
         label = _("变量")
+        description = _("流程收集的一项信息，如客户称呼、订单号；文字和话术中写 {变量名} 即可填入")
+        preview_value = {"name": "订单号", "label": "", "type": VariableType.TEXT, "required": True}
 
     def clean(self, value):
         value = super().clean(value)
-        if value.get("type") == "choice" and not value.get("choices"):
+        if value.get("type") == VariableType.CHOICE and not value.get("choices"):
             raise StructBlockValidationError(
-                block_errors={"choices": ValidationError("“选项”类型需要至少一个选项。")}
+                block_errors={"choices": ValidationError(_("“选项”类型需要至少一个选项。"))}
             )
         return value
 
 
 class VariablesStreamBlock(blocks.StreamBlock):
+    """A procedure's variables; names must be unique."""
+
     variable = VariableBlock()
+
+    class Meta:
+        description = _("流程收集的信息，如客户称呼、订单号")
 
     def clean(self, value):
         value = super().clean(value)
@@ -116,24 +103,16 @@ class AnswerBlock(blocks.StructBlock):
     class Meta:
         icon = "arrow-right"
         label = _("回答")
+        description = _("判断步骤的一个回答按钮，和它通往的步骤")
 
 
 class BranchBlock(blocks.StructBlock):
     variable = blocks.CharBlock(max_length=20, label=_("变量"), help_text=_("按哪个变量判断（变量名）"))
     op = blocks.ChoiceBlock(
-        choices=[
-            ("eq", "等于"),
-            ("ne", "不等于"),
-            ("lt", "小于"),
-            ("lte", "小于等于"),
-            ("gt", "大于"),
-            ("gte", "大于等于"),
-            ("days_since_gt", "距今超过（天）"),
-            ("days_since_lte", "距今不超过（天）"),
-        ],
-        default="eq",
+        choices=Operator.choices,
+        default=Operator.EQ,
         label=_("比较"),
-        help_text=_("数字可用全部比较；选项/文字用等于、不等于；日期用“距今”天数"),
+        help_text=_("数字可用全部比较；选项/文字用 =、≠；日期用“距今”天数"),
     )
     value = blocks.CharBlock(max_length=80, label=_("比较值"), help_text=_("数字、选项值或天数"))
     next = target_block()
@@ -141,15 +120,31 @@ class BranchBlock(blocks.StructBlock):
     class Meta:
         icon = "arrow-right"
         label = _("分支")
+        description = _("规则步骤的一个条件：变量满足比较时去往的步骤")
 
 
-class InstructionStepBlock(blocks.StructBlock):
+class StepBlock(blocks.StructBlock):
+    """What every step has: a stable key other steps point to, a title, what to do and what to say.
+
+    Each step kind extends it; a kind without text or phrasings (规则) sets them to ``None``.
+    """
+
+    key = blocks.CharBlock(max_length=64, validators=[key_validator], label=_("步骤标识"), help_text=KEY_HELP)
+    title = blocks.CharBlock(
+        max_length=200, label=_("标题"), help_text=_("这一步在屏幕上的标题，例如“外包装是否完好？”")
+    )
+    text = blocks.RichTextBlock(
+        required=False,
+        features=RICH_FEATURES,
+        label=_("说明"),
+        help_text=_("坐席在这一步要做什么；可用 {客户称呼} 这样的变量，运行时自动填入"),
+    )
+    phrasings = phrasings_block()
+
+
+class InstructionStepBlock(StepBlock):
     """说明: tell the agent what to do or say, optionally with a checklist to tick."""
 
-    key = key_block()
-    title = title_block()
-    text = text_block()
-    phrasings = phrasings_block()
     checklist = blocks.ListBlock(
         blocks.CharBlock(label=_("检查项")),
         required=False,
@@ -161,32 +156,37 @@ class InstructionStepBlock(blocks.StructBlock):
 
     class Meta:
         icon = "doc-full"
-        label = _("说明")
+        label = StepKind.INSTRUCTION.label
+        description = _("告诉坐席做什么、说什么，可带必须勾选的检查清单，然后继续下一步")
+        preview_value = {
+            "key": "greet",
+            "title": "问候并确认来意",
+            "checklist": ["已核对订单号"],
+            "next": "ask",
+        }
 
 
-class QuestionStepBlock(blocks.StructBlock):
+class QuestionStepBlock(StepBlock):
     """判断: ask a question; each answer leads to a step."""
 
-    key = key_block()
-    title = title_block()
-    text = text_block()
-    phrasings = phrasings_block()
     answers = blocks.ListBlock(
         AnswerBlock(), min_num=1, label=_("回答"), help_text=_("每个回答是一个大按钮，按 1–9 选择")
     )
 
     class Meta:
         icon = "help"
-        label = _("判断")
+        label = StepKind.QUESTION.label
+        description = _("问一个问题，每个回答通往一个步骤")
+        preview_value = {
+            "key": "ask-package",
+            "title": "外包装是否完好？",
+            "answers": [{"label": "完好", "next": "collect"}, {"label": "破损", "next": "damaged"}],
+        }
 
 
-class InputStepBlock(blocks.StructBlock):
+class InputStepBlock(StepBlock):
     """采集: ask for variable values, checked by type."""
 
-    key = key_block()
-    title = title_block()
-    text = text_block()
-    phrasings = phrasings_block()
     variables = blocks.ListBlock(
         blocks.CharBlock(max_length=20, label=_("变量名")),
         min_num=1,
@@ -197,14 +197,21 @@ class InputStepBlock(blocks.StructBlock):
 
     class Meta:
         icon = "form"
-        label = _("采集")
+        label = StepKind.INPUT.label
+        description = _("让坐席填写流程变量（按类型检查），例如订单号、金额")
+        preview_value = {
+            "key": "collect",
+            "title": "记录订单信息",
+            "variables": ["订单号"],
+            "next": "by-amount",
+        }
 
 
-class RuleStepBlock(blocks.StructBlock):
+class RuleStepBlock(StepBlock):
     """规则: branch on variables without asking; the first matching branch wins."""
 
-    key = key_block()
-    title = title_block()
+    text = None
+    phrasings = None
     branches = blocks.ListBlock(
         BranchBlock(), min_num=1, label=_("分支"), help_text=_("从上到下检查，第一个满足的分支生效")
     )
@@ -212,65 +219,63 @@ class RuleStepBlock(blocks.StructBlock):
 
     class Meta:
         icon = "cogs"
-        label = _("规则")
+        label = StepKind.RULE.label
+        description = _("按变量自动分流，不问坐席：从上到下第一个满足的分支生效")
+        preview_value = {
+            "key": "by-amount",
+            "title": "按少货金额分流",
+            "branches": [{"variable": "少货金额", "op": Operator.LTE, "value": "50", "next": "refund"}],
+            "default": "reship",
+        }
 
 
-class OutcomeStepBlock(blocks.StructBlock):
+class OutcomeStepBlock(StepBlock):
     """结果: end the run with an outcome and a closing phrasing."""
 
-    key = key_block()
-    title = title_block()
+    phrasings = phrasings_block(label=_("结束话术"), help_text=_("结束通话时说的话术"))
     outcome = blocks.CharBlock(
         max_length=50,
         label=_("结果"),
         help_text=_("已解决 / 已升级 / 已转接 / 客户放弃 / 无需处理，或本流程自定义的结果"),
     )
-    text = text_block()
-    phrasings = phrasings_block(label=_("结束话术"), help_text=_("结束通话时说的话术"))
 
     class Meta:
         icon = "success"
-        label = _("结果")
+        label = StepKind.OUTCOME.label
+        description = _("以一个结果结束这次运行，并给出结束话术")
+        preview_value = {"key": "refund", "title": "退款处理", "outcome": "已解决"}
 
-
-STEP_KINDS = {
-    graph.INSTRUCTION: "说明",
-    graph.QUESTION: "判断",
-    graph.INPUT: "采集",
-    graph.RULE: "规则",
-    graph.OUTCOME: "结果",
-}
 
 # Fields each step kind has, so a graph error lands on a field the step really shows.
 ERROR_FIELDS = {
-    graph.INSTRUCTION: {"next", "key"},
-    graph.QUESTION: {"answers", "key"},
-    graph.INPUT: {"variables", "next", "key"},
-    graph.RULE: {"branches", "default", "key"},
-    graph.OUTCOME: {"outcome", "key"},
+    StepKind.INSTRUCTION: {"next", "key"},
+    StepKind.QUESTION: {"answers", "key"},
+    StepKind.INPUT: {"variables", "next", "key"},
+    StepKind.RULE: {"branches", "default", "key"},
+    StepKind.OUTCOME: {"outcome", "key"},
 }
 
 
 def step_dict(block_type, value):
     """A step block's value as the plain dict ``procedures.graph`` and the engine work on."""
-    step = {"kind": block_type, "key": value.get("key") or "", "title": value.get("title") or ""}
+    step = {"kind": StepKind(block_type), "key": value.get("key") or "", "title": value.get("title") or ""}
     if "next" in value:
         step["next"] = value.get("next") or ""
-    if block_type == graph.QUESTION:
+    if block_type == StepKind.QUESTION:
         step["answers"] = [
             {"label": a.get("label"), "next": a.get("next")} for a in value.get("answers") or []
         ]
-    if block_type == graph.INPUT:
+    if block_type == StepKind.INPUT:
         step["variables"] = [v for v in value.get("variables") or [] if v]
-    if block_type == graph.RULE:
+    if block_type == StepKind.RULE:
         step["branches"] = [
             {"variable": b.get("variable"), "op": b.get("op"), "value": b.get("value"), "next": b.get("next")}
             for b in value.get("branches") or []
         ]
         step["default"] = value.get("default") or ""
-    if block_type == graph.INSTRUCTION:
+    if block_type == StepKind.INSTRUCTION:
         step["checklist"] = [c for c in value.get("checklist") or [] if c]
-    if block_type == graph.OUTCOME:
+    if block_type == StepKind.OUTCOME:
         step["outcome"] = value.get("outcome") or ""
     return step
 
@@ -300,6 +305,8 @@ def graph_errors_to_validation_error(errors, steps):
 
 
 class StepStreamBlock(blocks.StreamBlock):
+    """A procedure's steps, the first being the start; saving checks the whole graph."""
+
     instruction = InstructionStepBlock()
     question = QuestionStepBlock()
     input = InputStepBlock()
@@ -309,6 +316,7 @@ class StepStreamBlock(blocks.StreamBlock):
     class Meta:
         min_num = 1
         block_counts = {}
+        description = _("流程的步骤：第一个是起点，保存时检查每个箭头都指向存在的步骤")
 
     def clean(self, value):
         value = super().clean(value)

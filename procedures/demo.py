@@ -11,7 +11,7 @@ from django.db import transaction
 from kb_site.content.demo import DEMO_DIR, DemoReport, block, load_yaml, publish, review_values, text_to_html
 from kb_site.content.models import Phrasing, SectionPage
 
-from . import graph
+from .choices import StepKind
 from .models import ProcedurePage
 
 
@@ -54,20 +54,20 @@ def build_steps(spec_steps, section, phrasings_by_title, where):
         key = str(spec.get("key", ""))
         here = f"{where} step {key!r}"
         value = {"key": key, "title": str(spec.get("title", key))}
-        if kind in (graph.INSTRUCTION, graph.QUESTION, graph.INPUT, graph.OUTCOME):
+        if kind in (StepKind.INSTRUCTION, StepKind.QUESTION, StepKind.INPUT, StepKind.OUTCOME):
             value["text"] = text_to_html(spec.get("text", ""))
             value["phrasings"] = _phrasings(spec.get("phrasings"), section, phrasings_by_title, here)
-        if kind == graph.INSTRUCTION:
+        if kind == StepKind.INSTRUCTION:
             value["checklist"] = [str(c) for c in spec.get("checklist") or []]
             value["next"] = str(spec.get("next", ""))
-        elif kind == graph.QUESTION:
+        elif kind == StepKind.QUESTION:
             value["answers"] = [
                 {"label": str(a["label"]), "next": str(a["next"])} for a in spec.get("answers") or []
             ]
-        elif kind == graph.INPUT:
+        elif kind == StepKind.INPUT:
             value["variables"] = [str(v) for v in spec.get("variables") or []]
             value["next"] = str(spec.get("next", ""))
-        elif kind == graph.RULE:
+        elif kind == StepKind.RULE:
             value["branches"] = [
                 {
                     "variable": str(b["variable"]),
@@ -78,7 +78,7 @@ def build_steps(spec_steps, section, phrasings_by_title, where):
                 for b in spec.get("branches") or []
             ]
             value["default"] = str(spec.get("default", ""))
-        elif kind == graph.OUTCOME:
+        elif kind == StepKind.OUTCOME:
             value["outcome"] = str(spec.get("outcome", ""))
         else:
             raise DemoFixtureError(f"{here}: unknown kind {kind!r}")

@@ -1,4 +1,5 @@
-"""The run engine: what happens when an agent acts on a step. Plain Python, no Django.
+"""The run engine: what happens when an agent acts on a step. Plain Python (Django only for its
+enum type, in ``procedures.choices``).
 
 The Django layer (``procedures.runs``) loads a ``Procedure`` from the pinned page revision,
 asks the engine for the ``Move``s an action produces, and writes one ``RunEvent`` per move.
@@ -10,28 +11,24 @@ import datetime
 import decimal
 from dataclasses import dataclass, field
 
-from . import graph
-
-DEFAULT_OUTCOMES = ["已解决", "已升级", "已转接", "客户放弃", "无需处理"]
-
-# Always-available endings, whatever the procedure's own outcome list says.
-END_ACTIONS = {"escalate": "已升级", "transfer": "已转接", "give_up": "客户放弃"}
-
-VARIABLE_TYPES = ("text", "number", "date", "choice")
-OP_LABELS = {
-    "eq": "=",
-    "ne": "≠",
-    "lt": "<",
-    "lte": "≤",
-    "gt": ">",
-    "gte": "≥",
-    "days_since_gt": "距今超过（天）",
-    "days_since_lte": "距今不超过（天）",
-}
+from .choices import (
+    DATE_OPS,
+    DEFAULT_OUTCOMES,
+    ENDING_OUTCOMES,
+    FORWARD_ACTIONS,
+    EventAction,
+    Operator,
+    StepKind,
+    VariableType,
+)
 
 
-class MoveError(Exception):
-    """An action that does not fit the current step; ``code`` is stable for callers and tests."""
+class MoveRejected(Exception):
+    """A move that cannot be applied: nothing is written and ``message`` is shown to the agent.
+
+    ``code`` is stable for callers and tests: ``finished``, ``stale``, ``not_live``, ``no_back``,
+    ``unknown_step``, ``unknown_action``, ``not_a_question``, ``invalid_answer``, ``not_next``, ``loop``.
+    """
 
     def __init__(self, code, message):
         super().__init__(message)
@@ -52,7 +49,7 @@ class InputError(Exception):
 class Variable:
     name: str
     label: str = ""
-    type: str = "text"
+    type: str = VariableType.TEXT
     choices: list = field(default_factory=list)
     required: bool = False
 
@@ -93,7 +90,7 @@ class Procedure:
         try:
             return self.by_key[key]
         except KeyError:
-            raise MoveError("unknown_step", f"步骤“{key}”不在这个版本的流程中。") from None
+            raise MoveRejected("unknown_step", f"步骤“{key}”不在这个版本的流程中。") from None
 
     def variable_types(self):
         return {name: v.type for name, v in self.variables.items()}
@@ -133,7 +130,7 @@ def clean_value(variable, raw):
         if variable.required:
             raise ValueError("必填")
         return ""
-    if variable.type == "number":
+    if variable.type == VariableType.NUMBER:
         try:
             number = decimal.Decimal(raw.replace(",", "").replace("，", ""))
         except decimal.InvalidOperation:
@@ -141,12 +138,12 @@ def clean_value(variable, raw):
         if not number.is_finite():
             raise ValueError("请填写数字")
         return format(number.normalize(), "f") if number == number.to_integral() else str(number)
-    if variable.type == "date":
+    if variable.type == VariableType.DATE:
         try:
             return datetime.date.fromisoformat(raw).isoformat()
         except ValueError:
             raise ValueError("请按 年-月-日 填写日期，例如 2026-03-01") from None
-    if variable.type == "choice":
+    if variable.type == VariableType.CHOICE:
         if raw not in variable.choices:
             raise ValueError("请从选项中选择：" + "、".join(variable.choices))
         return raw
@@ -173,23 +170,23 @@ def branch_matches(branch, var_type, value, today):
         return False
     op, target = branch.get("op"), branch.get("value")
     try:
-        if op in graph.DATE_OPS:
+        if op in DATE_OPS:
             days = (today - datetime.date.fromisoformat(str(value))).days
             limit = decimal.Decimal(str(target))
-            return days > limit if op == "days_since_gt" else days <= limit
-        if var_type == "number":
+            return days > limit if op == Operator.DAYS_SINCE_GT else days <= limit
+        if var_type == VariableType.NUMBER:
             left, right = decimal.Decimal(str(value)), decimal.Decimal(str(target))
         else:
             left, right = str(value), str(target)
     except (ValueError, decimal.InvalidOperation, TypeError):
         return False
     return {
-        "eq": left == right,
-        "ne": left != right,
-        "lt": left < right,
-        "lte": left <= right,
-        "gt": left > right,
-        "gte": left >= right,
+        Operator.EQ: left == right,
+        Operator.NE: left != right,
+        Operator.LT: left < right,
+        Operator.LTE: left <= right,
+        Operator.GT: left > right,
+        Operator.GTE: left >= right,
     }.get(op, False)
 
 
@@ -198,10 +195,27 @@ def evaluate_rule(procedure, step, values, today):
     types = procedure.variable_types()
     for branch in step.get("branches") or []:
         name = branch.get("variable")
-        if branch_matches(branch, types.get(name, "text"), values.get(name), today):
-            description = f"{name} {OP_LABELS.get(branch.get('op'), branch.get('op'))} {branch.get('value')}"
+        if branch_matches(branch, types.get(name, VariableType.TEXT), values.get(name), today):
+            description = f"{name} {op_label(branch.get('op'))} {branch.get('value')}"
             return branch["next"], description
     return step.get("default"), "其他情况"
+
+
+def op_label(op):
+    """How a rule's comparison reads in the log and on the overview map: ``≤``, ``距今超过（天）``."""
+    return Operator(op).label if op in Operator.values else op
+
+
+def checklist_missing(step, checked):
+    """The message for an instruction's unticked checklist items, or "" when all are ticked."""
+    checked = set(checked)
+    missing = [item for i, item in enumerate(step.get("checklist") or []) if i not in checked]
+    return "请先勾选：" + "、".join(missing) if missing else ""
+
+
+def inputs_text(inputs):
+    """The values an input step collected, as one line: ``订单号：A100，少货金额：30``."""
+    return "，".join(f"{name}：{value}" for name, value in (inputs or {}).items() if value != "")
 
 
 def follow(procedure, key, values, today, limit=200):
@@ -214,67 +228,71 @@ def follow(procedure, key, values, today, limit=200):
     for _ in range(limit):
         step = procedure.step(key)
         kind = step.get("kind")
-        if kind == graph.RULE:
+        if kind == StepKind.RULE:
             target, description = evaluate_rule(procedure, step, values, today)
-            moves.append(Move(key, kind, step.get("title", ""), "rule", answer=description, next_key=target))
+            moves.append(
+                Move(key, kind, step.get("title", ""), EventAction.RULE, answer=description, next_key=target)
+            )
             key = target
-        elif kind == graph.OUTCOME:
-            moves.append(Move(key, kind, step.get("title", ""), "outcome", outcome=step.get("outcome", "")))
+        elif kind == StepKind.OUTCOME:
+            moves.append(
+                Move(key, kind, step.get("title", ""), EventAction.OUTCOME, outcome=step.get("outcome", ""))
+            )
             return moves, None
         else:
             return moves, key
-    raise MoveError("loop", "规则步骤形成了循环，流程无法继续。")
+    raise MoveRejected("loop", "规则步骤形成了循环，流程无法继续。")
 
 
 def act(procedure, key, action, *, values, today, answer=None, inputs=None, checked=()):
     """Apply the agent's ``action`` on step ``key``.
 
     Returns ``(moves, landing_key, new_values)``. ``answer`` is the answer's index for
-    questions; ``inputs`` the raw values for input steps; ``checked`` the ticked checklist
-    item indexes for instructions. Raises MoveError / InputError without side effects.
+    questions; ``inputs`` the values for input steps; ``checked`` the ticked checklist
+    item indexes for instructions. The run's forms (``procedures.forms``) validate all of this
+    first with the same functions; the engine checks again so that it never logs a move that
+    does not fit. Raises MoveRejected / InputError without side effects.
     """
     step = procedure.step(key)
     kind = step.get("kind")
     title = step.get("title", "")
     values = dict(values)
 
-    if action in END_ACTIONS:
-        move = Move(key, kind, title, action, answer=END_ACTIONS[action], outcome=END_ACTIONS[action])
-        return [move], None, values
+    if action in ENDING_OUTCOMES:
+        outcome = ENDING_OUTCOMES[action]
+        return [Move(key, kind, title, EventAction(action), answer=outcome, outcome=outcome)], None, values
 
-    if action == "answer":
-        if kind != graph.QUESTION:
-            raise MoveError("not_a_question", "当前步骤不是判断题，不能选择回答。")
+    if action == EventAction.ANSWER:
+        if kind != StepKind.QUESTION:
+            raise MoveRejected("not_a_question", "当前步骤不是判断题，不能选择回答。")
         answers = step.get("answers") or []
         try:
             index = int(answer)
         except (TypeError, ValueError):
             index = -1
         if not 0 <= index < len(answers):
-            raise MoveError("invalid_answer", "这个回答不属于当前步骤。")
+            raise MoveRejected("invalid_answer", "这个回答不属于当前步骤。")
         chosen = answers[index]
-        first = Move(key, kind, title, "answer", answer=chosen.get("label", ""), next_key=chosen["next"])
-    elif action == "next":
-        if kind == graph.INSTRUCTION:
-            checklist = step.get("checklist") or []
-            missing = [item for i, item in enumerate(checklist) if i not in set(checked)]
+        first = Move(
+            key, kind, title, EventAction.ANSWER, answer=chosen.get("label", ""), next_key=chosen["next"]
+        )
+    elif action == EventAction.NEXT:
+        if kind == StepKind.INSTRUCTION:
+            missing = checklist_missing(step, checked)
             if missing:
-                raise InputError({"checklist": "请先勾选：" + "、".join(missing)})
-            first = Move(key, kind, title, "next", answer="继续", next_key=step["next"])
-        elif kind == graph.INPUT:
+                raise InputError({"checklist": missing})
+            first = Move(key, kind, title, EventAction.NEXT, answer="继续", next_key=step["next"])
+        elif kind == StepKind.INPUT:
             cleaned = clean_inputs(procedure, step.get("variables") or [], inputs or {})
             values.update(cleaned)
-            first = Move(key, kind, title, "input", inputs=cleaned, next_key=step["next"])
+            first = Move(key, kind, title, EventAction.INPUT, inputs=cleaned, next_key=step["next"])
         else:
-            raise MoveError("not_next", "当前步骤需要选择一个回答。")
+            raise MoveRejected("not_next", "当前步骤需要选择一个回答。")
     else:
-        raise MoveError("unknown_action", "无法识别的操作。")
+        raise MoveRejected("unknown_action", "无法识别的操作。")
 
     moves, landing = follow(procedure, first.next_key, values, today)
     return [first, *moves], landing, values
-
-
-FORWARD_ACTIONS = ("answer", "next", "input", "rule")
 
 
 def active_path(events):
@@ -288,7 +306,7 @@ def active_path(events):
         action = _get(event, "action")
         if action in FORWARD_ACTIONS:
             path.append(event)
-        elif action == "back":
+        elif action == EventAction.BACK:
             target = _get(event, "next_key")
             while path:
                 if _get(path.pop(), "step_key") == target:
@@ -299,7 +317,7 @@ def active_path(events):
 def back_target(procedure, path_keys):
     """Where Back leads: the last interactive step on the path (rule steps re-run by themselves)."""
     for key in reversed(path_keys):
-        if procedure.by_key.get(key, {}).get("kind") != graph.RULE:
+        if procedure.by_key.get(key, {}).get("kind") != StepKind.RULE:
             return key
     return None
 

@@ -16,19 +16,9 @@ index, for the admin to show the message on it) and field.
 import re
 from dataclasses import dataclass
 
-INSTRUCTION = "instruction"
-QUESTION = "question"
-INPUT = "input"
-RULE = "rule"
-OUTCOME = "outcome"
-KINDS = (INSTRUCTION, QUESTION, INPUT, RULE, OUTCOME)
+from .choices import DATE_OPS, OPS_BY_TYPE, StepKind, VariableType
 
 KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
-
-NUMBER_OPS = ("eq", "ne", "lt", "lte", "gt", "gte")
-CHOICE_OPS = ("eq", "ne")
-DATE_OPS = ("days_since_gt", "days_since_lte")
-ALL_OPS = NUMBER_OPS + DATE_OPS
 
 
 @dataclass(frozen=True)
@@ -48,11 +38,11 @@ class GraphError:
 def targets(step):
     """``[(field, target_key), ...]``: every arrow leaving ``step``, in display order."""
     kind = step.get("kind")
-    if kind in (INSTRUCTION, INPUT):
+    if kind in (StepKind.INSTRUCTION, StepKind.INPUT):
         return [("next", step.get("next") or "")]
-    if kind == QUESTION:
+    if kind == StepKind.QUESTION:
         return [("answers", a.get("next") or "") for a in step.get("answers") or []]
-    if kind == RULE:
+    if kind == StepKind.RULE:
         arrows = [("branches", b.get("next") or "") for b in step.get("branches") or []]
         return arrows + [("default", step.get("default") or "")]
     return []
@@ -79,7 +69,7 @@ def reachable_from(start, by_key):
 
 def can_reach_outcome(by_key):
     """Keys of the steps from which some path leads to an outcome."""
-    good = {key for key, step in by_key.items() if step.get("kind") == OUTCOME}
+    good = {key for key, step in by_key.items() if step.get("kind") == StepKind.OUTCOME}
     changed = True
     while changed:
         changed = False
@@ -95,7 +85,7 @@ def automatic_cycle(by_key):
 
     Returns the keys of one such loop, or an empty list.
     """
-    rule_keys = {k for k, s in by_key.items() if s.get("kind") == RULE}
+    rule_keys = {k for k, s in by_key.items() if s.get("kind") == StepKind.RULE}
     state = {}
 
     def visit(key, trail):
@@ -134,7 +124,7 @@ def validate(steps, variables=None):
     by_key = {}
     for index, step in enumerate(steps):
         key = step.get("key") or ""
-        if step.get("kind") not in KINDS:
+        if step.get("kind") not in StepKind.values:
             errors.append(GraphError(index, key, None, f"未知的步骤类型 {step.get('kind')!r}。"))
         if not KEY_RE.match(key):
             errors.append(
@@ -148,14 +138,14 @@ def validate(steps, variables=None):
     for index, step in enumerate(steps):
         key = step.get("key") or ""
         kind = step.get("kind")
-        if kind == QUESTION and not step.get("answers"):
+        if kind == StepKind.QUESTION and not step.get("answers"):
             errors.append(GraphError(index, key, "answers", "判断步骤至少需要一个回答选项。"))
         for field, target in targets(step):
             if not target:
                 errors.append(GraphError(index, key, field, "请填写下一步（目标步骤的标识）。"))
             elif target not in by_key:
                 errors.append(GraphError(index, key, field, f"下一步“{target}”不存在。"))
-        if kind == OUTCOME and not (step.get("outcome") or "").strip():
+        if kind == StepKind.OUTCOME and not (step.get("outcome") or "").strip():
             errors.append(GraphError(index, key, "outcome", "结果步骤需要选择一个结果。"))
         if variables is not None:
             errors.extend(_check_variables(index, key, step, variables))
@@ -170,7 +160,7 @@ def validate(steps, variables=None):
         if key not in reachable:
             errors.append(GraphError(index_of[key], key, None, f"从起点“{start}”无法到达这个步骤。"))
     finishing = can_reach_outcome(by_key)
-    if not any(s.get("kind") == OUTCOME for s in steps):
+    if not any(s.get("kind") == StepKind.OUTCOME for s in steps):
         errors.append(GraphError(None, "", None, "流程至少需要一个结果步骤。"))
     for key in by_key:
         if key in reachable and key not in finishing:
@@ -195,30 +185,28 @@ def validate(steps, variables=None):
 def _check_variables(index, key, step, variables):
     errors = []
     kind = step.get("kind")
-    if kind == INPUT:
+    if kind == StepKind.INPUT:
         names = step.get("variables") or []
         if not names:
             errors.append(GraphError(index, key, "variables", "采集步骤至少要采集一个变量。"))
         for name in names:
             if name not in variables:
                 errors.append(GraphError(index, key, "variables", f"变量“{name}”没有在流程的变量中定义。"))
-    if kind == RULE:
+    if kind == StepKind.RULE:
         for branch in step.get("branches") or []:
             name = branch.get("variable")
             op = branch.get("op")
             if name not in variables:
                 errors.append(GraphError(index, key, "branches", f"变量“{name}”没有在流程的变量中定义。"))
                 continue
-            allowed = {"number": NUMBER_OPS, "choice": CHOICE_OPS, "text": CHOICE_OPS, "date": DATE_OPS}.get(
-                variables[name], ()
-            )
+            allowed = OPS_BY_TYPE.get(variables[name], ())
             if op not in allowed:
                 errors.append(
                     GraphError(
                         index, key, "branches", f"变量“{name}”（{variables[name]}）不能用比较方式 {op}。"
                     )
                 )
-            elif variables[name] in ("number", "date") or op in DATE_OPS:
+            elif variables[name] in (VariableType.NUMBER, VariableType.DATE) or op in DATE_OPS:
                 try:
                     float(branch.get("value"))
                 except (TypeError, ValueError):

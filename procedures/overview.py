@@ -1,7 +1,8 @@
 """The overview map of a procedure: its steps laid out in rows by distance from the start."""
 
 from . import graph
-from .blocks import STEP_KINDS
+from .choices import StepKind
+from .engine import op_label
 
 
 def overview_rows(steps):
@@ -21,27 +22,21 @@ def overview_rows(steps):
 def _card(step, titles):
     kind = step.get("kind")
     arrows = []
-    if kind in (graph.INSTRUCTION, graph.INPUT):
+    if kind in (StepKind.INSTRUCTION, StepKind.INPUT):
         arrows.append(("", step.get("next"), titles.get(step.get("next"), "？")))
-    elif kind == graph.QUESTION:
+    elif kind == StepKind.QUESTION:
         for answer in step.get("answers") or []:
             arrows.append((answer.get("label"), answer.get("next"), titles.get(answer.get("next"), "？")))
-    elif kind == graph.RULE:
+    elif kind == StepKind.RULE:
         for branch in step.get("branches") or []:
-            label = f"{branch.get('variable')} {_op(branch.get('op'))} {branch.get('value')}"
+            label = f"{branch.get('variable')} {op_label(branch.get('op'))} {branch.get('value')}"
             arrows.append((label, branch.get("next"), titles.get(branch.get("next"), "？")))
         arrows.append(("其他情况", step.get("default"), titles.get(step.get("default"), "？")))
     return {
         "key": step.get("key"),
         "title": step.get("title") or step.get("key"),
         "kind": kind,
-        "kind_label": STEP_KINDS.get(kind, kind),
+        "kind_label": StepKind(kind).label if kind in StepKind.values else kind,
         "outcome": step.get("outcome", ""),
         "arrows": arrows,
     }
-
-
-def _op(op):
-    from .engine import OP_LABELS
-
-    return OP_LABELS.get(op, op)

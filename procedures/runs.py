@@ -5,63 +5,40 @@ instead of failing): the run is re-read, the move checked against the run's curr
 expected event number, and the events and run updated together, so they never disagree.
 """
 
-from dataclasses import dataclass
+import functools
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import engine
-from .models import EventAction, ProcedureRun, RunEvent, RunStatus, current_procedure
+from .choices import ENDING_ACTIONS, EventAction, RunStatus
+from .engine import MoveRejected
+from .models import ProcedureRun, RunEvent, current_procedure
+from .signals import run_ended
 
-
-class MoveRejected(Exception):
-    """A move that cannot be applied; ``message`` is shown to the agent, no event is written."""
-
-    def __init__(self, code, message):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass
-class MoveForm:
-    """What the step form posts: the step it was shown for, the expected event number, the action."""
-
-    step: str
-    seq: int
-    action: str
-    answer: str | None = None
-    inputs: dict | None = None
-    checked: tuple = ()
-    note: str = ""
-
-
-def clean_prefill(procedure, raw):
-    """Variables given when starting (e.g. from the query string): declared names only, and
-    values of the wrong type are dropped rather than trusted."""
-    values = {}
-    for name, variable in procedure.variables.items():
-        if name not in raw:
-            continue
-        try:
-            value = engine.clean_value(
-                engine.Variable(name=name, type=variable.type, choices=variable.choices), raw[name]
-            )
-        except ValueError:
-            continue
-        if value != "":
-            values[name] = value
-    return values
+__all__ = [
+    "MoveRejected",
+    "apply_move",
+    "mark_abandoned_runs",
+    "refusal",
+    "run_path",
+    "run_summary_text",
+    "start_run",
+]
 
 
 def start_run(page, user, *, variables=None, ref="", practice=False, now=None):
-    """Create a run of ``page``'s live revision and make any automatic first moves."""
+    """Create a run of ``page``'s live revision and make any automatic first moves.
+
+    ``variables`` are values already cleaned (``forms.StartForm``); names the procedure does not
+    declare are left out.
+    """
     now = now or timezone.now()
     revision = page.live_revision
     if revision is None:
         raise MoveRejected("not_live", "这个流程还没有发布，不能开始。")
     procedure = current_procedure(revision)  # the snapshot holds today's phrasing texts
-    values = clean_prefill(procedure, variables or {})
+    values = {name: value for name, value in (variables or {}).items() if name in procedure.variables}
     with transaction.atomic():
         run = ProcedureRun(
             procedure=page,
@@ -81,48 +58,86 @@ def start_run(page, user, *, variables=None, ref="", practice=False, now=None):
     return run
 
 
-def apply_move(run_id, user, form, now=None):
-    """Apply one posted move. Returns the updated run; raises MoveRejected / engine.InputError."""
+def refusal(run, step, seq, now=None):
+    """Why no move may be made on ``run`` from the form shown for ``step`` / ``seq``, or None.
+
+    Asked by ``forms.MoveForm`` (so a refusal outranks the form's value errors) and again by
+    ``apply_move`` with the run locked.
+    """
+    if run.is_idle(now) or run.status == RunStatus.ABANDONED:
+        return MoveRejected("finished", "本次流程长时间未操作，已经中断，不能再操作；请重新开始流程。")
+    if run.status != RunStatus.IN_PROGRESS:
+        return MoveRejected("finished", f"本次流程已经结束（{run.outcome}），不能再操作。")
+    if seq != run.next_seq or step != run.current_step:
+        return MoveRejected(
+            "stale",
+            f"这一步已经处理过了（可能是重复提交或在另一个窗口中操作），当前步骤是“{run.current_step_title}”。",
+        )
+    return None
+
+
+def apply_move(run_id, user, *, step, seq, action, answer=None, inputs=None, checked=(), note="", now=None):
+    """Apply one move (as ``forms.MoveForm.move()`` cleans it). Returns the updated run.
+
+    Raises MoveRejected (nothing written, except that a run found idle past the limit is marked
+    abandoned) or engine.InputError.
+    """
     now = now or timezone.now()
     try:
         with transaction.atomic():
             run = ProcedureRun.objects.select_for_update().get(pk=run_id, user=user)
-            if run.is_finished:
-                if run.status == RunStatus.ABANDONED:
-                    raise MoveRejected(
-                        "finished", "本次流程长时间未操作，已经中断，不能再操作；请重新开始流程。"
-                    )
-                raise MoveRejected("finished", f"本次流程已经结束（{run.outcome}），不能再操作。")
-            if form.seq != run.next_seq or form.step != run.current_step:
-                raise MoveRejected(
-                    "stale",
-                    f"这一步已经处理过了（可能是重复提交或在另一个窗口中操作），当前步骤是“{run.current_step_title}”。",
-                )
-            procedure = run.get_procedure()
-            note = (form.note or "").strip()[:2000]
-            if form.action == "back":
-                _go_back(run, procedure, now, note)
+            rejected = refusal(run, step, seq, now)
+            if rejected is None:
+                _apply(run, action, answer, inputs, checked, (note or "").strip()[:2000], now)
                 return run
-            try:
-                moves, landing, values = engine.act(
-                    procedure,
-                    run.current_step,
-                    form.action,
-                    values=run.variables,
-                    today=timezone.localdate(now),
-                    answer=form.answer,
-                    inputs=form.inputs,
-                    checked=form.checked,
-                )
-            except engine.MoveError as error:
-                raise MoveRejected(error.code, error.message) from None
-            run.variables = values
-            _record(run, procedure, moves, landing, now, note=note)
-            return run
+            if run.is_idle(now):
+                run.status = RunStatus.ABANDONED
+                run.save(update_fields=["status"])
+                _announce_end(run, RunStatus.ABANDONED)
     except IntegrityError:
         # Two requests raced past the checks on a database without IMMEDIATE transactions:
         # the unique (run, seq) constraint let exactly one of them write.
         raise MoveRejected("stale", "这一步已经处理过了（重复提交），请看当前步骤。") from None
+    raise rejected
+
+
+def _apply(run, action, answer, inputs, checked, note, now):
+    procedure = run.get_procedure()
+    if action == EventAction.BACK:
+        _go_back(run, procedure, now, note)
+        return
+    moves, landing, values = engine.act(
+        procedure,
+        run.current_step,
+        action,
+        values=run.variables,
+        today=timezone.localdate(now),
+        answer=answer,
+        inputs=inputs,
+        checked=checked,
+    )
+    run.variables = values
+    _record(run, procedure, moves, landing, now, note=note)
+
+
+def mark_abandoned_runs(now=None):
+    """Mark runs idle past ``CALLBOOK_RUN_ABANDON_AFTER_MINUTES`` abandoned; returns how many.
+
+    The scheduled ``mark_abandoned_runs`` command's work: the only place that status is written for
+    runs nobody touches (listings only show idle runs as abandoned).
+    """
+    with transaction.atomic():
+        runs = list(ProcedureRun.objects.idle(now).select_for_update().defer("definition"))
+        ProcedureRun.objects.filter(pk__in=[run.pk for run in runs]).update(status=RunStatus.ABANDONED)
+        for run in runs:
+            run.status = RunStatus.ABANDONED
+            _announce_end(run, RunStatus.ABANDONED)
+    return len(runs)
+
+
+def _announce_end(run, ending):
+    """Send ``signals.run_ended`` once the ending is committed (never for a rolled-back move)."""
+    transaction.on_commit(functools.partial(run_ended.send, sender=ProcedureRun, run=run, ending=ending))
 
 
 def _record(run, procedure, moves, landing, now, note, save_run_first=False):
@@ -166,10 +181,13 @@ def _record(run, procedure, moves, landing, now, note, save_run_first=False):
             run.current_step = last.key
             run.current_step_title = (last.title or "")[:200]
     run.save()
+    run.__dict__.pop("logged_events", None)
+    if run.status == RunStatus.COMPLETED:
+        _announce_end(run, EventAction(last.action))
 
 
 def _go_back(run, procedure, now, note):
-    path = engine.active_path(run.events.order_by("seq"))
+    path = engine.active_path(run.logged_events)
     target = engine.back_target(procedure, [e.step_key for e in path])
     if target is None:
         raise MoveRejected("no_back", "已经是第一步，不能再返回。")
@@ -193,33 +211,35 @@ def _go_back(run, procedure, now, note):
     run.step_entered_at = now
     run.last_activity_at = now
     run.save()
+    run.__dict__.pop("logged_events", None)
 
 
 def run_path(run):
     """The events on the run's path (Back removes what it undid), oldest first."""
-    return engine.active_path(list(run.events.order_by("seq")))
+    return engine.active_path(run.logged_events)
 
 
-def run_summary_text(run, procedure, events=None):
+def run_summary_text(run):
     """The 小结 for the ticket system."""
-    events = events if events is not None else list(run.events.order_by("seq"))
+    procedure = run.get_procedure()
+    events = run.logged_events
     path = []
     for event in engine.active_path(events):
         if event.action == EventAction.RULE:
             continue
         if event.action == EventAction.INPUT:
-            answer = "，".join(f"{k}：{v}" for k, v in event.inputs.items() if v != "")
+            answer = event.inputs_text
         else:
             answer = event.answer if event.action == EventAction.ANSWER else ""
         path.append((event.step_title, answer))
-    ending = [e for e in events if e.action in (EventAction.OUTCOME, *engine.END_ACTIONS)]
+    ending = [e for e in events if e.action in (EventAction.OUTCOME, *ENDING_ACTIONS)]
     if ending:
         last = ending[-1]
         path.append(
             (last.step_title, "" if last.action == EventAction.OUTCOME else last.get_action_display())
         )
     variables = [(v.display_label, run.variables.get(name)) for name, v in procedure.variables.items()]
-    outcome = run.outcome or run.get_status_display()
+    outcome = run.outcome or run.get_shown_status_display()
     return engine.call_summary(
         title=run.procedure_title,
         ref=run.ref,

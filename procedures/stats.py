@@ -10,7 +10,8 @@ from collections import Counter, defaultdict
 from types import SimpleNamespace
 
 from . import engine
-from .models import EventAction, ProcedureRun, RunEvent, RunStatus
+from .choices import ENDING_ACTIONS, EventAction, RunStatus
+from .models import ProcedureRun, RunEvent
 
 
 def percentile(values, fraction):
@@ -26,7 +27,9 @@ def counted_runs(runs):
     return runs.filter(practice=False)
 
 
-def _summarise(key, label, runs, outcomes_order):
+def _summarise(key, label, runs):
+    """Figures for one group; an idle run counts as abandoned (``ProcedureRun.shown_status``)."""
+    statuses = [r.shown_status for r in runs]
     durations = [r.duration_seconds for r in runs if r.status == RunStatus.COMPLETED]
     outcomes = Counter(r.outcome for r in runs if r.status == RunStatus.COMPLETED)
     median = statistics.median(durations) if durations else None
@@ -35,9 +38,9 @@ def _summarise(key, label, runs, outcomes_order):
         key=key,
         label=label,
         runs=len(runs),
-        completed=sum(r.status == RunStatus.COMPLETED for r in runs),
-        abandoned=sum(r.status == RunStatus.ABANDONED for r in runs),
-        in_progress=sum(r.status == RunStatus.IN_PROGRESS for r in runs),
+        completed=statuses.count(RunStatus.COMPLETED),
+        abandoned=statuses.count(RunStatus.ABANDONED),
+        in_progress=statuses.count(RunStatus.IN_PROGRESS),
         outcomes=dict(outcomes),
         outcomes_display="、".join(
             f"{name} {outcomes[name]}" for name in sorted(outcomes, key=lambda n: (-outcomes[n], n))
@@ -61,7 +64,7 @@ def grouped_stats(runs, by):
             key = run.procedure_id
             labels.setdefault(key, run.procedure_title)
         groups[key].append(run)
-    rows = [_summarise(key, labels[key], group, None) for key, group in groups.items()]
+    rows = [_summarise(key, labels[key], group) for key, group in groups.items()]
     return sorted(rows, key=lambda row: (-row.runs, str(row.label)))
 
 
@@ -76,7 +79,7 @@ def abandonment_by_step(runs):
     """Where abandoned runs stopped: one row per (procedure, step), most first."""
     counts = Counter(
         counted_runs(runs)
-        .filter(status=RunStatus.ABANDONED)
+        .abandoned()
         .values_list("procedure_id", "procedure_title", "current_step", "current_step_title")
     )
     started = Counter(counted_runs(runs).values_list("procedure_id", flat=True))
@@ -103,7 +106,7 @@ def run_paths(runs):
     paths = {}
     for run_id, run_events in events.items():
         titles = [e.step_title for e in engine.active_path(run_events)]
-        endings = [e for e in run_events if e.action in (EventAction.OUTCOME, *engine.END_ACTIONS)]
+        endings = [e for e in run_events if e.action in (EventAction.OUTCOME, *ENDING_ACTIONS)]
         if endings and endings[-1].action != EventAction.OUTCOME:
             titles.append(f"[{endings[-1].get_action_display()}]")
         elif endings:

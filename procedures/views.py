@@ -1,21 +1,28 @@
-"""Agent-facing views: start a run, one step per screen, the summary, and the run as JSON."""
+"""Agent-facing views: start a run, one step per screen, the summary, and the run as JSON.
+
+The two views that take input route a Django form (``procedures.forms``) the way
+``wagtail.contrib.forms`` does: ``form.is_valid()`` → ``form_valid()``, a small method to override,
+records the result; ``form_invalid()`` shows the form again or refuses the move.
+"""
 
 from django.contrib import messages
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views import View
+from django.views.decorators.http import require_GET
+from wagtail import hooks
 
 from kb_site.content.placeholders import fill_text
 
-from . import engine, graph
-from .blocks import STEP_KINDS
-from .models import EventAction, ProcedurePage, ProcedureRun, RunStatus
-from .runs import MoveForm, MoveRejected, apply_move, run_summary_text, start_run
+from . import engine
+from .choices import ENDING_ACTIONS, EventAction, RunStatus, StepKind
+from .forms import MoveForm, StartForm
+from .models import ProcedurePage, ProcedureRun, current_procedure
+from .runs import MoveRejected, apply_move, run_summary_text, start_run
+from .signals import BEFORE_START_RUN
 from .text import fill_rich_text
-
-VARIABLE_PREFIX = "v-"
 
 # A run screen is for the call in progress: no section menu beside it (it would also cost a
 # page-tree query on every step).
@@ -29,26 +36,57 @@ def _own_run(request, run_id):
         raise Http404("没有找到这次流程运行。") from None
 
 
-@require_POST
-def start(request, page_id):
-    page = get_object_or_404(ProcedurePage.objects.live(), pk=page_id)
-    variables = {
-        key[len(VARIABLE_PREFIX) :]: value
-        for key, value in request.POST.items()
-        if key.startswith(VARIABLE_PREFIX)
-    }
-    try:
-        run = start_run(
-            page,
-            request.user,
-            variables=variables,
-            ref=request.POST.get("ref", ""),
-            practice=request.POST.get("practice") == "1",
-        )
-    except MoveRejected as rejected:
-        messages.error(request, rejected.message)
-        return redirect(page.url)
-    return redirect(run.get_absolute_url())
+class StartRunView(View):
+    """The start form of a procedure page: a new run, or the page again showing what does not fit."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, page_id):
+        self.page = get_object_or_404(ProcedurePage.objects.live(), pk=page_id)
+        form = self.get_form()
+        if form.is_valid():
+            return self.form_valid(form)
+        return self.form_invalid(form)
+
+    def get_form(self):
+        revision = self.page.live_revision
+        procedure = current_procedure(revision) if revision else self.page.to_procedure()
+        return StartForm(procedure, self.request.POST)
+
+    def form_valid(self, form):
+        practice = form.cleaned_data["practice"]
+        refused = self.before_start(practice)
+        if refused is not None:
+            return refused
+        try:
+            run = start_run(
+                self.page,
+                self.request.user,
+                variables=form.start_values(),
+                ref=form.cleaned_data["ref"],
+                practice=practice,
+            )
+        except MoveRejected as rejected:
+            return self.refuse(rejected.message)
+        return redirect(run.get_absolute_url())
+
+    def form_invalid(self, form):
+        context = self.page.get_context(self.request, start_form=form)
+        return TemplateResponse(self.request, self.page.get_template(self.request), context, status=400)
+
+    def before_start(self, practice):
+        """Ask the ``before_start_run`` hooks (see ``procedures.signals``); a refusal is returned as is."""
+        for hook in hooks.get_hooks(BEFORE_START_RUN):
+            result = hook(self.request, self.page, practice)
+            if isinstance(result, HttpResponse):
+                return result
+            if result:
+                return self.refuse(str(result))
+        return None
+
+    def refuse(self, message):
+        messages.error(self.request, message)
+        return redirect(self.page.url)
 
 
 @require_GET
@@ -59,51 +97,44 @@ def run_detail(request, run_id):
     return render(request, "procedures/run_step.html", step_context(run))
 
 
-@require_POST
-def run_move(request, run_id):
-    post = request.POST
-    action = "answer" if "answer" in post else post.get("action", "")
-    try:
-        seq = int(post.get("seq", ""))
-    except ValueError:
-        seq = -1
-    form = MoveForm(
-        step=post.get("step", ""),
-        seq=seq,
-        action=action,
-        answer=post.get("answer"),
-        inputs={k[len(VARIABLE_PREFIX) :]: v for k, v in post.items() if k.startswith(VARIABLE_PREFIX)},
-        checked=tuple(_ints(post.getlist("check"))),
-        note=post.get("note", ""),
-    )
-    run_url = reverse("procedures:run", args=[run_id])
-    try:
-        apply_move(run_id, request.user, form)
-    except ProcedureRun.DoesNotExist:
-        raise Http404("没有找到这次流程运行。") from None
-    except MoveRejected as rejected:
-        messages.warning(request, rejected.message)
-        return redirect(run_url)
-    except engine.InputError as invalid:
-        run = _own_run(request, run_id)
-        context = step_context(
-            run, errors=invalid.errors, entered=form.inputs, note=form.note, checked=form.checked
-        )
-        return render(request, "procedures/run_step.html", context, status=400)
-    return redirect(run_url)
+class RunMoveView(View):
+    """One action on the step a run is at; a refused move shows the current step with a warning."""
 
+    http_method_names = ["post"]
 
-def _ints(values):
-    for value in values:
+    def post(self, request, run_id):
+        self.run = _own_run(request, run_id)
+        form = MoveForm(self.run, request.POST)
+        if form.is_valid():
+            return self.form_valid(form)
+        return self.form_invalid(form)
+
+    def form_valid(self, form):
         try:
-            yield int(value)
-        except ValueError:
-            continue
+            apply_move(self.run.pk, self.request.user, **form.move())
+        except ProcedureRun.DoesNotExist:
+            raise Http404("没有找到这次流程运行。") from None
+        except MoveRejected as rejected:
+            return self.refuse(rejected)
+        return redirect(self.run.get_absolute_url())
+
+    def form_invalid(self, form):
+        rejected = form.rejection()
+        if rejected is not None:
+            return self.refuse(rejected)
+        return render(self.request, "procedures/run_step.html", step_context(self.run, form), status=400)
+
+    def refuse(self, rejected):
+        messages.warning(self.request, rejected.message)
+        return redirect(self.run.get_absolute_url())
+
+
+start = StartRunView.as_view()
+run_move = RunMoveView.as_view()
 
 
 @require_GET
 def my_runs(request):
-    ProcedureRun.objects.mark_abandoned()
     runs = ProcedureRun.objects.for_user(request.user).defer("definition")[:50]
     return render(request, "procedures/my_runs.html", {"runs": runs})
 
@@ -120,14 +151,12 @@ def run_json(request, run_id):
 
 
 def run_as_dict(run):
-    events = list(run.events.order_by("seq"))
-    procedure = run.get_procedure()
     return {
         "id": str(run.pk),
         "procedure": {"id": run.procedure_id, "title": run.procedure_title, "revision": run.revision_id},
         "ref": run.ref,
         "agent": run.user.get_username(),
-        "status": run.status,
+        "status": run.shown_status.value,
         "outcome": run.outcome,
         "practice": run.practice,
         "variables": run.variables,
@@ -149,18 +178,19 @@ def run_as_dict(run):
                 "entered_at": e.entered_at.isoformat(),
                 "left_at": e.left_at.isoformat(),
             }
-            for e in events
+            for e in run.logged_events
         ],
-        "summary": run_summary_text(run, procedure, events),
+        "summary": run_summary_text(run),
     }
 
 
 def _display_step(step, values):
+    kind = step.get("kind")
     return {
         **step,
         "title_filled": fill_text(step.get("title", ""), values),
         "text_filled": fill_rich_text(step.get("text_html", ""), values),
-        "kind_label": STEP_KINDS.get(step.get("kind"), ""),
+        "kind_label": StepKind(kind).label if kind in StepKind.values else "",
     }
 
 
@@ -168,7 +198,7 @@ def _path_items(events):
     items = []
     for event in engine.active_path(events):
         if event.action == EventAction.INPUT:
-            answer = "，".join(f"{k}：{v}" for k, v in event.inputs.items() if v != "")
+            answer = event.inputs_text
         elif event.action == EventAction.RULE:
             answer = f"规则：{event.answer}"
         else:
@@ -177,39 +207,26 @@ def _path_items(events):
     return items
 
 
-def step_context(run, errors=None, entered=None, note="", checked=()):
+def step_context(run, form=None):
+    form = form or MoveForm(run)
     procedure = run.get_procedure()
-    step = procedure.step(run.current_step)
-    events = list(run.events.order_by("seq"))
+    events = run.logged_events
     path = _path_items(events)
-    values = run.variables
-    fields = []
-    if step["kind"] == graph.INPUT:
-        for name in step.get("variables", []):
-            variable = procedure.variables.get(name) or engine.Variable(name=name)
-            value = (entered or {}).get(name, values.get(name, ""))
-            fields.append({"var": variable, "value": value, "error": (errors or {}).get(name)})
-    checklist = [
-        {"index": i, "label": item, "checked": i in checked}
-        for i, item in enumerate(step.get("checklist") or [])
-    ]
-    answers = [
-        {"index": i, "key": i + 1 if i < 9 else None, "label": a.get("label")}
-        for i, a in enumerate(step.get("answers") or [])
-    ]
     return {
         **RUN_SCREEN,
         "run": run,
         "procedure": procedure,
-        "step": _display_step(step, values),
-        "step_number": len([p for p in path if p["kind"] != graph.RULE]) + 1,
+        "form": form,
+        "step": _display_step(form.step_def, run.variables),
+        "step_number": len([p for p in path if p["kind"] != StepKind.RULE]) + 1,
         "path": path,
-        "values": values,
-        "fields": fields,
-        "checklist": checklist,
-        "answers": answers,
-        "errors": errors or {},
-        "note": note,
+        "values": run.variables,
+        "fields": form.variable_fields(),
+        "checklist": form.checklist_items(),
+        "checklist_errors": form.errors.get("check"),
+        "answers": form.answer_buttons(),
+        "actions": EventAction,
+        "end_actions": ENDING_ACTIONS,
         "can_go_back": engine.back_target(procedure, [e.step_key for e in engine.active_path(events)])
         is not None,
     }
@@ -217,28 +234,20 @@ def step_context(run, errors=None, entered=None, note="", checked=()):
 
 def summary_context(run):
     procedure = run.get_procedure()
-    events = list(run.events.order_by("seq"))
+    events = run.logged_events
     outcome_step = None
     if run.status == RunStatus.COMPLETED and run.current_step in procedure.by_key:
         step = procedure.by_key[run.current_step]
-        if step.get("kind") == graph.OUTCOME:
+        if step.get("kind") == StepKind.OUTCOME:
             outcome_step = _display_step(step, run.variables)
-    summary_text = run_summary_text(run, procedure, events)
-    timeline = [
-        {
-            "event": e,
-            "seconds": engine.format_duration(e.seconds),
-            "inputs": "，".join(f"{k}：{v}" for k, v in e.inputs.items() if v != ""),
-        }
-        for e in events
-    ]
+    summary_text = run_summary_text(run)
     return {
         **RUN_SCREEN,
         "run": run,
         "procedure": procedure,
         "outcome_step": outcome_step,
         "path": _path_items(events),
-        "timeline": timeline,
+        "timeline": [{"event": e, "seconds": engine.format_duration(e.seconds)} for e in events],
         "summary_text": summary_text,
         "summary_rows": min(summary_text.count("\n") + 2, 30),
         "values": run.variables,

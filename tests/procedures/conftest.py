@@ -10,18 +10,15 @@ import pytest
 
 from kb_site.content import demo as content_demo
 from procedures import demo as procedures_demo
-from procedures import models as procedures_models
-from procedures.models import procedure_for_revision
+from procedures.models import forget_cached_procedures
 
 
 @pytest.fixture(autouse=True)
 def _fresh_procedure_cache():
     """Revisions are cached by id, and ids come back after each test's rollback."""
-    procedure_for_revision.cache_clear()
-    procedures_models._current.clear()
+    forget_cached_procedures()
     yield
-    procedure_for_revision.cache_clear()
-    procedures_models._current.clear()
+    forget_cached_procedures()
 
 
 @functools.cache

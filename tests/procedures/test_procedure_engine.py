@@ -5,7 +5,7 @@ import datetime
 import pytest
 
 from procedures import engine
-from procedures.engine import InputError, MoveError, Procedure, Variable
+from procedures.engine import InputError, MoveRejected, Procedure, Variable
 
 TODAY = datetime.date(2026, 11, 22)
 
@@ -94,14 +94,14 @@ def test_checklist_must_be_ticked():
 def test_answer_must_belong_to_the_step():
     procedure = make_procedure()
     for bad in ("2", "-1", "x", None):
-        with pytest.raises(MoveError) as error:
+        with pytest.raises(MoveRejected) as error:
             act(procedure, "ask", "answer", answer=bad)
         assert error.value.code == "invalid_answer"
-    with pytest.raises(MoveError):
+    with pytest.raises(MoveRejected):
         act(procedure, "greet", "answer", answer="0")
-    with pytest.raises(MoveError):
+    with pytest.raises(MoveRejected):
         act(procedure, "ask", "next")
-    with pytest.raises(MoveError):
+    with pytest.raises(MoveRejected):
         act(procedure, "nowhere", "next")
 
 

@@ -10,14 +10,12 @@ from django.test import override_settings
 from django.utils import timezone
 
 from procedures.models import ProcedureRun, RunEvent, RunStatus
-from procedures.runs import MoveForm, MoveRejected, apply_move, run_path, start_run
+from procedures.runs import MoveRejected, apply_move, run_path, start_run
 
 
 def move(run, user, action, **fields):
     run.refresh_from_db()
-    return apply_move(
-        run.pk, user, MoveForm(step=run.current_step, seq=run.next_seq, action=action, **fields)
-    )
+    return apply_move(run.pk, user, step=run.current_step, seq=run.next_seq, action=action, **fields)
 
 
 def steps_errors(error):
@@ -32,13 +30,26 @@ def events(run):
 
 
 def test_start_pins_the_live_revision_and_keeps_ref(missing_item, agent):
-    run = start_run(
-        missing_item, agent, variables={"客户称呼": "王女士", "少货金额": "很多", "陌生": "x"}, ref="CALL-1"
-    )
+    run = start_run(missing_item, agent, variables={"客户称呼": "王女士", "陌生": "x"}, ref="CALL-1")
     assert run.revision_id == missing_item.live_revision_id
     assert run.current_step == "greet" and run.next_seq == 1 and run.status == RunStatus.IN_PROGRESS
-    assert run.variables == {"客户称呼": "王女士"}  # undeclared and badly typed values are dropped
+    assert run.variables == {"客户称呼": "王女士"}  # undeclared names are left out
     assert run.ref == "CALL-1"
+
+
+def test_start_form_checks_values_by_type(missing_item):
+    from procedures.forms import StartForm
+    from procedures.models import procedure_for_revision
+
+    procedure = procedure_for_revision(missing_item.live_revision_id)
+    data = {"v-客户称呼": " 王女士 ", "v-少货金额": "很多", "v-陌生": "x", "ref": "CALL-1", "practice": "1"}
+    form = StartForm(procedure, data)
+    assert not form.is_valid()
+    assert form.errors == {"v-少货金额": ["请填写数字"]}
+    form = StartForm(procedure, {**data, "v-少货金额": "1,200"})
+    assert form.is_valid()
+    assert form.start_values() == {"客户称呼": "王女士", "少货金额": "1200"}
+    assert form.cleaned_data["ref"] == "CALL-1" and form.cleaned_data["practice"] is True
 
 
 def test_a_full_run_logs_one_event_per_step(missing_item, agent):
@@ -68,15 +79,15 @@ def test_a_full_run_logs_one_event_per_step(missing_item, agent):
 
 def test_stale_and_double_moves_are_rejected_without_events(missing_item, agent):
     run = start_run(missing_item, agent)
-    form = MoveForm(step="greet", seq=1, action="next")
-    apply_move(run.pk, agent, form)
+    form = {"step": "greet", "seq": 1, "action": "next"}
+    apply_move(run.pk, agent, **form)
     with pytest.raises(MoveRejected) as rejected:
-        apply_move(run.pk, agent, form)  # the same form posted twice
+        apply_move(run.pk, agent, **form)  # the same form posted twice
     assert rejected.value.code == "stale"
     with pytest.raises(MoveRejected):
-        apply_move(run.pk, agent, MoveForm(step="greet", seq=2, action="next"))  # not the current step
+        apply_move(run.pk, agent, step="greet", seq=2, action="next")  # not the current step
     with pytest.raises(MoveRejected) as rejected:
-        apply_move(run.pk, agent, MoveForm(step="ask-package", seq=2, action="answer", answer="7"))
+        apply_move(run.pk, agent, step="ask-package", seq=2, action="answer", answer="7")
     assert rejected.value.code == "invalid_answer"
     assert events(run) == [(1, "greet", "next", "继续")]
 
@@ -84,7 +95,7 @@ def test_stale_and_double_moves_are_rejected_without_events(missing_item, agent)
 def test_another_users_run_is_not_found(missing_item, agent, other_agent):
     run = start_run(missing_item, agent)
     with pytest.raises(ProcedureRun.DoesNotExist):
-        apply_move(run.pk, other_agent, MoveForm(step="greet", seq=1, action="next"))
+        apply_move(run.pk, other_agent, step="greet", seq=1, action="next")
     assert events(run) == []
 
 
@@ -93,7 +104,7 @@ def test_finished_run_rejects_moves(missing_item, agent):
     run = move(run, agent, "escalate", note="客户要求找主管")
     assert run.status == RunStatus.COMPLETED and run.outcome == "已升级"
     with pytest.raises(MoveRejected) as rejected:
-        apply_move(run.pk, agent, MoveForm(step="greet", seq=2, action="next"))
+        apply_move(run.pk, agent, step="greet", seq=2, action="next")
     assert rejected.value.code == "finished"
     assert events(run) == [(1, "greet", "escalate", "已升级")]
 
@@ -184,6 +195,9 @@ def test_untouched_runs_are_marked_abandoned(missing_item, agent):
     ProcedureRun.objects.filter(pk=stale.pk).update(
         last_activity_at=timezone.now() - datetime.timedelta(minutes=31)
     )
+    stale.refresh_from_db()
+    assert stale.shown_status == RunStatus.ABANDONED and stale.status == RunStatus.IN_PROGRESS
+    assert list(ProcedureRun.objects.abandoned()) == [stale]
     output = io.StringIO()
     call_command("mark_abandoned_runs", stdout=output)
     assert "Marked 1 run(s)" in output.getvalue()
@@ -192,6 +206,19 @@ def test_untouched_runs_are_marked_abandoned(missing_item, agent):
     assert stale.status == RunStatus.ABANDONED and fresh.status == RunStatus.IN_PROGRESS
     with pytest.raises(MoveRejected):
         move(stale, agent, "next")
+
+
+@override_settings(CALLBOOK_RUN_ABANDON_AFTER_MINUTES=30)
+def test_a_move_on_an_idle_run_is_refused_and_marks_it(missing_item, agent):
+    run = start_run(missing_item, agent)
+    ProcedureRun.objects.filter(pk=run.pk).update(
+        last_activity_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    with pytest.raises(MoveRejected) as rejected:
+        move(run, agent, "next")
+    assert rejected.value.code == "finished" and "长时间未操作" in rejected.value.message
+    run.refresh_from_db()
+    assert run.status == RunStatus.ABANDONED and events(run) == []
 
 
 def test_invalid_graph_cannot_be_saved_or_published(missing_item):

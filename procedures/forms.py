@@ -1,0 +1,211 @@
+"""The forms an agent posts: starting a run (``StartForm``) and acting on one step (``MoveForm``).
+
+Both are built from the procedure, as ``wagtail.contrib.forms`` builds a form from its fields:
+one ``VariableField`` per variable (checked by ``engine.clean_value``, so a value is judged the
+same wherever it is entered), and for a step its answers, its checklist and the values it collects.
+A view only routes: ``form.is_valid()``, then a small method that records the result.
+
+A value the agent typed that does not fit is shown again next to its field. A move that does not
+fit the run any more (a double submit, a stale window, a finished run, an unknown button) is
+*refused*: ``MoveForm.rejection()`` gives the ``MoveRejected`` to show instead of the form.
+"""
+
+import dataclasses
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from . import engine
+from .choices import AGENT_ACTIONS, EventAction, StepKind, VariableType
+from .runs import refusal
+
+VARIABLE_PREFIX = "v-"
+NOTE_MAX_LENGTH = 2000
+
+# Fields whose errors mean "this move does not fit the run": refused, not shown on the form.
+MOVE_FIELDS = ("step", "seq", "action", "answer")
+
+
+class VariableField(forms.CharField):
+    """One procedure variable, cleaned by its type (number, date, choice or text)."""
+
+    def __init__(self, variable, **kwargs):
+        self.variable = variable
+        widgets = {
+            VariableType.CHOICE: forms.Select(choices=[("", "—"), *((c, c) for c in variable.choices)]),
+            VariableType.DATE: forms.DateInput(attrs={"type": "date"}),
+            VariableType.NUMBER: forms.TextInput(attrs={"inputmode": "decimal"}),
+        }
+        super().__init__(
+            label=variable.display_label,
+            required=variable.required,
+            widget=widgets.get(variable.type, forms.TextInput()),
+            **kwargs,
+        )
+
+    def clean(self, value):
+        try:
+            return engine.clean_value(self.variable, value)
+        except ValueError as error:
+            raise ValidationError(str(error), code="invalid") from None
+
+
+class VariableFieldsMixin:
+    """Adds a ``v-<name>`` field per variable and reads them back as ``{name: value}``."""
+
+    def add_variable_fields(self, variables):
+        for variable in variables:
+            self.fields[VARIABLE_PREFIX + variable.name] = VariableField(variable)
+
+    def variable_fields(self):
+        """The bound variable fields, in order, for the template."""
+        return [self[name] for name in self.fields if name.startswith(VARIABLE_PREFIX)]
+
+    def variable_values(self):
+        return {
+            name[len(VARIABLE_PREFIX) :]: value
+            for name, value in self.cleaned_data.items()
+            if name.startswith(VARIABLE_PREFIX)
+        }
+
+
+class StartForm(VariableFieldsMixin, forms.Form):
+    """Starting a run: the procedure's variables (all optional here), a ticket reference, practice."""
+
+    ref = forms.CharField(label=_("工单/来电编号"), required=False, strip=True)
+    practice = forms.BooleanField(label=_("练习模式（不计入统计）"), required=False)
+
+    def __init__(self, procedure, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.procedure = procedure
+        # A start link fills in what it knows; what the call has not told yet is collected later.
+        self.add_variable_fields(dataclasses.replace(v, required=False) for v in procedure.variables.values())
+
+    @classmethod
+    def prefilled(cls, procedure, query, practice=False):
+        """The unbound form of a procedure page: variables and ``ref`` from its query string."""
+        initial = {VARIABLE_PREFIX + name: query.get(name, "")[:500] for name in procedure.variables}
+        return cls(procedure, initial={**initial, "ref": query.get("ref", "")[:100], "practice": practice})
+
+    def clean_ref(self):
+        return self.cleaned_data["ref"][:100]
+
+    def start_values(self):
+        """The variables to start with: the ones given, empty ones left out."""
+        return {name: value for name, value in self.variable_values().items() if value != ""}
+
+
+class MoveForm(VariableFieldsMixin, forms.Form):
+    """One action on the step a run is at: built from the step's kind, answers, checklist and inputs.
+
+    ``step`` and ``seq`` are the step and event number the form was shown for: a form posted twice,
+    or from a window left behind, no longer matches the run and is refused. Only 继续 (``next``)
+    submits the step's values; Back and the endings ignore them (their buttons skip the browser's
+    checks too).
+    """
+
+    step = forms.CharField(widget=forms.HiddenInput, required=False)
+    seq = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    action = forms.ChoiceField(
+        choices=[(action.value, action.label) for action in AGENT_ACTIONS],
+        required=False,
+        error_messages={"invalid_choice": "无法识别的操作。"},
+    )
+    note = forms.CharField(
+        label=_("备注（随这一步保存）"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, run, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.run = run
+        self.procedure = run.get_procedure()
+        self.step_def = self.procedure.by_key.get(run.current_step, {})
+        kind = self.step_def.get("kind")
+        answers = self.step_def.get("answers") or []
+        if kind == StepKind.QUESTION:
+            self.fields["answer"] = forms.TypedChoiceField(
+                choices=[(str(index), answer.get("label")) for index, answer in enumerate(answers)],
+                coerce=int,
+                required=False,
+                error_messages={"invalid_choice": "这个回答不属于当前步骤。"},
+            )
+        if self.is_bound and self.posted_action() != EventAction.NEXT:
+            return
+        if kind == StepKind.INSTRUCTION and self.step_def.get("checklist"):
+            self.fields["check"] = forms.TypedMultipleChoiceField(
+                choices=[(str(index), item) for index, item in enumerate(self.step_def["checklist"])],
+                coerce=int,
+                required=False,
+                widget=forms.CheckboxSelectMultiple,
+            )
+        if kind == StepKind.INPUT:
+            self.add_variable_fields(
+                self.procedure.variables.get(name) or engine.Variable(name=name)
+                for name in self.step_def.get("variables") or []
+            )
+            self.initial.update({VARIABLE_PREFIX + name: value for name, value in run.variables.items()})
+
+    def posted_action(self):
+        """The button pressed: an answer button posts ``answer``, the others ``action``."""
+        return EventAction.ANSWER if "answer" in self.data else self.data.get("action", "")
+
+    def clean_note(self):
+        return self.cleaned_data["note"].strip()[:NOTE_MAX_LENGTH]
+
+    def clean_check(self):
+        checked = self.cleaned_data["check"]
+        missing = engine.checklist_missing(self.step_def, checked)
+        if missing:
+            raise ValidationError(missing, code="unticked")
+        return checked
+
+    def clean(self):
+        cleaned = super().clean()
+        # The run's own checks, made again by apply_move under lock: a refusal outranks value errors.
+        rejected = refusal(self.run, cleaned.get("step"), cleaned.get("seq"))
+        if rejected:
+            raise ValidationError(rejected.message, code=rejected.code)
+        action = self.posted_action()
+        if action == EventAction.ANSWER and "answer" not in self.fields:
+            raise ValidationError("当前步骤不是判断题，不能选择回答。", code="not_a_question")
+        if not action:
+            raise ValidationError("无法识别的操作。", code="unknown_action")
+        cleaned["action"] = action
+        return cleaned
+
+    def rejection(self):
+        """The ``MoveRejected`` to show when the move itself does not fit, else None."""
+        errors = self.errors.as_data()
+        for name in (forms.forms.NON_FIELD_ERRORS, *MOVE_FIELDS):
+            for error in errors.get(name, []):
+                return engine.MoveRejected(error.code or "invalid", " ".join(error.messages))
+        return None
+
+    def move(self):
+        """The cleaned move, as ``runs.apply_move`` takes it."""
+        data = self.cleaned_data
+        return {
+            "step": data["step"],
+            "seq": data["seq"],
+            "action": data["action"],
+            "answer": data.get("answer"),
+            "inputs": self.variable_values(),
+            "checked": tuple(data.get("check") or ()),
+            "note": data["note"],
+        }
+
+    def answer_buttons(self):
+        """``[(index, key, label)]``: each answer a button, keys 1–9 for the first nine."""
+        return [
+            (index, index + 1 if index < 9 else None, answer.get("label"))
+            for index, answer in enumerate(self.step_def.get("answers") or [])
+        ]
+
+    def checklist_items(self):
+        """``[(index, label, checked)]`` for the template (ticked ones stay ticked after an error)."""
+        ticked = set(self["check"].value() or ()) if self.is_bound and "check" in self.fields else set()
+        return [
+            (index, item, str(index) in ticked)
+            for index, item in enumerate(self.step_def.get("checklist") or [])
+        ]

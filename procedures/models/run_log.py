@@ -1,0 +1,196 @@
+"""The log of every run: ``ProcedureRun`` (one agent walking through one procedure) and ``RunEvent``
+(one step left, with what the agent saw and did), shaped like form submissions.
+
+A run untouched for ``CALLBOOK_RUN_ABANDON_AFTER_MINUTES`` counts as abandoned wherever it is shown
+or counted (``shown_status``, ``ProcedureRunQuerySet.with_status``), and moves on it are refused; only
+the scheduled ``mark_abandoned_runs`` command writes that status, so showing a list never writes.
+"""
+
+import datetime
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+from wagtail.models import Revision
+
+from .. import engine
+from ..choices import EventAction, RunStatus, StepKind
+from .pages import ProcedurePage, procedure_for_revision
+
+__all__ = ["ProcedureRun", "ProcedureRunQuerySet", "RunEvent", "abandon_after"]
+
+
+def abandon_after():
+    return datetime.timedelta(minutes=getattr(settings, "CALLBOOK_RUN_ABANDON_AFTER_MINUTES", 120))
+
+
+def _idle_cutoff(now=None):
+    return (now or timezone.now()) - abandon_after()
+
+
+class ProcedureRunQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(user=user)
+
+    def idle(self, now=None):
+        """Runs still marked in progress but untouched past the limit: abandoned in all but the row."""
+        return self.filter(status=RunStatus.IN_PROGRESS, last_activity_at__lt=_idle_cutoff(now))
+
+    def with_status(self, status, now=None):
+        """Runs whose ``shown_status`` is ``status`` (idle runs count as abandoned)."""
+        idle = Q(status=RunStatus.IN_PROGRESS, last_activity_at__lt=_idle_cutoff(now))
+        if status == RunStatus.ABANDONED:
+            return self.filter(Q(status=RunStatus.ABANDONED) | idle)
+        if status == RunStatus.IN_PROGRESS:
+            return self.filter(status=RunStatus.IN_PROGRESS).exclude(idle)
+        return self.filter(status=status)
+
+    def in_progress(self, now=None):
+        return self.with_status(RunStatus.IN_PROGRESS, now)
+
+    def abandoned(self, now=None):
+        return self.with_status(RunStatus.ABANDONED, now)
+
+    def counted(self):
+        """Runs that count in statistics: practice runs never do."""
+        return self.filter(practice=False)
+
+
+class ProcedureRun(models.Model):
+    """One agent walking through one procedure, pinned to the page revision live at its start."""
+
+    id = models.UUIDField(_("编号"), primary_key=True, default=uuid.uuid4, editable=False)
+    procedure = models.ForeignKey(
+        ProcedurePage, null=True, on_delete=models.SET_NULL, related_name="runs", verbose_name=_("流程")
+    )
+    procedure_title = models.CharField(_("流程名称"), max_length=255)
+    revision = models.ForeignKey(
+        Revision, on_delete=models.PROTECT, related_name="+", verbose_name=_("流程版本")
+    )
+    definition = models.JSONField(
+        _("流程内容快照"),
+        default=dict,
+        editable=False,
+        help_text=_("开始时的步骤、变量和话术原文：之后发布新版本或修改话术都不会改变进行中的运行"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="procedure_runs",
+        verbose_name=_("坐席"),
+    )
+    ref = models.CharField(_("工单/来电编号"), max_length=100, blank=True)
+    variables = models.JSONField(_("变量"), default=dict, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=20, choices=RunStatus.choices, default=RunStatus.IN_PROGRESS
+    )
+    outcome = models.CharField(_("结果"), max_length=50, blank=True)
+    practice = models.BooleanField(_("练习"), default=False, help_text=_("练习运行不计入任何统计"))
+    current_step = models.CharField(_("当前步骤"), max_length=64, blank=True)
+    current_step_title = models.CharField(_("当前步骤标题"), max_length=200, blank=True)
+    next_seq = models.PositiveIntegerField(_("下一事件序号"), default=1)
+    step_entered_at = models.DateTimeField(_("进入当前步骤"), default=timezone.now)
+    started_at = models.DateTimeField(_("开始时间"), default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    last_activity_at = models.DateTimeField(_("最近操作"), default=timezone.now)
+
+    objects = ProcedureRunQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("流程运行")
+        verbose_name_plural = _("流程运行")
+        ordering = ["-started_at"]
+        indexes = [
+            models.Index(fields=["user", "status"]),
+            models.Index(fields=["status", "last_activity_at"]),
+        ]
+        permissions = [("view_procedure_stats", "可查看流程统计")]
+
+    def __str__(self):
+        return f"{self.procedure_title} · {self.started_at:%Y-%m-%d %H:%M}"
+
+    def get_procedure(self):
+        """The procedure exactly as it was when this run started (steps, variables, phrasing texts)."""
+        if not hasattr(self, "_procedure"):
+            if self.definition:
+                self._procedure = engine.Procedure.from_dict(self.definition)
+            else:
+                self._procedure = procedure_for_revision(self.revision_id)
+        return self._procedure
+
+    @cached_property
+    def logged_events(self):
+        """Every event of the run, oldest first: read once per request by whatever shows them."""
+        return list(self.events.order_by("seq"))
+
+    def is_idle(self, now=None):
+        return self.status == RunStatus.IN_PROGRESS and self.last_activity_at < _idle_cutoff(now)
+
+    @property
+    def shown_status(self):
+        """The status to show and count: an idle run is abandoned even before the command marks it."""
+        return RunStatus.ABANDONED if self.is_idle() else RunStatus(self.status)
+
+    def get_shown_status_display(self):
+        return self.shown_status.label
+
+    @property
+    def is_finished(self):
+        return self.shown_status != RunStatus.IN_PROGRESS
+
+    @property
+    def agent_name(self):
+        return self.user.get_full_name() or self.user.get_username()
+
+    @property
+    def duration_seconds(self):
+        end = self.finished_at or self.last_activity_at
+        return max((end - self.started_at).total_seconds(), 0) if end else 0
+
+    @property
+    def duration_display(self):
+        return engine.format_duration(self.duration_seconds)
+
+    def get_absolute_url(self):
+        return reverse("procedures:run", args=[self.pk])
+
+
+class RunEvent(models.Model):
+    """One step left during a run: what the agent saw (a snapshot) and what they did."""
+
+    run = models.ForeignKey(
+        ProcedureRun, on_delete=models.CASCADE, related_name="events", verbose_name=_("运行")
+    )
+    seq = models.PositiveIntegerField(_("序号"))
+    step_key = models.CharField(_("步骤标识"), max_length=64)
+    step_title = models.CharField(_("步骤标题"), max_length=200, blank=True)
+    kind = models.CharField(_("步骤类型"), max_length=20, choices=StepKind.choices)
+    action = models.CharField(_("操作"), max_length=20, choices=EventAction.choices)
+    answer = models.CharField(_("回答"), max_length=255, blank=True)
+    next_key = models.CharField(_("去往步骤"), max_length=64, blank=True)
+    inputs = models.JSONField(_("采集的值"), default=dict, blank=True)
+    note = models.TextField(_("备注"), blank=True)
+    entered_at = models.DateTimeField(_("进入时间"))
+    left_at = models.DateTimeField(_("离开时间"))
+
+    class Meta:
+        verbose_name = _("运行事件")
+        verbose_name_plural = _("运行事件")
+        ordering = ["run", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="unique_run_event_seq")]
+
+    def __str__(self):
+        return f"{self.seq}. {self.step_title} · {self.get_action_display()}"
+
+    @property
+    def seconds(self):
+        return max((self.left_at - self.entered_at).total_seconds(), 0)
+
+    @property
+    def inputs_text(self):
+        return engine.inputs_text(self.inputs)

@@ -1,0 +1,31 @@
+"""What procedures tell the apps built on them (follow-ups, training), which import procedures while
+procedures never imports them.
+
+``run_ended`` (a Django signal)
+    Sent once when a run ends, after the ending is committed, with ``sender=ProcedureRun``,
+    ``run`` (the ``ProcedureRun``) and ``ending``: the ``EventAction`` that ended it (``OUTCOME`` for
+    an outcome step, ``ESCALATE``, ``TRANSFER`` or ``GIVE_UP`` for the always-available endings), or
+    ``RunStatus.ABANDONED`` when an idle run is marked abandoned. A follow-ups app would connect::
+
+        @receiver(run_ended)
+        def open_callback(sender, run, ending, **kwargs):
+            if ending == EventAction.ESCALATE and not run.practice:
+                ...
+
+``before_start_run`` (a Wagtail hook)
+    Called as ``fn(request, procedure, practice)`` before a run of ``procedure`` (a ``ProcedurePage``)
+    starts. Return None to let it start; return a message (str) to refuse, shown to the agent on the
+    procedure page, or an ``HttpResponse`` to answer the request yourself. A training app might refuse
+    live runs (``practice`` False) to new hires who have not passed the procedure's practice yet::
+
+        @hooks.register("before_start_run")
+        def practise_first(request, procedure, practice):
+            if not practice and not passed(request.user, procedure):
+                return _("请先完成这个流程的练习。")
+"""
+
+from django.dispatch import Signal
+
+BEFORE_START_RUN = "before_start_run"
+
+run_ended = Signal()
