@@ -1,31 +1,49 @@
 """Read-only admin reports on procedure runs for supervisors (and trainers for the statistics).
 
-Each is a Wagtail ``ReportView``, so every one can be filtered and exported as CSV / XLSX.
-Statistics never include practice runs.
+Each is a ``kb_site.reports.ColumnsReportView`` (a Wagtail ``ReportView`` whose CSV / XLSX export
+is its listed columns) registered as a ``ReportViewSet`` in ``wagtail_hooks``. Who may see a report
+is its ``permission_policy`` and ``permission_required``: supervisors have ``view`` on runs (every
+run, per agent), trainers ``view_stats`` (figures without agents' names). Statistics never include
+practice runs; a run idle past the limit counts as abandoned.
 """
 
 import datetime
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
-from wagtail.admin.views.reports import ReportView
+from wagtail.admin.views.generic import PermissionCheckedMixin
+from wagtail.permission_policies import ModelPermissionPolicy
 
 from kb_site.content.models import SectionPage
+from kb_site.reports import ColumnsReportView, ReportViewSet
 
 from . import engine, stats
-from .models import ProcedurePage, ProcedureRun, RunStatus
+from .choices import RunStatus
+from .models import ProcedurePage, ProcedureRun
 from .runs import run_summary_text
 
-VIEW_RUNS = "procedures.view_procedurerun"
-VIEW_STATS = "procedures.view_procedure_stats"
+VIEW_RUNS = "view"
+VIEW_STATS = "view_stats"
+
+
+class RunPermissionPolicy(ModelPermissionPolicy):
+    """Permissions on runs: ``view`` is Django's ``view_procedurerun`` (supervisors: every run and
+    agent), ``view_stats`` the custom ``view_procedure_stats`` (trainers: figures only)."""
+
+    codenames = {VIEW_STATS: "view_procedure_stats"}
+
+    def _get_permission_codename(self, action):
+        return self.codenames.get(action) or super()._get_permission_codename(action)
+
+
+run_permission_policy = RunPermissionPolicy(ProcedureRun)
 
 
 class RunFilterSet(WagtailFilterSet):
@@ -43,7 +61,7 @@ class RunFilterSet(WagtailFilterSet):
         .distinct()
         .order_by("username"),
     )
-    status = django_filters.ChoiceFilter(label=_("状态"), choices=RunStatus.choices)
+    status = django_filters.ChoiceFilter(label=_("状态"), choices=RunStatus.choices, method="filter_status")
     practice = django_filters.BooleanFilter(label=_("练习"))
 
     class Meta:
@@ -53,9 +71,12 @@ class RunFilterSet(WagtailFilterSet):
     def filter_section(self, queryset, name, value):
         return queryset.filter(procedure__path__startswith=value.path) if value else queryset
 
+    def filter_status(self, queryset, name, value):
+        return queryset.with_status(value) if value else queryset
+
 
 class StatsFilterSet(RunFilterSet):
-    """The same filters without 练习: statistics always leave practice runs out."""
+    """The same filters without 练习 and 状态: statistics always leave practice runs out."""
 
     class Meta:
         model = ProcedureRun
@@ -67,112 +88,65 @@ class StatsFilterSet(RunFilterSet):
         self.filters.pop("status", None)
 
 
-class RequirePermissionMixin:
-    required_permission = VIEW_STATS
-    permission_policy = None
+class RunsReportMixin:
+    """What every run report shares: who may see it, the runs it starts from, its filename."""
 
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.has_perm(self.required_permission):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
+    model = ProcedureRun
+    permission_policy = run_permission_policy
+    permission_required = VIEW_STATS
+    filterset_class = StatsFilterSet
+    export_name = "procedures"
 
+    def get_queryset(self):
+        return ProcedureRun.objects.all()
 
-def export_of(columns):
-    """``(list_export, export_headings)`` for a report whose export is exactly its columns."""
-    return [column.name for column in columns], {column.name: column.label for column in columns}
-
-
-def seconds_column(name, label):
-    return Column(name, label=label, accessor=lambda row: getattr(row, name.replace("_seconds", "_display")))
+    def get_filename(self):
+        return f"procedure-{self.export_name}-{datetime.date.today():%Y-%m-%d}"
 
 
-class RunReportView(RequirePermissionMixin, ReportView):
+class RunReportView(RunsReportMixin, ColumnsReportView):
     """流程运行记录: every run with its agent, outcome and duration; click one for its timeline."""
 
-    required_permission = VIEW_RUNS
+    permission_required = VIEW_RUNS
     page_title = _("流程运行记录")
     header_icon = "list-ul"
-    index_url_name = "procedures_run_report"
-    index_results_url_name = "procedures_run_report_results"
-    model = ProcedureRun
+    index_url_name = "procedures_runs:index"
+    index_results_url_name = "procedures_runs:index_results"
     filterset_class = RunFilterSet
+    export_name = "runs"
     columns = [
         TitleColumn(
             "procedure_title",
             label=_("流程"),
-            get_url=lambda run: reverse("procedures_run_timeline", args=[run.pk]),
+            get_url=lambda run: reverse("procedures_runs:timeline", args=[run.pk]),
         ),
-        Column(
-            "agent", label=_("坐席"), accessor=lambda run: run.user.get_full_name() or run.user.get_username()
-        ),
+        Column("agent_name", label=_("坐席")),
         DateColumn("started_at", label=_("开始")),
-        Column("status", label=_("状态"), accessor="get_status_display"),
+        Column("get_shown_status_display", label=_("状态")),
         Column("outcome", label=_("结果")),
-        Column("duration", label=_("用时"), accessor="duration_display"),
+        Column("duration_display", label=_("用时")),
         Column("current_step_title", label=_("当前/最后步骤")),
-        Column("practice", label=_("练习"), accessor=lambda run: "练习" if run.practice else ""),
+        Column("practice", label=_("练习"), accessor=lambda run: _("练习") if run.practice else ""),
         Column("ref", label=_("编号")),
+        Column("revision_id", label=_("流程版本")),
     ]
-    list_export = [
-        "pk",
-        "procedure_title",
-        "revision_id",
-        "user.username",
-        "ref",
-        "started_at",
-        "finished_at",
-        "status",
-        "outcome",
-        "duration_seconds",
-        "current_step",
-        "practice",
-    ]
-    export_headings = {
-        "pk": "运行编号",
-        "procedure_title": "流程",
-        "revision_id": "流程版本",
-        "user.username": "坐席",
-        "ref": "工单/来电编号",
-        "started_at": "开始时间",
-        "finished_at": "结束时间",
-        "status": "状态",
-        "outcome": "结果",
-        "duration_seconds": "用时（秒）",
-        "current_step": "当前/最后步骤",
-        "practice": "练习",
-    }
-
-    def get_filename(self):
-        return f"procedure-runs-{datetime.date.today():%Y-%m-%d}"
 
     def get_queryset(self):
-        ProcedureRun.objects.mark_abandoned()
         return ProcedureRun.objects.select_related("user").defer("definition").order_by("-started_at")
 
 
-class GroupedStatsReportView(RequirePermissionMixin, ReportView):
-    """Runs, outcomes and durations, one row per procedure (or per agent in the subclass)."""
+class GroupedStatsReportView(RunsReportMixin, ColumnsReportView):
+    """流程统计: runs, outcomes and durations, one row per procedure (per agent in the subclass)."""
 
     page_title = _("流程统计")
     header_icon = "table"
-    index_url_name = "procedures_stats_report"
-    index_results_url_name = "procedures_stats_report_results"
-    model = ProcedureRun
-    filterset_class = StatsFilterSet
+    index_url_name = "procedures_stats:index"
+    index_results_url_name = "procedures_stats:index_results"
     group_by = "procedure"
-    group_label = "流程"
+    group_label = _("流程")
     paginate_by = None
     results_template_name = "procedures/admin/stats_results.html"
-    list_export = [
-        "label",
-        "runs",
-        "completed",
-        "abandoned",
-        "in_progress",
-        "outcomes_display",
-        "median_seconds",
-        "p90_seconds",
-    ]
+    export_name = "stats-procedure"
 
     @property
     def columns(self):
@@ -183,29 +157,9 @@ class GroupedStatsReportView(RequirePermissionMixin, ReportView):
             Column("abandoned", label=_("中断")),
             Column("in_progress", label=_("进行中")),
             Column("outcomes_display", label=_("结果分布")),
-            seconds_column("median_seconds", "用时中位数"),
-            seconds_column("p90_seconds", "用时 P90"),
+            Column("median_display", label=_("用时中位数")),
+            Column("p90_display", label=_("用时 P90")),
         ]
-
-    @property
-    def export_headings(self):
-        return {
-            "label": self.group_label,
-            "runs": "运行次数",
-            "completed": "完成",
-            "abandoned": "中断",
-            "in_progress": "进行中",
-            "outcomes_display": "结果分布",
-            "median_seconds": "用时中位数（秒）",
-            "p90_seconds": "用时P90（秒）",
-        }
-
-    def get_filename(self):
-        return f"procedure-stats-{self.group_by}-{datetime.date.today():%Y-%m-%d}"
-
-    def get_queryset(self):
-        ProcedureRun.objects.mark_abandoned()
-        return ProcedureRun.objects.all()
 
     def get_filtered_queryset(self):
         return stats.grouped_stats(self.filter_queryset(self.get_queryset()), by=self.group_by)
@@ -219,27 +173,37 @@ class GroupedStatsReportView(RequirePermissionMixin, ReportView):
 
 
 class AgentStatsReportView(GroupedStatsReportView):
-    """Per-agent figures: supervisors only."""
+    """坐席流程统计: the same figures per agent, for supervisors only."""
 
-    required_permission = VIEW_RUNS
+    permission_required = VIEW_RUNS
     page_title = _("坐席流程统计")
     header_icon = "user"
-    index_url_name = "procedures_agent_report"
-    index_results_url_name = "procedures_agent_report_results"
+    index_url_name = "procedures_agents:index"
+    index_results_url_name = "procedures_agents:index_results"
     group_by = "agent"
-    group_label = "坐席"
+    group_label = _("坐席")
+    export_name = "stats-agent"
 
 
-class AbandonmentReportView(RequirePermissionMixin, ReportView):
-    """中断位置: at which step runs were abandoned, per procedure."""
+class ProcedureFiguresReportView(RunsReportMixin, ColumnsReportView):
+    """A table of figures per procedure computed by one ``stats`` function, never paginated."""
+
+    paginate_by = None
+    figures = None  # a ``stats`` function: the filtered runs → rows
+
+    def get_filtered_queryset(self):
+        return self.figures(self.filter_queryset(self.get_queryset()))
+
+
+class AbandonmentReportView(ProcedureFiguresReportView):
+    """流程中断位置: at which step runs were abandoned, per procedure."""
 
     page_title = _("流程中断位置")
     header_icon = "warning"
-    index_url_name = "procedures_abandonment_report"
-    index_results_url_name = "procedures_abandonment_report_results"
-    model = ProcedureRun
-    filterset_class = StatsFilterSet
-    paginate_by = None
+    index_url_name = "procedures_abandonment:index"
+    index_results_url_name = "procedures_abandonment:index_results"
+    export_name = "abandonment"
+    figures = staticmethod(stats.abandonment_by_step)
     columns = [
         Column("procedure", label=_("流程")),
         Column("step", label=_("中断在步骤")),
@@ -248,26 +212,17 @@ class AbandonmentReportView(RequirePermissionMixin, ReportView):
         Column("runs", label=_("该流程运行次数")),
         Column("share", label=_("占比")),
     ]
-    list_export, export_headings = export_of(columns)
-
-    def get_queryset(self):
-        ProcedureRun.objects.mark_abandoned()
-        return ProcedureRun.objects.all()
-
-    def get_filtered_queryset(self):
-        return stats.abandonment_by_step(self.filter_queryset(self.get_queryset()))
 
 
-class CommonPathsReportView(RequirePermissionMixin, ReportView):
-    """常见路径: the most frequent ways through each procedure (completed runs)."""
+class CommonPathsReportView(ProcedureFiguresReportView):
+    """流程常见路径: the most frequent ways through each procedure (completed runs)."""
 
     page_title = _("流程常见路径")
     header_icon = "redirect"
-    index_url_name = "procedures_paths_report"
-    index_results_url_name = "procedures_paths_report_results"
-    model = ProcedureRun
-    filterset_class = StatsFilterSet
-    paginate_by = None
+    index_url_name = "procedures_paths:index"
+    index_results_url_name = "procedures_paths:index_results"
+    export_name = "paths"
+    figures = staticmethod(stats.common_paths)
     columns = [
         Column("procedure", label=_("流程")),
         Column("path", label=_("路径")),
@@ -275,31 +230,55 @@ class CommonPathsReportView(RequirePermissionMixin, ReportView):
         Column("runs", label=_("次数")),
         Column("share", label=_("占比")),
     ]
-    list_export, export_headings = export_of(columns)
-
-    def get_queryset(self):
-        return ProcedureRun.objects.all()
-
-    def get_filtered_queryset(self):
-        return stats.common_paths(self.filter_queryset(self.get_queryset()))
 
 
-class RunTimelineView(RequirePermissionMixin, TemplateView):
+class RunTimelineView(PermissionCheckedMixin, TemplateView):
     """One run's full timeline, for supervisors following up a call."""
 
-    required_permission = VIEW_RUNS
+    permission_policy = run_permission_policy
+    permission_required = VIEW_RUNS
     template_name = "procedures/admin/run_timeline.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         run = get_object_or_404(ProcedureRun.objects.select_related("user"), pk=kwargs["run_id"])
-        events = list(run.events.order_by("seq"))
-        procedure = run.get_procedure()
         context.update(
             run=run,
-            events=[(e, engine.format_duration(e.seconds)) for e in events],
-            summary_text=run_summary_text(run, procedure, events),
+            events=[(e, engine.format_duration(e.seconds)) for e in run.logged_events],
+            summary_text=run_summary_text(run),
             page_title=f"{run.procedure_title} · {run.started_at:%Y-%m-%d %H:%M}",
             now=timezone.now(),
         )
         return context
+
+
+class RunReportViewSet(ReportViewSet):
+    """The runs report, plus each run's timeline at ``<run id>/`` (``procedures_runs:timeline``)."""
+
+    def get_urlpatterns(self):
+        return [
+            *super().get_urlpatterns(),
+            path("<uuid:run_id>/", RunTimelineView.as_view(), name="timeline"),
+        ]
+
+
+def _report(slug, view_class, order, viewset_class=ReportViewSet):
+    return viewset_class(
+        f"procedures_{slug}",
+        view_class=view_class,
+        url_prefix=f"reports/procedures/{slug}",
+        menu_label=view_class.page_title,
+        menu_icon=view_class.header_icon,
+        menu_order=order,
+    )
+
+
+def report_viewsets():
+    """Every procedures report, in menu order, as ``wagtail_hooks`` registers them."""
+    return [
+        _report("runs", RunReportView, 200, viewset_class=RunReportViewSet),
+        _report("stats", GroupedStatsReportView, 201),
+        _report("agents", AgentStatsReportView, 202),
+        _report("abandonment", AbandonmentReportView, 203),
+        _report("paths", CommonPathsReportView, 204),
+    ]

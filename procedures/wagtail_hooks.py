@@ -1,83 +1,15 @@
 from django.contrib import messages
 from django.shortcuts import redirect
-from django.urls import path, reverse
 from wagtail import hooks
-from wagtail.admin.menu import MenuItem
 
 from .models import ProcedurePage, ProcedureRun
-from .reports import (
-    VIEW_RUNS,
-    VIEW_STATS,
-    AbandonmentReportView,
-    AgentStatsReportView,
-    CommonPathsReportView,
-    GroupedStatsReportView,
-    RunReportView,
-    RunTimelineView,
-)
-
-REPORTS = [
-    ("runs", "procedures_run_report", RunReportView, "流程运行记录", "list-ul", VIEW_RUNS, 200),
-    ("stats", "procedures_stats_report", GroupedStatsReportView, "流程统计", "table", VIEW_STATS, 201),
-    ("agents", "procedures_agent_report", AgentStatsReportView, "坐席流程统计", "user", VIEW_RUNS, 202),
-    (
-        "abandonment",
-        "procedures_abandonment_report",
-        AbandonmentReportView,
-        "流程中断位置",
-        "warning",
-        VIEW_STATS,
-        203,
-    ),
-    ("paths", "procedures_paths_report", CommonPathsReportView, "流程常见路径", "redirect", VIEW_STATS, 204),
-]
+from .reports import report_viewsets
 
 
-@hooks.register("register_admin_urls")
-def register_procedure_report_urls():
-    urls = [
-        path(
-            "reports/procedures/runs/<uuid:run_id>/",
-            RunTimelineView.as_view(),
-            name="procedures_run_timeline",
-        )
-    ]
-    for slug, name, view, *_rest in REPORTS:
-        urls.append(path(f"reports/procedures/{slug}/", view.as_view(), name=name))
-        urls.append(
-            path(
-                f"reports/procedures/{slug}/results/", view.as_view(results_only=True), name=f"{name}_results"
-            )
-        )
-    return urls
-
-
-class PermissionMenuItem(MenuItem):
-    def __init__(self, *args, permission, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.permission = permission
-
-    def is_shown(self, request):
-        return request.user.has_perm(self.permission)
-
-
-def _menu_item(slug, name, label, icon, permission, order):
-    @hooks.register("register_reports_menu_item")
-    def register():
-        return PermissionMenuItem(
-            label,
-            reverse(name),
-            name=f"procedures-{slug}",
-            icon_name=icon,
-            order=order,
-            permission=permission,
-        )
-
-    return register
-
-
-for _slug, _name, _view, _label, _icon, _permission, _order in REPORTS:
-    _menu_item(_slug, _name, _label, _icon, _permission, _order)
+@hooks.register("register_admin_viewset")
+def register_procedure_reports():
+    """The supervisors' and trainers' reports on runs (see ``procedures.reports``)."""
+    return report_viewsets()
 
 
 @hooks.register("before_delete_page")

@@ -255,8 +255,44 @@ def test_home_lists_unfinished_runs_to_resume(client, agent, missing_item):
     html = client.get("/").content.decode()
     assert "未完成的流程" in html and open_run.get_absolute_url() in html
     assert stale.get_absolute_url() not in html and done.get_absolute_url() not in html
-    stale.refresh_from_db()
-    assert stale.status == RunStatus.ABANDONED
+    html = client.get(reverse("procedures:my_runs")).content.decode()
+    assert html.count("已中断") == 1  # the idle run is shown abandoned
+
+
+def test_pages_and_reports_write_nothing_on_get(client, agent, supervisor, missing_item):
+    """Idle runs are shown abandoned; only the scheduled command writes that."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    login(client, agent)
+    stale = start(client, missing_item, ref="STALE-1")
+    start(client, missing_item, ref="OPEN-1")
+    ProcedureRun.objects.filter(pk=stale.pk).update(last_activity_at=timezone.now() - timedelta(days=1))
+
+    def rows():
+        return list(ProcedureRun.objects.order_by("pk").values())
+
+    before = rows()
+    assert client.get("/").status_code == 200
+    assert client.get(reverse("procedures:my_runs")).status_code == 200
+    assert client.get(reverse("procedures:run", args=[stale.pk])).status_code == 200
+    login(client, supervisor)
+    for name in ["runs", "stats", "agents", "abandonment", "paths"]:
+        assert client.get(reverse(f"procedures_{name}:index")).status_code == 200, name
+    assert rows() == before
+
+
+def test_a_bad_value_at_start_is_shown_and_starts_nothing(client, agent, missing_item):
+    login(client, agent)
+    response = client.post(
+        reverse("procedures:start", args=[missing_item.pk]),
+        {"v-客户称呼": "王女士", "v-少货金额": "很多", "ref": "CALL-7"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "请填写数字" in html and 'value="王女士"' in html and 'value="CALL-7"' in html
+    assert not ProcedureRun.objects.exists()
 
 
 def test_new_hires_default_to_practice(client, newhire, missing_item):
