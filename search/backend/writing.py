@@ -198,7 +198,9 @@ class _PendingWrites(threading.local):
     Django keeps an on_commit callback until its transaction commits (and then runs it), and drops it
     when the transaction, or the savepoint it was registered in, is rolled back. Holding the writes only
     weakly, this registry sees exactly the ones Django still holds: a rolled-back write disappears with
-    Django's reference to it, without reading the connection's private ``run_on_commit`` list.
+    Django's reference to it, without reading the connection's private ``run_on_commit`` list. (CPython
+    frees it at once; were it kept alive elsewhere, a flush could still run it: harmless for additions,
+    which are re-read, and a deletion would be put right by ``reconcile_index``.)
     """
 
     def __init__(self):
