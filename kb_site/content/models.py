@@ -11,6 +11,7 @@ from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from taggit.models import TaggedItemBase
+from wagtail import hooks
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 from wagtail.documents.models import AbstractDocument, Document
 from wagtail.fields import StreamField
@@ -42,6 +43,10 @@ __all__ = [
     "PhrasingTag",
     "CallbookDocument",
 ]
+
+
+# Apps that build on content add panels to the home page through this hook (see ``HomePage.panels_for``).
+HOME_PANEL_HOOK = "register_home_panel"
 
 
 def default_review_interval():
@@ -126,7 +131,16 @@ class HomePage(Page):
         context = super().get_context(request, *args, **kwargs)
         context["sections"] = SectionPage.objects.live().public().child_of(self).order_by("path")
         context["recent_pages"] = self.recently_updated(request)
+        context["home_panels"] = self.panels_for(request)
         return context
+
+    def panels_for(self, request):
+        """HTML panels other apps add under the search box (``register_home_panel`` hooks).
+
+        A hook takes the request and returns HTML (or nothing): procedures show the agent's unfinished
+        runs there, without the content app knowing about procedures.
+        """
+        return [html for fn in hooks.get_hooks(HOME_PANEL_HOOK) if (html := fn(request))]
 
     def recently_updated(self, request, limit=8):
         """Live articles and procedures under this home page, newest change first."""
@@ -152,7 +166,8 @@ class SectionPage(Page):
     search_fields = Page.search_fields + [index.SearchField("summary")]
 
     parent_page_types = ["content.HomePage"]
-    subpage_types = ["content.ArticlePage", "procedures.ProcedurePage"]
+    # Child types are not listed here: each page type that belongs in a section (articles, and the
+    # procedures app's pages) says so with its own ``parent_page_types``.
 
     class Meta:
         verbose_name = _("业务栏目")
@@ -319,6 +334,10 @@ class Phrasing(
     @property
     def revisions(self):
         return self._revisions
+
+    def url_in_section(self, section):
+        """Where the phrasing is shown: its card on its section's page (``""`` without a section)."""
+        return f"{section.url}#phrasing-{self.pk}" if section is not None else ""
 
     @property
     def placeholder_names(self):

@@ -38,7 +38,7 @@ class OverdueReviewReportView(ColumnsReportView):
     index_results_url_name = "content_overdue_review:index_results"
     columns = [
         TitleColumn("title", label=_("标题"), url_name="wagtailadmin_pages:edit"),
-        Column("page_type", label=_("类型"), accessor="get_verbose_name"),
+        Column("page_type", label=_("类型")),
         Column("maintainer", label=_("负责培训师"), accessor="maintainer_name"),
         DateColumn("last_reviewed", label=_("上次复核")),
         DateColumn("review_due", label=_("复核到期")),
@@ -55,6 +55,7 @@ class OverdueReviewReportView(ColumnsReportView):
         today = timezone.localdate()
         pages = sorted(overdue_pages(today), key=lambda p: p.review_due)
         for page in pages:
+            page.page_type = page.get_verbose_name()
             page.days_overdue = (today - page.review_due).days
             page.days_overdue_display = ngettext("%(days)d 天", "%(days)d 天", page.days_overdue) % {
                 "days": page.days_overdue

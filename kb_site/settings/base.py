@@ -167,5 +167,5 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
 
-# Guided procedures: runs untouched this long are marked abandoned (mark_abandoned_runs, home page).
+# Guided procedures: runs untouched this long are shown as abandoned and marked so by mark_abandoned_runs (cron).
 CALLBOOK_RUN_ABANDON_AFTER_MINUTES = int(os.environ.get("CALLBOOK_RUN_ABANDON_AFTER_MINUTES", "120"))
