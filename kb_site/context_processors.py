@@ -3,6 +3,8 @@
 from django.utils.functional import SimpleLazyObject
 from wagtail.models import Site
 
+from kb_site.content.models import SectionPage
+
 
 def navigation(request):
     if request.path.startswith("/admin/") or not getattr(request, "user", None):
@@ -11,8 +13,6 @@ def navigation(request):
         return {}
 
     def sections():
-        from kb_site.content.models import SectionPage
-
         site = Site.find_for_request(request)
         if site is None:
             return []

@@ -26,6 +26,7 @@ from django.utils.functional import cached_property
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.reports import ReportView
 from wagtail.admin.viewsets.base import ViewSet
+from wagtail.permissions import policy_registry
 
 
 class ColumnsReportView(ReportView):
@@ -60,8 +61,6 @@ def report_permitted(view_class, user):
     """Whether ``user`` passes the permission check ``view_class`` declares (as its ``dispatch`` does)."""
     policy = view_class.permission_policy
     if isinstance(policy, cached_property):  # PermissionCheckedMixin's default: the policy of ``model``
-        from wagtail.permissions import policy_registry
-
         policy = policy_registry.get_by_type(view_class.model) if view_class.model else None
     if policy is None:
         return user.is_active and user.is_superuser

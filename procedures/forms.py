@@ -18,7 +18,6 @@ from django.utils.translation import gettext_lazy as _
 
 from . import engine
 from .choices import AGENT_ACTIONS, EventAction, StepKind, VariableType
-from .runs import refusal
 
 VARIABLE_PREFIX = "v-"
 NOTE_MAX_LENGTH = 2000
@@ -163,7 +162,7 @@ class MoveForm(VariableFieldsMixin, forms.Form):
     def clean(self):
         cleaned = super().clean()
         # The run's own checks, made again by apply_move under lock: a refusal outranks value errors.
-        rejected = refusal(self.run, cleaned.get("step"), cleaned.get("seq"))
+        rejected = self.run.refusal(cleaned.get("step"), cleaned.get("seq"))
         if rejected:
             raise ValidationError(rejected.message, code=rejected.code)
         action = self.posted_action()

@@ -20,7 +20,6 @@ __all__ = [
     "MoveRejected",
     "apply_move",
     "mark_abandoned_runs",
-    "refusal",
     "run_path",
     "run_summary_text",
     "start_run",
@@ -58,24 +57,6 @@ def start_run(page, user, *, variables=None, ref="", practice=False, now=None):
     return run
 
 
-def refusal(run, step, seq, now=None):
-    """Why no move may be made on ``run`` from the form shown for ``step`` / ``seq``, or None.
-
-    Asked by ``forms.MoveForm`` (so a refusal outranks the form's value errors) and again by
-    ``apply_move`` with the run locked.
-    """
-    if run.is_idle(now) or run.status == RunStatus.ABANDONED:
-        return MoveRejected("finished", "本次流程长时间未操作，已经中断，不能再操作；请重新开始流程。")
-    if run.status != RunStatus.IN_PROGRESS:
-        return MoveRejected("finished", f"本次流程已经结束（{run.outcome}），不能再操作。")
-    if seq != run.next_seq or step != run.current_step:
-        return MoveRejected(
-            "stale",
-            f"这一步已经处理过了（可能是重复提交或在另一个窗口中操作），当前步骤是“{run.current_step_title}”。",
-        )
-    return None
-
-
 def apply_move(run_id, user, *, step, seq, action, answer=None, inputs=None, checked=(), note="", now=None):
     """Apply one move (as ``forms.MoveForm.move()`` cleans it). Returns the updated run.
 
@@ -86,7 +67,7 @@ def apply_move(run_id, user, *, step, seq, action, answer=None, inputs=None, che
     try:
         with transaction.atomic():
             run = ProcedureRun.objects.select_for_update().get(pk=run_id, user=user)
-            rejected = refusal(run, step, seq, now)
+            rejected = run.refusal(step, seq, now)
             if rejected is None:
                 _apply(run, action, answer, inputs, checked, (note or "").strip()[:2000], now)
                 return run

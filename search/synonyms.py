@@ -12,6 +12,7 @@ import re
 
 from wagtail.search.query import And, Or, Phrase, PlainText
 
+from search.models import SynonymGroup
 from zhtext import normalize, query_words
 
 MAX_QUERY_LENGTH = 200
@@ -45,8 +46,6 @@ def synonym_map(groups):
 
 
 def load_synonyms():
-    from search.models import SynonymGroup
-
     return synonym_map(group.term_list for group in SynonymGroup.objects.all())
 
 

@@ -13,6 +13,7 @@ from wagtail.fields import StreamField
 from wagtail.models import Page, Revision
 from wagtail.search import index
 
+from kb_site.content import roles
 from kb_site.content.models import Phrasing, ReviewMixin, TaggedSearchableMixin, tags_field
 
 from .. import engine, graph
@@ -23,6 +24,9 @@ from ..blocks import (
     stream_to_steps,
 )
 from ..choices import DEFAULT_OUTCOMES, StepKind, VariableType
+from ..forms import StartForm
+from ..hits import step_text
+from ..overview import overview_rows
 
 __all__ = [
     "ProcedurePage",
@@ -130,8 +134,6 @@ class ProcedurePage(TaggedSearchableMixin, ReviewMixin, Page):
 
     def search_steps_text(self):
         """Every step's title, text, phrasings, answers, checklist and outcome, for the search index."""
-        from ..hits import step_text
-
         return "\n".join(text for text in map(step_text, self.step_dicts()) if text)
 
     @property
@@ -163,9 +165,6 @@ class ProcedurePage(TaggedSearchableMixin, ReviewMixin, Page):
     # --- front end ------------------------------------------------------------------------
 
     def get_context(self, request, *args, start_form=None, **kwargs):
-        from ..forms import StartForm
-        from ..overview import overview_rows
-
         context = super().get_context(request, *args, **kwargs)
         if getattr(request, "is_preview", False) or not self.live_revision_id:
             procedure = self.to_procedure()  # the draft being previewed
@@ -179,8 +178,6 @@ class ProcedurePage(TaggedSearchableMixin, ReviewMixin, Page):
 
 
 def _is_new_hire(user):
-    from kb_site.content import roles
-
     return bool(user and user.is_authenticated and user.groups.filter(name=roles.NEW_HIRE).exists())
 
 

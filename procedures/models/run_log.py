@@ -131,6 +131,27 @@ class ProcedureRun(models.Model):
     def is_idle(self, now=None):
         return self.status == RunStatus.IN_PROGRESS and self.last_activity_at < _idle_cutoff(now)
 
+    def refusal(self, step, seq, now=None):
+        """Why no move may be made on this run from the form shown for ``step`` / ``seq``, or None.
+
+        Asked by ``forms.MoveForm`` (so a refusal outranks the form's value errors) and again by
+        ``runs.apply_move`` with the run locked.
+        """
+        if self.is_idle(now) or self.status == RunStatus.ABANDONED:
+            return engine.MoveRejected(
+                "finished", _("本次流程长时间未操作，已经中断，不能再操作；请重新开始流程。")
+            )
+        if self.status != RunStatus.IN_PROGRESS:
+            return engine.MoveRejected(
+                "finished", _("本次流程已经结束（%(outcome)s），不能再操作。") % {"outcome": self.outcome}
+            )
+        if seq != self.next_seq or step != self.current_step:
+            message = _(
+                "这一步已经处理过了（可能是重复提交或在另一个窗口中操作），当前步骤是“%(step)s”。"
+            ) % {"step": self.current_step_title}
+            return engine.MoveRejected("stale", message)
+        return None
+
     @property
     def shown_status(self):
         """The status to show and count: an idle run is abandoned even before the command marks it."""
