@@ -9,15 +9,11 @@ to the Reports menu that only the users the same policy admits see. Register it 
     @hooks.register("register_admin_viewset")
     def register_overdue_review_report():
         return ReportViewSet(
-            "content_overdue_review",
-            view_class=OverdueReviewReportView,
-            url_prefix="reports/overdue-review",
-            menu_label=_("待复核内容"),
-            menu_icon="time",
-            menu_order=100,
+            "content_overdue_review", view_class=OverdueReviewReportView, url_prefix="reports/overdue-review"
         )
 
-``reverse("content_overdue_review:index")`` is then the report's URL. Subclasses add views (a run's
+``reverse("content_overdue_review:index")`` is then the report's URL; the menu item takes the view's
+``page_title`` and ``header_icon`` unless ``menu_label`` / ``menu_icon`` are given. Subclasses add views (a run's
 timeline, say) by extending ``get_urlpatterns``. This module knows no project model: any app may use it.
 """
 
@@ -76,6 +72,14 @@ class ReportViewSet(ViewSet):
 
     view_class = None
     menu_hook = "register_reports_menu_item"
+
+    @cached_property
+    def menu_label(self):
+        return self.view_class.page_title
+
+    @cached_property
+    def menu_icon(self):
+        return self.view_class.header_icon
 
     def get_urlpatterns(self):
         return [

@@ -8,7 +8,15 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from kb_site.content.demo import DEMO_DIR, DemoReport, block, load_yaml, publish, review_values, text_to_html
+from kb_site.content.demo import (
+    DEMO_DIR,
+    DemoReport,
+    block,
+    load_yaml,
+    review_values,
+    save_child_page,
+    text_to_html,
+)
 from kb_site.content.models import Phrasing, SectionPage
 
 from .choices import StepKind
@@ -126,14 +134,9 @@ def ensure_procedure(path, update, report, trainer=None):
         "steps": build_steps(spec.get("steps"), section, phrasings_by_title, where),
         **review_values(spec, trainer),
     }
-    if created:
-        page = ProcedurePage(slug=spec["slug"], **values)
-        section.add_child(instance=page)
-    else:
-        for name, value in values.items():
-            setattr(page, name, value)
-    page.tags.set([str(tag) for tag in spec.get("tags", [])])
-    publish(page, user=trainer)
+    page = save_child_page(
+        section, ProcedurePage, page, {"slug": spec["slug"], **values}, spec.get("tags"), user=trainer
+    )
     report.add("procedures", created)
     page.refresh_from_db()
     return page

@@ -267,8 +267,6 @@ def _report(slug, view_class, order, viewset_class=ReportViewSet):
         f"procedures_{slug}",
         view_class=view_class,
         url_prefix=f"reports/procedures/{slug}",
-        menu_label=view_class.page_title,
-        menu_icon=view_class.header_icon,
         menu_order=order,
     )
 

@@ -1,6 +1,5 @@
 """What search registers in the admin: its two reports. Its synonyms viewset is placed by the site."""
 
-from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 
 from kb_site.reports import ReportViewSet
@@ -11,29 +10,15 @@ from .reports import SearchQueryReportView, ZeroResultReportView
 
 
 @hooks.register("register_admin_viewset")
-def register_top_queries_report():
-    return ReportViewSet(
-        "search_top_queries",
-        view_class=SearchQueryReportView,
-        url_prefix="reports/top-queries",
-        menu_label=_("热门搜索"),
-        menu_name="top-queries",
-        menu_icon="search",
-        menu_order=300,
-    )
-
-
-@hooks.register("register_admin_viewset")
-def register_zero_results_report():
-    return ReportViewSet(
-        "search_zero_results",
-        view_class=ZeroResultReportView,
-        url_prefix="reports/zero-results",
-        menu_label=_("无结果搜索"),
-        menu_name="zero-results",
-        menu_icon="warning",
-        menu_order=310,
-    )
+def register_search_reports():
+    """热门搜索 and 无结果搜索, for trainers and supervisors."""
+    return [
+        ReportViewSet(name, view_class=view, url_prefix=f"reports/{slug}", menu_order=order)
+        for name, view, slug, order in (
+            ("search_top_queries", SearchQueryReportView, "top-queries", 300),
+            ("search_zero_results", ZeroResultReportView, "zero-results", 310),
+        )
+    ]
 
 
 @hooks.register("wrap_demo_load")

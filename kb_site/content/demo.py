@@ -78,6 +78,23 @@ def publish(page_or_snippet, user=None):
     return revision
 
 
+def save_child_page(parent, model, existing, values, tags, user=None):
+    """Create ``model`` under ``parent`` (or refresh ``existing``) with ``values`` and ``tags``; publish it.
+
+    The create-or-update step every demo loader shares (articles here, procedures in their app).
+    """
+    if existing is None:
+        page = model(**values)
+        parent.add_child(instance=page)
+    else:
+        page = existing
+        for name, value in values.items():
+            setattr(page, name, value)
+    page.tags.set([str(tag) for tag in tags or []])
+    publish(page, user=user)
+    return page
+
+
 def ensure_home(site_spec, report):
     """The demo HomePage becomes the default site's root, replacing Wagtail's welcome page."""
     root = Page.get_first_root_node()
@@ -243,14 +260,9 @@ def ensure_article(section, spec, phrasings_by_title, trainer, update, report):
         "body": build_body(spec.get("body"), phrasings_by_title, f"{section.slug}/{spec['slug']}"),
         **review_values(spec, trainer),
     }
-    if created:
-        article = ArticlePage(slug=spec["slug"], **values)
-        section.add_child(instance=article)
-    else:
-        for name, value in values.items():
-            setattr(article, name, value)
-    article.tags.set([str(tag) for tag in spec.get("tags") or []])
-    publish(article, user=trainer)
+    article = save_child_page(
+        section, ArticlePage, article, {"slug": spec["slug"], **values}, spec.get("tags"), user=trainer
+    )
     report.add("articles", created)
     return article
 

@@ -16,9 +16,6 @@ def register_overdue_review_report():
         "content_overdue_review",
         view_class=OverdueReviewReportView,
         url_prefix="reports/overdue-review",
-        menu_label=_("待复核内容"),
-        menu_name="overdue-review",
-        menu_icon="time",
         menu_order=100,
     )
 
