@@ -1,5 +1,5 @@
 """The run engine: what happens when an agent acts on a step. Plain Python (Django only for its
-enum type, in ``procedures.choices``).
+enum type, in ``procedures.choices``, and for translating the messages it shows agents).
 
 The Django layer (``procedures.runs``) loads a ``Procedure`` from the pinned page revision,
 asks the engine for the ``Move``s an action produces, and writes one ``RunEvent`` per move.
@@ -10,6 +10,8 @@ can produce several moves (answer → rule → outcome).
 import datetime
 import decimal
 from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
 
 from .choices import (
     DATE_OPS,
@@ -90,7 +92,9 @@ class Procedure:
         try:
             return self.by_key[key]
         except KeyError:
-            raise MoveRejected("unknown_step", f"步骤“{key}”不在这个版本的流程中。") from None
+            raise MoveRejected(
+                "unknown_step", _("步骤“%(key)s”不在这个版本的流程中。") % {"key": key}
+            ) from None
 
     def variable_types(self):
         return {name: v.type for name, v in self.variables.items()}
@@ -128,24 +132,24 @@ def clean_value(variable, raw):
     raw = (raw or "").strip()
     if not raw:
         if variable.required:
-            raise ValueError("必填")
+            raise ValueError(_("必填"))
         return ""
     if variable.type == VariableType.NUMBER:
         try:
             number = decimal.Decimal(raw.replace(",", "").replace("，", ""))
         except decimal.InvalidOperation:
-            raise ValueError("请填写数字") from None
+            raise ValueError(_("请填写数字")) from None
         if not number.is_finite():
-            raise ValueError("请填写数字")
+            raise ValueError(_("请填写数字"))
         return format(number.normalize(), "f") if number == number.to_integral() else str(number)
     if variable.type == VariableType.DATE:
         try:
             return datetime.date.fromisoformat(raw).isoformat()
         except ValueError:
-            raise ValueError("请按 年-月-日 填写日期，例如 2026-03-01") from None
+            raise ValueError(_("请按 年-月-日 填写日期，例如 2026-03-01")) from None
     if variable.type == VariableType.CHOICE:
         if raw not in variable.choices:
-            raise ValueError("请从选项中选择：" + "、".join(variable.choices))
+            raise ValueError(_("请从选项中选择：%(choices)s") % {"choices": "、".join(variable.choices)})
         return raw
     return raw[:500]
 
@@ -210,7 +214,7 @@ def checklist_missing(step, checked):
     """The message for an instruction's unticked checklist items, or "" when all are ticked."""
     checked = set(checked)
     missing = [item for i, item in enumerate(step.get("checklist") or []) if i not in checked]
-    return "请先勾选：" + "、".join(missing) if missing else ""
+    return _("请先勾选：%(items)s") % {"items": "、".join(missing)} if missing else ""
 
 
 def inputs_text(inputs):
@@ -225,7 +229,7 @@ def follow(procedure, key, values, today, limit=200):
     step ended the run (its move carries the outcome).
     """
     moves = []
-    for _ in range(limit):
+    for _hop in range(limit):
         step = procedure.step(key)
         kind = step.get("kind")
         if kind == StepKind.RULE:
@@ -241,7 +245,7 @@ def follow(procedure, key, values, today, limit=200):
             return moves, None
         else:
             return moves, key
-    raise MoveRejected("loop", "规则步骤形成了循环，流程无法继续。")
+    raise MoveRejected("loop", _("规则步骤形成了循环，流程无法继续。"))
 
 
 def act(procedure, key, action, *, values, today, answer=None, inputs=None, checked=()):
@@ -264,14 +268,14 @@ def act(procedure, key, action, *, values, today, answer=None, inputs=None, chec
 
     if action == EventAction.ANSWER:
         if kind != StepKind.QUESTION:
-            raise MoveRejected("not_a_question", "当前步骤不是判断题，不能选择回答。")
+            raise MoveRejected("not_a_question", _("当前步骤不是判断题，不能选择回答。"))
         answers = step.get("answers") or []
         try:
             index = int(answer)
         except (TypeError, ValueError):
             index = -1
         if not 0 <= index < len(answers):
-            raise MoveRejected("invalid_answer", "这个回答不属于当前步骤。")
+            raise MoveRejected("invalid_answer", _("这个回答不属于当前步骤。"))
         chosen = answers[index]
         first = Move(
             key, kind, title, EventAction.ANSWER, answer=chosen.get("label", ""), next_key=chosen["next"]
@@ -287,9 +291,9 @@ def act(procedure, key, action, *, values, today, answer=None, inputs=None, chec
             values.update(cleaned)
             first = Move(key, kind, title, EventAction.INPUT, inputs=cleaned, next_key=step["next"])
         else:
-            raise MoveRejected("not_next", "当前步骤需要选择一个回答。")
+            raise MoveRejected("not_next", _("当前步骤需要选择一个回答。"))
     else:
-        raise MoveRejected("unknown_action", "无法识别的操作。")
+        raise MoveRejected("unknown_action", _("无法识别的操作。"))
 
     moves, landing = follow(procedure, first.next_key, values, today)
     return [first, *moves], landing, values

@@ -109,7 +109,7 @@ class MoveForm(VariableFieldsMixin, forms.Form):
     action = forms.ChoiceField(
         choices=[(action.value, action.label) for action in AGENT_ACTIONS],
         required=False,
-        error_messages={"invalid_choice": "无法识别的操作。"},
+        error_messages={"invalid_choice": _("无法识别的操作。")},
     )
     note = forms.CharField(
         label=_("备注（随这一步保存）"), required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -127,7 +127,7 @@ class MoveForm(VariableFieldsMixin, forms.Form):
                 choices=[(str(index), answer.get("label")) for index, answer in enumerate(answers)],
                 coerce=int,
                 required=False,
-                error_messages={"invalid_choice": "这个回答不属于当前步骤。"},
+                error_messages={"invalid_choice": _("这个回答不属于当前步骤。")},
             )
         if self.is_bound and self.posted_action() != EventAction.NEXT:
             return
@@ -167,9 +167,9 @@ class MoveForm(VariableFieldsMixin, forms.Form):
             raise ValidationError(rejected.message, code=rejected.code)
         action = self.posted_action()
         if action == EventAction.ANSWER and "answer" not in self.fields:
-            raise ValidationError("当前步骤不是判断题，不能选择回答。", code="not_a_question")
+            raise ValidationError(_("当前步骤不是判断题，不能选择回答。"), code="not_a_question")
         if not action:
-            raise ValidationError("无法识别的操作。", code="unknown_action")
+            raise ValidationError(_("无法识别的操作。"), code="unknown_action")
         cleaned["action"] = action
         return cleaned
 

@@ -129,6 +129,9 @@ class RunReportView(RunsReportMixin, ColumnsReportView):
         Column("practice", label=_("练习"), accessor=lambda run: _("练习") if run.practice else ""),
         Column("ref", label=_("编号")),
         Column("revision_id", label=_("流程版本")),
+        DateColumn("finished_at", label=_("结束")),
+        # The run's own id, so a row of the export can be traced back to its timeline and events.
+        Column("id", label=_("记录编号")),
     ]
 
     def get_queryset(self):

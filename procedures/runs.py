@@ -9,6 +9,7 @@ import functools
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from . import engine
 from .choices import ENDING_ACTIONS, EventAction, RunStatus
@@ -35,7 +36,7 @@ def start_run(page, user, *, variables=None, ref="", practice=False, now=None):
     now = now or timezone.now()
     revision = page.live_revision
     if revision is None:
-        raise MoveRejected("not_live", "这个流程还没有发布，不能开始。")
+        raise MoveRejected("not_live", _("这个流程还没有发布，不能开始。"))
     procedure = current_procedure(revision)  # the snapshot holds today's phrasing texts
     values = {name: value for name, value in (variables or {}).items() if name in procedure.variables}
     with transaction.atomic():
@@ -78,7 +79,7 @@ def apply_move(run_id, user, *, step, seq, action, answer=None, inputs=None, che
     except IntegrityError:
         # Two requests raced past the checks on a database without IMMEDIATE transactions:
         # the unique (run, seq) constraint let exactly one of them write.
-        raise MoveRejected("stale", "这一步已经处理过了（重复提交），请看当前步骤。") from None
+        raise MoveRejected("stale", _("这一步已经处理过了（重复提交），请看当前步骤。")) from None
     raise rejected
 
 
@@ -171,7 +172,7 @@ def _go_back(run, procedure, now, note):
     path = engine.active_path(run.logged_events)
     target = engine.back_target(procedure, [e.step_key for e in path])
     if target is None:
-        raise MoveRejected("no_back", "已经是第一步，不能再返回。")
+        raise MoveRejected("no_back", _("已经是第一步，不能再返回。"))
     current = procedure.step(run.current_step)
     RunEvent.objects.create(
         run=run,

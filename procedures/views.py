@@ -10,6 +10,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_GET
 from wagtail import hooks
@@ -33,7 +34,7 @@ def _own_run(request, run_id):
     try:
         return ProcedureRun.objects.get(pk=run_id, user=request.user)
     except ProcedureRun.DoesNotExist:
-        raise Http404("没有找到这次流程运行。") from None
+        raise Http404(_("没有找到这次流程运行。")) from None
 
 
 class StartRunView(View):
@@ -113,7 +114,7 @@ class RunMoveView(View):
         try:
             apply_move(self.run.pk, self.request.user, **form.move())
         except ProcedureRun.DoesNotExist:
-            raise Http404("没有找到这次流程运行。") from None
+            raise Http404(_("没有找到这次流程运行。")) from None
         except MoveRejected as rejected:
             return self.refuse(rejected)
         return redirect(self.run.get_absolute_url())
@@ -146,7 +147,7 @@ def run_json(request, run_id):
     if run is None or not (
         run.user_id == request.user.pk or request.user.has_perm("procedures.view_procedurerun")
     ):
-        raise Http404("没有找到这次流程运行。")
+        raise Http404(_("没有找到这次流程运行。"))
     return JsonResponse(run_as_dict(run), json_dumps_params={"ensure_ascii": False})
 
 

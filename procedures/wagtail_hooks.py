@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 
@@ -23,7 +24,9 @@ def keep_procedures_that_have_runs(request, page):
         return None
     procedures = page.get_descendants(inclusive=True).type(ProcedurePage).values_list("id", flat=True)
     if ProcedureRun.objects.filter(procedure_id__in=list(procedures)).exists():
-        messages.error(request, "这个流程（或其下的流程）已有运行记录，不能删除；如不再使用，请取消发布。")
+        messages.error(
+            request, gettext("这个流程（或其下的流程）已有运行记录，不能删除；如不再使用，请取消发布。")
+        )
         return redirect("wagtailadmin_pages:edit", page.pk)
     return None
 

@@ -176,3 +176,16 @@ def test_call_summary_text():
         "【结果】已解决（用时 1分15秒）",
         "【备注】客户很着急",
     ]
+
+
+def test_rule_steps_that_loop_are_refused_with_a_message():
+    """Validation keeps loops out of published procedures; the engine still refuses one it meets."""
+    procedure = Procedure(
+        [
+            {"key": "a", "kind": "rule", "title": "A", "branches": [], "default": "b"},
+            {"key": "b", "kind": "rule", "title": "B", "branches": [], "default": "a"},
+        ]
+    )
+    with pytest.raises(MoveRejected) as raised:
+        engine.follow(procedure, "a", {}, TODAY)
+    assert raised.value.code == "loop" and "循环" in str(raised.value.message)

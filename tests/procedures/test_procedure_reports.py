@@ -131,6 +131,8 @@ def test_date_and_agent_filters(client, supervisor, other_agent, known_runs):
     export = client.get(reverse("procedures_runs:index"), {"export": "csv", "practice": "true"})
     rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
     assert len(rows) == 1 and rows[0]["坐席"] == "小陈"
+    practice_run = ProcedureRun.objects.get(practice=True)
+    assert rows[0]["记录编号"] == str(practice_run.pk)  # an exported row leads back to its run
 
 
 def test_every_report_and_the_timeline_render_for_supervisors(client, supervisor, known_runs):
