@@ -88,7 +88,7 @@ class VariablesStreamBlock(blocks.StreamBlock):
             name = child.value.get("name")
             if name in seen:
                 errors[index] = StructBlockValidationError(
-                    block_errors={"name": ValidationError(f"变量名“{name}”重复了。")}
+                    block_errors={"name": ValidationError(_("变量名“%(name)s”重复了。") % {"name": name})}
                 )
             seen.add(name)
         if errors:

@@ -16,6 +16,8 @@ index, for the admin to show the message on it) and field.
 import re
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from .choices import DATE_OPS, OPS_BY_TYPE, StepKind, VariableType
 
 KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
@@ -31,7 +33,7 @@ class GraphError:
     message: str
 
     def __str__(self):
-        where = f"步骤“{self.key}”：" if self.key else ""
+        where = _("步骤“%(key)s”：") % {"key": self.key} if self.key else ""
         return f"{where}{self.message}"
 
 
@@ -119,19 +121,25 @@ def validate(steps, variables=None):
     """
     errors = []
     if not steps:
-        return [GraphError(None, "", None, "流程至少需要一个步骤，且第一个步骤就是起点。")]
+        return [GraphError(None, "", None, _("流程至少需要一个步骤，且第一个步骤就是起点。"))]
 
     by_key = {}
     for index, step in enumerate(steps):
         key = step.get("key") or ""
         if step.get("kind") not in StepKind.values:
-            errors.append(GraphError(index, key, None, f"未知的步骤类型 {step.get('kind')!r}。"))
+            errors.append(
+                GraphError(index, key, None, _("未知的步骤类型 %(kind)r。") % {"kind": step.get("kind")})
+            )
         if not KEY_RE.match(key):
             errors.append(
-                GraphError(index, key, "key", "步骤标识只能用英文字母、数字和连字符，例如 ask-package。")
+                GraphError(index, key, "key", _("步骤标识只能用英文字母、数字和连字符，例如 ask-package。"))
             )
         elif key in by_key:
-            errors.append(GraphError(index, key, "key", f"步骤标识“{key}”重复了，每个步骤的标识必须唯一。"))
+            errors.append(
+                GraphError(
+                    index, key, "key", _("步骤标识“%(key)s”重复了，每个步骤的标识必须唯一。") % {"key": key}
+                )
+            )
         else:
             by_key[key] = step
 
@@ -139,14 +147,16 @@ def validate(steps, variables=None):
         key = step.get("key") or ""
         kind = step.get("kind")
         if kind == StepKind.QUESTION and not step.get("answers"):
-            errors.append(GraphError(index, key, "answers", "判断步骤至少需要一个回答选项。"))
+            errors.append(GraphError(index, key, "answers", _("判断步骤至少需要一个回答选项。")))
         for field, target in targets(step):
             if not target:
-                errors.append(GraphError(index, key, field, "请填写下一步（目标步骤的标识）。"))
+                errors.append(GraphError(index, key, field, _("请填写下一步（目标步骤的标识）。")))
             elif target not in by_key:
-                errors.append(GraphError(index, key, field, f"下一步“{target}”不存在。"))
+                errors.append(
+                    GraphError(index, key, field, _("下一步“%(target)s”不存在。") % {"target": target})
+                )
         if kind == StepKind.OUTCOME and not (step.get("outcome") or "").strip():
-            errors.append(GraphError(index, key, "outcome", "结果步骤需要选择一个结果。"))
+            errors.append(GraphError(index, key, "outcome", _("结果步骤需要选择一个结果。")))
         if variables is not None:
             errors.extend(_check_variables(index, key, step, variables))
 
@@ -158,15 +168,19 @@ def validate(steps, variables=None):
     reachable = reachable_from(start, by_key)
     for key in by_key:
         if key not in reachable:
-            errors.append(GraphError(index_of[key], key, None, f"从起点“{start}”无法到达这个步骤。"))
+            errors.append(
+                GraphError(
+                    index_of[key], key, None, _("从起点“%(start)s”无法到达这个步骤。") % {"start": start}
+                )
+            )
     finishing = can_reach_outcome(by_key)
     if not any(s.get("kind") == StepKind.OUTCOME for s in steps):
-        errors.append(GraphError(None, "", None, "流程至少需要一个结果步骤。"))
+        errors.append(GraphError(None, "", None, _("流程至少需要一个结果步骤。")))
     for key in by_key:
         if key in reachable and key not in finishing:
             errors.append(
                 GraphError(
-                    index_of[key], key, None, "从这个步骤出发无法走到任何结果步骤（死循环或没有出口）。"
+                    index_of[key], key, None, _("从这个步骤出发无法走到任何结果步骤（死循环或没有出口）。")
                 )
             )
     loop = automatic_cycle(by_key)
@@ -176,7 +190,8 @@ def validate(steps, variables=None):
                 index_of[loop[0]],
                 loop[0],
                 None,
-                "规则步骤之间形成了循环（" + " → ".join(loop + [loop[0]]) + "），流程会原地打转。",
+                _("规则步骤之间形成了循环（%(loop)s），流程会原地打转。")
+                % {"loop": " → ".join(loop + [loop[0]])},
             )
         )
     return errors
@@ -188,22 +203,34 @@ def _check_variables(index, key, step, variables):
     if kind == StepKind.INPUT:
         names = step.get("variables") or []
         if not names:
-            errors.append(GraphError(index, key, "variables", "采集步骤至少要采集一个变量。"))
+            errors.append(GraphError(index, key, "variables", _("采集步骤至少要采集一个变量。")))
         for name in names:
             if name not in variables:
-                errors.append(GraphError(index, key, "variables", f"变量“{name}”没有在流程的变量中定义。"))
+                errors.append(
+                    GraphError(
+                        index, key, "variables", _("变量“%(name)s”没有在流程的变量中定义。") % {"name": name}
+                    )
+                )
     if kind == StepKind.RULE:
         for branch in step.get("branches") or []:
             name = branch.get("variable")
             op = branch.get("op")
             if name not in variables:
-                errors.append(GraphError(index, key, "branches", f"变量“{name}”没有在流程的变量中定义。"))
+                errors.append(
+                    GraphError(
+                        index, key, "branches", _("变量“%(name)s”没有在流程的变量中定义。") % {"name": name}
+                    )
+                )
                 continue
             allowed = OPS_BY_TYPE.get(variables[name], ())
             if op not in allowed:
                 errors.append(
                     GraphError(
-                        index, key, "branches", f"变量“{name}”（{variables[name]}）不能用比较方式 {op}。"
+                        index,
+                        key,
+                        "branches",
+                        _("变量“%(name)s”（%(type)s）不能用比较方式 %(op)s。")
+                        % {"name": name, "type": variables[name], "op": op},
                     )
                 )
             elif variables[name] in (VariableType.NUMBER, VariableType.DATE) or op in DATE_OPS:
@@ -215,7 +242,8 @@ def _check_variables(index, key, step, variables):
                             index,
                             key,
                             "branches",
-                            f"变量“{name}”的比较值必须是数字：{branch.get('value')!r}。",
+                            _("变量“%(name)s”的比较值必须是数字：%(value)r。")
+                            % {"name": name, "value": branch.get("value")},
                         )
                     )
     return errors

@@ -30,7 +30,9 @@ def step_anchor(page, terms):
     for step in page.step_dicts():
         if not step.get("key"):
             continue
-        text = fold(step_text(step))
+        # Scenarios (客户情绪激动时) say when a phrasing fits: they point at the step too.
+        scenarios = " ".join(phrasing.get("scenario") or "" for phrasing in step.get("phrasings", []))
+        text = fold(f"{step_text(step)}\n{scenarios}")
         score = sum(len(term) for term in terms if term in text)
         if score > best_score:
             best_key, best_score = step["key"], score

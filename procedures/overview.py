@@ -1,5 +1,7 @@
 """The overview map of a procedure: its steps laid out in rows by distance from the start."""
 
+from django.utils.translation import gettext as _
+
 from . import graph
 from .choices import StepKind
 from .engine import op_label
@@ -31,7 +33,7 @@ def _card(step, titles):
         for branch in step.get("branches") or []:
             label = f"{branch.get('variable')} {op_label(branch.get('op'))} {branch.get('value')}"
             arrows.append((label, branch.get("next"), titles.get(branch.get("next"), "？")))
-        arrows.append(("其他情况", step.get("default"), titles.get(step.get("default"), "？")))
+        arrows.append((_("其他情况"), step.get("default"), titles.get(step.get("default"), "？")))
     return {
         "key": step.get("key"),
         "title": step.get("title") or step.get("key"),

@@ -117,6 +117,10 @@ class RunMoveView(View):
             raise Http404(_("没有找到这次流程运行。")) from None
         except MoveRejected as rejected:
             return self.refuse(rejected)
+        except engine.InputError as error:  # the form checks the same values; should it ever miss one
+            for name, message in error.errors.items():
+                form.add_error(None, f"{name}：{message}")
+            return self.form_invalid(form)
         return redirect(self.run.get_absolute_url())
 
     def form_invalid(self, form):

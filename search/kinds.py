@@ -15,8 +15,9 @@ Three shapes are understood, told apart by the model's Wagtail base class:
 - a **document** model: collection view restrictions apply; the hit links to the file and its snippet
   is ``text(document)`` (e.g. the extracted text).
 - anything else (a snippet): ``queryset()`` (default: every row) gives the searchable rows; the hit's
-  section is the row's ``section_field`` (a foreign key to a section page), its link
-  ``url(obj, section)`` (empty: the results page filtered to it) and its snippet ``text(obj)``.
+  section is the row's ``section_field`` (a foreign key to a section page), its title
+  ``title_field`` (default ``title``), its link ``url(obj, section)`` (empty: the results page
+  filtered to it) and its snippet ``text(obj)``.
 
 Two more hooks:
 
@@ -53,6 +54,7 @@ class SearchKind:
     model: type
     order: int = 100
     queryset: Callable | None = None
+    title_field: str = "title"
     section_field: str | None = None
     url: Callable | None = None
     text: Callable | None = None
@@ -65,6 +67,14 @@ class SearchKind:
     @property
     def is_document(self):
         return issubclass(self.model, AbstractDocument)
+
+    @property
+    def row_fields(self):
+        """The columns a snippet hit is ranked, grouped and suggested from."""
+        return ("id", self.title_field) + ((self.section_field,) if self.section_field else ())
+
+    def title_of(self, obj):
+        return getattr(obj, self.title_field)
 
     def get_queryset(self):
         if self.queryset is not None:

@@ -10,6 +10,7 @@ Which kinds there are (流程, 文章, 话术, 文档 in the demo), how their hi
 linked and described, is what the apps registered in ``search.kinds``: nothing here names a model.
 """
 
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -137,8 +138,9 @@ promoted_query_strings = SharedValue(
 page_texts = LRUCache(2048)
 
 
+@functools.cache
 def _caches_for(sender):
-    """The shared values a saved or deleted row of ``sender`` makes stale."""
+    """The shared values a saved or deleted row of ``sender`` makes stale (remembered per model)."""
     if sender is SearchPromotion:
         return (promoted_query_strings,)
     stale = ()
@@ -228,18 +230,17 @@ def _page_hits(query, blocked, sections):
 
 
 def _snippet_hits(kind, query, sections):
-    fields = ("id", "title") + ((kind.section_field,) if kind.section_field else ())
     return [
         Hit(
             kind.name,
             None,
-            row["title"],
+            row[kind.title_field],
             score,
             section=sections.by_id.get(row[kind.section_field]) if kind.section_field else None,
             pk=row["id"],
             model=kind.model,
         )
-        for row, score in _scored_rows(kind.get_queryset(), query, fields)
+        for row, score in _scored_rows(kind.get_queryset(), query, kind.row_fields)
     ]
 
 
@@ -326,8 +327,7 @@ def promoted_hits(text, blocked, sections):
             if kind is not None:
                 hit = Hit(kind.name, page, page.title, section=sections.for_path(page.path))
             else:  # a page of a kind nobody registered (a section, say): shown as a plain link
-                hit = Hit(kinds.PROMOTED_LINK, None, page.title, section=sections.for_path(page.path))
-                hit.url = page.url or ""
+                hit = Hit(kinds.PROMOTED_LINK, page, page.title, section=sections.for_path(page.path))
         elif promotion.external_link_url:
             hit = Hit(kinds.PROMOTED_LINK, None, promotion.external_link_text or promotion.external_link_url)
             hit.url = promotion.external_link_url
@@ -469,15 +469,19 @@ def describe_all(hits, request, terms):
     return hits
 
 
-def _results_page_url(kind, title):
-    return reverse("search:search") + "?" + urlencode({"q": title, "type": kind})
+def snippet_url(kind, obj, section):
+    """Where a snippet hit links: where its app shows it, else the results page filtered to it."""
+    url = kind.url(obj, section) if kind.url else ""
+    return url or reverse("search:search") + "?" + urlencode({"q": kind.title_of(obj), "type": kind.name})
 
 
 def describe(hit, request, terms, dependencies=None):
     """Fill ``url``, ``title_html`` and ``snippet_html`` of a hit that is about to be shown."""
     hit.title_html = highlight.highlight(hit.title, terms)
     kind = kinds.get_kind(hit.kind)
-    if kind is None:  # a promoted link
+    if kind is None:  # a promoted link: to a page of a kind nobody registered, or elsewhere
+        if isinstance(hit.obj, Page):
+            hit.url = hit.obj.get_url(request) or ""
         hit.snippet_html = highlight.snippet(hit.description, terms, SNIPPET_LENGTH)
         return hit
     if hit.obj is None:
@@ -493,9 +497,7 @@ def describe(hit, request, terms, dependencies=None):
         hit.url = hit.obj.url
         text = kind.text(hit.obj) if kind.text else ""
     else:
-        hit.url = (kind.url(hit.obj, hit.section) if kind.url else "") or _results_page_url(
-            kind.name, hit.title
-        )
+        hit.url = snippet_url(kind, hit.obj, hit.section)
         text = kind.text(hit.obj) if kind.text else searchable_text(hit.obj)
     if hit.description:
         text = f"{hit.description} {text}"

@@ -14,6 +14,7 @@ are returned. The vocabulary is cached and rebuilt when content is published or 
 """
 
 import difflib
+import functools
 from collections import Counter
 from dataclasses import dataclass
 
@@ -44,7 +45,7 @@ def _vocabulary_texts():
     titles = list(Page.objects.live().filter(depth__gt=2).values_list("title", flat=True))
     for kind in kinds.all_kinds():
         if not kind.is_page:
-            titles += list(kind.get_queryset().values_list("title", flat=True))
+            titles += list(kind.get_queryset().values_list(kind.title_field, flat=True))
     tags = list(Tag.objects.values_list("name", flat=True))
     return titles, tags
 
@@ -150,6 +151,12 @@ def connect_signals():
     post_delete.connect(_on_row_change, dispatch_uid="search_vocabulary_delete")
 
 
+@functools.cache
+def _watched_models():
+    """Tags and every registered non-page kind: their rows' titles are in the vocabulary."""
+    return frozenset([Tag] + [kind.model for kind in kinds.all_kinds() if not kind.is_page])
+
+
 def _on_row_change(sender, **kwargs):
-    if sender is Tag or any(sender is kind.model for kind in kinds.all_kinds() if not kind.is_page):
+    if sender in _watched_models():
         invalidate_vocabulary()

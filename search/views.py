@@ -15,6 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from wagtail.contrib.search_promotions.models import Query
@@ -202,17 +203,14 @@ def suggestions_for(request, text, limit=SUGGEST_LIMIT):
     for kind in kinds.all_kinds():
         if kind.is_page or kind.is_document:
             continue
-        fields = ("id", "title") + ((kind.section_field,) if kind.section_field else ())
-        for obj in _autocomplete(kind.get_queryset().only(*fields), text, limit):
+        for obj in _autocomplete(kind.get_queryset().only(*kind.row_fields), text, limit):
             section = None
             if kind.section_field:
                 if sections is None:
                     sections = results.shared_sections.get()
                 section = sections.by_id.get(getattr(obj, kind.section_field))
-            url = (kind.url(obj, section) if kind.url else "") or results._results_page_url(
-                kind.name, obj.title
-            )
-            items.append({"title": obj.title, "url": url, "type": kind.name})
+            url = results.snippet_url(kind, obj, section)
+            items.append({"title": kind.title_of(obj), "url": url, "type": kind.name})
     # Titles that start with what was typed first; the backend's order otherwise.
     items.sort(key=lambda item: not normalize(item["title"]).startswith(folded))
     for item in items:
@@ -233,5 +231,8 @@ def suggest(request):
         logger.exception("Suggestions failed for %r", request.GET.get("q", ""))
         items = []
     if request.htmx:
-        return render(request, "search/includes/suggestions.html", {"items": items})
-    return JsonResponse(items, safe=False, json_dumps_params={"ensure_ascii": False})
+        response = render(request, "search/includes/suggestions.html", {"items": items})
+    else:
+        response = JsonResponse(items, safe=False, json_dumps_params={"ensure_ascii": False})
+    patch_vary_headers(response, ["HX-Request"])  # one URL, two representations
+    return response

@@ -156,7 +156,8 @@ class ProcedurePage(TaggedSearchableMixin, ReviewMixin, Page):
                         position,
                         step["key"],
                         "outcome",
-                        f"结果“{step['outcome']}”不在可选结果中：{'、'.join(outcomes)}。",
+                        _("结果“%(outcome)s”不在可选结果中：%(choices)s。")
+                        % {"outcome": step["outcome"], "choices": "、".join(outcomes)},
                     )
                 )
         if errors:

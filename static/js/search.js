@@ -12,6 +12,9 @@ class SearchSuggest extends HTMLElement {
     if (!this.input || !this.list) return;
     this.active = -1;
     this.list.addEventListener("htmx:afterSwap", () => this.refresh());
+    // A failed request (session expired, server down) leaves no stale suggestions open.
+    this.input.addEventListener("htmx:responseError", () => this.clear());
+    this.input.addEventListener("htmx:sendError", () => this.clear());
     // mousedown, not click: it fires before the input loses focus and closes the list.
     this.list.addEventListener("mousedown", (event) => {
       const option = event.target.closest("[role=option]");
@@ -24,6 +27,11 @@ class SearchSuggest extends HTMLElement {
     this.input.addEventListener("focus", () => {
       if (this.options().length && this.input.value.trim()) this.open();
     });
+  }
+
+  clear() {
+    this.list.replaceChildren();
+    this.close();
   }
 
   options() {
@@ -131,15 +139,13 @@ function setUpResultNavigation(container) {
   });
 }
 
-// Search results link to "#step-<key>" of a procedure and "#phrasing-<id>" on a section page. Where a
-// page has no element with that id, land on the nearest one that exists (the flow overview's card,
-// the section's phrasing list).
+// Search results link to "#step-<key>" of a procedure (the flow overview's cards carry those ids) and
+// "#phrasing-<id>" on a section page. A phrasing no longer on the page lands on the section's phrasing
+// list instead.
 function followSearchAnchor() {
   const hash = decodeURIComponent(window.location.hash || "").slice(1);
   if (!hash || document.getElementById(hash)) return;
-  let fallback = null;
-  if (hash.startsWith("step-")) fallback = document.getElementById(`flow-${hash.slice(5)}`);
-  else if (hash.startsWith("phrasing-")) fallback = document.getElementById("phrasings-heading");
+  const fallback = hash.startsWith("phrasing-") ? document.getElementById("phrasings-heading") : null;
   if (fallback) {
     fallback.scrollIntoView({ block: "start" });
     fallback.classList.add("is-search-target");

@@ -4,8 +4,11 @@ import json
 import re
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.utils.html import format_html
 from wagtail import hooks
+
+from tests.factories import make_user
 
 
 def sidebar_labels(client, user):
@@ -27,20 +30,48 @@ def test_reports_menu_shows_each_role_what_its_permissions_allow(client, trainer
     trainer_labels = sidebar_labels(client, trainer)
     for label in ("待复核内容", "流程统计", "流程中断位置", "流程常见路径", "热门搜索", "无结果搜索"):
         assert label in trainer_labels
-    assert "流程运行记录" not in trainer_labels  # runs name agents: supervisors only
+    assert (
+        "流程运行记录" not in trainer_labels and "坐席流程统计" not in trainer_labels
+    )  # per agent: supervisors
     supervisor_labels = sidebar_labels(client, supervisor)
     for label in ("流程运行记录", "坐席流程统计", "流程统计", "热门搜索", "无结果搜索"):
         assert label in supervisor_labels
 
 
+REPORT_URLS = [
+    "/admin/reports/overdue-review/",
+    "/admin/reports/top-queries/",
+    "/admin/reports/zero-results/",
+    "/admin/reports/procedures/runs/",
+    "/admin/reports/procedures/stats/",
+    "/admin/reports/procedures/agents/",
+    "/admin/reports/procedures/abandonment/",
+    "/admin/reports/procedures/paths/",
+]
+
+
+@pytest.fixture
+def admin_without_reports(db):
+    """Someone who may enter the admin and nothing more: each report's own permission check must stop them."""
+    user = make_user("坐席", "clerk")
+    user.user_permissions.add(Permission.objects.get(codename="access_admin"))
+    return user
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    "url",
-    ["/admin/reports/overdue-review/", "/admin/reports/top-queries/", "/admin/reports/zero-results/"],
-)
-def test_reports_refuse_agents(client, agent, url):
-    client.force_login(agent)
-    assert client.get(url).status_code in (302, 403)
+@pytest.mark.parametrize("url", REPORT_URLS)
+def test_reports_check_their_own_permission(client, admin_without_reports, url):
+    client.force_login(admin_without_reports)
+    assert client.get("/admin/").status_code == 200  # the admin itself is open to them
+    for response in (client.get(url), client.get(url, {"export": "csv"})):
+        assert response.status_code in (302, 403)
+        assert "login" not in response.get("Location", "")  # refused by the report, not the admin gate
+
+
+@pytest.mark.django_db
+def test_admin_without_reports_sees_no_report_menu(client, admin_without_reports):
+    labels = sidebar_labels(client, admin_without_reports)
+    assert not {"待复核内容", "流程运行记录", "流程统计", "热门搜索", "无结果搜索"} & set(labels)
 
 
 @pytest.mark.django_db
