@@ -32,10 +32,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.documents.models import AbstractDocument
-from wagtail.models import Page
+from wagtail.models import Page, get_page_models
 
 KIND_HOOK = "register_search_kind"
 SECTIONS_HOOK = "register_search_sections"
@@ -120,6 +121,16 @@ def page_kind_for_model(model):
         if issubclass(model, kind.model):
             return kind
     return None
+
+
+def page_kinds_by_content_type():
+    """{content type id: kind} for every page model a registered page kind covers, subclasses included."""
+    found = {}
+    for model in get_page_models():
+        kind = page_kind_for_model(model)
+        if kind is not None:
+            found[ContentType.objects.get_for_model(model, for_concrete_model=False).id] = kind
+    return found
 
 
 @cache

@@ -11,7 +11,6 @@ from functools import wraps
 
 from django import forms
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -186,10 +185,7 @@ def suggestions_for(request, text, limit=SUGGEST_LIMIT):
     items = []
     page_kinds = kinds.page_kinds()
     if page_kinds:
-        types = ContentType.objects.get_for_models(
-            *(kind.model for kind in page_kinds), for_concrete_models=False
-        )
-        kind_by_type = {types[kind.model].id: kind for kind in page_kinds}
+        kind_by_type = kinds.page_kinds_by_content_type()
         blocked = results.blocked_page_paths(request)
         # Other page types are filtered out in the index (a content-type filter), so ``limit`` hits are
         # enough; only the few columns a suggestion shows are loaded.
