@@ -17,6 +17,8 @@ to the Reports menu that only the users the same policy admits see. Register it 
 timeline, say) by extending ``get_urlpatterns``. This module knows no project model: any app may use it.
 """
 
+import django_filters
+from django.core.exceptions import ValidationError
 from django.urls import path
 from django.utils.functional import cached_property
 from wagtail.admin.menu import MenuItem
@@ -24,8 +26,56 @@ from wagtail.admin.views.reports import ReportView
 from wagtail.admin.viewsets.base import ViewSet
 from wagtail.permissions import policy_registry
 
+from zhtext import clean_text
 
-class ColumnsReportView(ReportView):
+# A spreadsheet program runs a CSV cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value, export_format):
+    """``value`` as a spreadsheet may receive it: text without the characters XLSX refuses (control
+    characters, noncharacters) and, in CSV, never starting a formula (prefixed with ``'``, as OWASP
+    advises). XLSX cells are already written as text, not formulas, by Wagtail."""
+    if not isinstance(value, str):
+        return value
+    value = clean_text(value, multiline=True)
+    if export_format == "csv" and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+class SafeExportMixin:
+    """For any Wagtail view with spreadsheet export (reports, snippet listings): every exported cell
+    goes through ``safe_cell``, whatever was stored before the forms cleaned their input."""
+
+    def preprocess_field_value(self, field, value, export_format):
+        return safe_cell(super().preprocess_field_value(field, value, export_format), export_format)
+
+
+# The largest primary key the databases store (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
+
+
+class IdChoiceField(django_filters.fields.ModelChoiceField):
+    """A model choice by id that treats an id no database can hold as an unknown choice.
+
+    Django's own field would pass ``10**30`` to the database, where SQLite raises ``OverflowError`` and
+    PostgreSQL an out-of-range error: a 500 from a tampered filter.
+    """
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit() and abs(int(value)) > MAX_ID:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class IdChoiceFilter(django_filters.ModelChoiceFilter):
+    """``ModelChoiceFilter`` for report and listing filters: an out-of-range id is ignored, never a 500."""
+
+    field_class = IdChoiceField
+
+
+class ColumnsReportView(SafeExportMixin, ReportView):
     """A report whose CSV/XLSX export is exactly its listed ``columns``, headed by their labels.
 
     One list to keep: a column added to the listing is in the export too, with the value the listing

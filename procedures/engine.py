@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
+from zhtext import clean_text
+
 from .choices import (
     DATE_OPS,
     DEFAULT_OUTCOMES,
@@ -129,19 +131,13 @@ class Procedure:
 
 def clean_value(variable, raw):
     """Validate one collected value by its type; returns the value to store (str) or raises ValueError."""
-    raw = (raw or "").strip()
+    raw = clean_text(raw)
     if not raw:
         if variable.required:
             raise ValueError(_("必填"))
         return ""
     if variable.type == VariableType.NUMBER:
-        try:
-            number = decimal.Decimal(raw.replace(",", "").replace("，", ""))
-        except decimal.InvalidOperation:
-            raise ValueError(_("请填写数字")) from None
-        if not number.is_finite():
-            raise ValueError(_("请填写数字"))
-        return format(number.normalize(), "f") if number == number.to_integral() else str(number)
+        return _clean_number(raw)
     if variable.type == VariableType.DATE:
         try:
             return datetime.date.fromisoformat(raw).isoformat()
@@ -152,6 +148,28 @@ def clean_value(variable, raw):
             raise ValueError(_("请从选项中选择：%(choices)s") % {"choices": "、".join(variable.choices)})
         return raw
     return raw[:500]
+
+
+# Amounts, counts and days on a service line: 15 digits before the point and 6 after are plenty, and
+# bound what is stored (``1e999999`` would otherwise be kept as a million-digit string).
+MAX_NUMBER_DIGITS = 15
+MAX_NUMBER_DECIMALS = 6
+
+
+def _clean_number(raw):
+    if len(raw) > 40:
+        raise ValueError(_("数字太大或位数太多：整数部分最多 15 位，小数最多 6 位"))
+    try:
+        number = decimal.Decimal(raw.replace(",", "").replace("，", ""))
+    except decimal.InvalidOperation:
+        raise ValueError(_("请填写数字")) from None
+    if not number.is_finite():
+        raise ValueError(_("请填写数字"))
+    _sign, digits, exponent = number.as_tuple()
+    integer_digits = len(digits) + exponent if number else 0
+    if integer_digits > MAX_NUMBER_DIGITS or -exponent > MAX_NUMBER_DECIMALS:
+        raise ValueError(_("数字太大或位数太多：整数部分最多 15 位，小数最多 6 位"))
+    return format(number.normalize(), "f") if number == number.to_integral() else str(number)
 
 
 def clean_inputs(procedure, names, raw_values):

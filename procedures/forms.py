@@ -16,6 +16,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from zhtext import clean_text
+
 from . import engine
 from .choices import AGENT_ACTIONS, EventAction, StepKind, VariableType
 
@@ -24,6 +26,18 @@ NOTE_MAX_LENGTH = 2000
 
 # Fields whose errors mean "this move does not fit the run": refused, not shown on the form.
 MOVE_FIELDS = ("step", "seq", "action", "answer")
+
+
+class CleanTextField(forms.CharField):
+    """Text as it may be stored (``zhtext.clean_text``), cleaned before Django's own checks: a stray NUL
+    or control character pasted from a ticket system becomes a space, not an error or a broken export."""
+
+    def __init__(self, *, multiline=False, **kwargs):
+        self.multiline = multiline
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        return clean_text(super().to_python(value), multiline=self.multiline)
 
 
 class VariableField(forms.CharField):
@@ -72,7 +86,7 @@ class VariableFieldsMixin:
 class StartForm(VariableFieldsMixin, forms.Form):
     """Starting a run: the procedure's variables (all optional here), a ticket reference, practice."""
 
-    ref = forms.CharField(label=_("工单/来电编号"), required=False, strip=True)
+    ref = CleanTextField(label=_("工单/来电编号"), required=False)
     practice = forms.BooleanField(label=_("练习模式（不计入统计）"), required=False)
 
     def __init__(self, procedure, *args, **kwargs):
@@ -111,8 +125,11 @@ class MoveForm(VariableFieldsMixin, forms.Form):
         required=False,
         error_messages={"invalid_choice": _("无法识别的操作。")},
     )
-    note = forms.CharField(
-        label=_("备注（随这一步保存）"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    note = CleanTextField(
+        multiline=True,
+        label=_("备注（随这一步保存）"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
     def __init__(self, run, *args, **kwargs):

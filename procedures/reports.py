@@ -22,7 +22,7 @@ from wagtail.admin.views.generic import PermissionCheckedMixin
 from wagtail.permission_policies import ModelPermissionPolicy
 
 from kb_site.content.models import SectionPage
-from kb_site.reports import ColumnsReportView, ReportViewSet
+from kb_site.reports import ColumnsReportView, IdChoiceFilter, ReportViewSet
 
 from . import engine, stats
 from .choices import RunStatus
@@ -48,13 +48,11 @@ run_permission_policy = RunPermissionPolicy(ProcedureRun)
 
 class RunFilterSet(WagtailFilterSet):
     started_at = django_filters.DateFromToRangeFilter(label=_("开始日期"), widget=DateRangePickerWidget)
-    procedure = django_filters.ModelChoiceFilter(
-        label=_("流程"), queryset=ProcedurePage.objects.all().order_by("title")
-    )
-    section = django_filters.ModelChoiceFilter(
+    procedure = IdChoiceFilter(label=_("流程"), queryset=ProcedurePage.objects.all().order_by("title"))
+    section = IdChoiceFilter(
         label=_("业务栏目"), queryset=SectionPage.objects.all().order_by("path"), method="filter_section"
     )
-    user = django_filters.ModelChoiceFilter(
+    user = IdChoiceFilter(
         label=_("坐席"),
         queryset=get_user_model()
         .objects.filter(procedure_runs__isnull=False)

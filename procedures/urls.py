@@ -1,10 +1,20 @@
-from django.urls import path
+from django.urls import path, register_converter
+from django.urls.converters import IntConverter
 
 from . import views
 
+
+class IdConverter(IntConverter):
+    """An id the databases can hold (up to 18 digits): a longer one is a 404, not an overflow (500)."""
+
+    regex = "[0-9]{1,18}"
+
+
+register_converter(IdConverter, "id")
+
 app_name = "procedures"
 urlpatterns = [
-    path("start/<int:page_id>/", views.start, name="start"),
+    path("start/<id:page_id>/", views.start, name="start"),
     path("runs/", views.my_runs, name="my_runs"),
     path("runs/<uuid:run_id>/", views.run_detail, name="run"),
     path("runs/<uuid:run_id>/move/", views.run_move, name="move"),

@@ -13,7 +13,7 @@ import re
 from wagtail.search.query import And, Or, Phrase, PlainText
 
 from search.models import SynonymGroup
-from zhtext import normalize, query_words
+from zhtext import clean_text, normalize, query_words
 
 MAX_QUERY_LENGTH = 200
 MAX_WORDS = 12
@@ -24,7 +24,7 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202
 
 def clean_query(text):
     """The query as the site will treat it: no control characters, single spaces, at most 200 chars."""
-    text = _CONTROL_RE.sub(" ", str(text or ""))
+    text = _CONTROL_RE.sub(" ", clean_text(text))
     text = " ".join(text.split())
     return text[:MAX_QUERY_LENGTH].strip()
 

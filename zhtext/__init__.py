@@ -6,12 +6,14 @@ The same pipeline runs at index and query time, and for highlighting:
   ``t2s``, lowercase) and ``fold`` (the same, keeping character offsets);
 * ``zhtext.segment``: rjieba segmentation with a user dictionary of customer-service terms
   (``USER_WORDS``): ``tokenize``, ``analyze``, ``query_words``, ``has_cjk``;
+* ``zhtext.cleaning``: ``clean_text`` (no control characters or noncharacters in stored text);
 * ``zhtext.pinyin``: ``pinyin_keys``, ``full_pinyin``, ``initials``, ``looks_like_pinyin`` for typing
   pinyin into suggestions.
 
 Whoosh analyzers built on this live in ``search.analysis``.
 """
 
+from zhtext.cleaning import clean_text
 from zhtext.folding import fold, normalize
 from zhtext.pinyin import full_pinyin, initials, looks_like_pinyin, pinyin_keys
 from zhtext.segment import USER_WORDS, Tok, analyze, has_cjk, query_words, tokenize
@@ -20,6 +22,7 @@ __all__ = [
     "USER_WORDS",
     "Tok",
     "analyze",
+    "clean_text",
     "fold",
     "full_pinyin",
     "has_cjk",

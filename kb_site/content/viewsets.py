@@ -2,21 +2,30 @@
 
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
-from wagtail.snippets.views.snippets import SnippetViewSet
+from wagtail.snippets.views.snippets import IndexView, SnippetViewSet
 
-from .models import Phrasing
+from kb_site.reports import IdChoiceFilter, SafeExportMixin
+
+from .models import Phrasing, SectionPage
 
 
 class PhrasingFilterSet(WagtailFilterSet):
+    section = IdChoiceFilter(label=_("业务栏目"), queryset=SectionPage.objects.all().order_by("path"))
+
     class Meta:
         model = Phrasing
         fields = ["section", "live"]
+
+
+class PhrasingIndexView(SafeExportMixin, IndexView):
+    """The phrasing listing, whose CSV/XLSX export is safe to open in a spreadsheet."""
 
 
 class PhrasingViewSet(SnippetViewSet):
     """标准话术: drafts, revisions, locking and moderation come from the model's mixins."""
 
     model = Phrasing
+    index_view_class = PhrasingIndexView
     icon = "openquote"
     menu_label = _("标准话术")
     menu_name = "phrasings"

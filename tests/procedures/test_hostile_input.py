@@ -1,0 +1,89 @@
+"""Hostile input against runs and their reports: never a 500, never a stored value that breaks a report."""
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from procedures.models import ProcedureRun
+from procedures.runs import start_run
+from tests.procedures.conftest import login
+from tests.procedures.test_procedure_views import start, step
+
+
+def export(client, url_name, fmt, **params):
+    response = client.get(reverse(url_name), {"export": fmt, **params})
+    assert response.status_code == 200, response.content[:500]
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def csv_rows(data):
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def test_control_characters_in_a_ref_are_cleaned_at_start(client, agent, missing_item):
+    login(client, agent)
+    run = start(client, missing_item, **{"v-客户称呼": "王\x00女士", "ref": "A\x0bB\x00C\ufffeD"})
+    assert run.ref == "A B C D"
+    assert run.variables["客户称呼"] == "王 女士"
+
+
+def test_exports_survive_control_characters_already_stored(client, agent, supervisor, missing_item):
+    start_run(missing_item, agent, ref="CALL\x0b1\x00\ufffe")  # stored before the boundary cleaned it
+    ProcedureRun.objects.update(ref="CALL\x0b1\x00\ufffe")
+    login(client, supervisor)
+    for name in ("procedures_runs:index", "procedures_stats:index", "procedures_agents:index"):
+        assert export(client, name, "xlsx")[:2] == b"PK"
+        export(client, name, "csv")
+
+
+@pytest.mark.parametrize("amount", ["1e1000000", "1e999999", "9" * 40, "-1e30"])
+def test_huge_numbers_are_refused_with_a_message_at_start(client, agent, missing_item, amount):
+    login(client, agent)
+    response = client.post(
+        reverse("procedures:start", args=[missing_item.pk]), {"v-客户称呼": "王女士", "v-少货金额": amount}
+    )
+    assert response.status_code == 400
+    assert "数字太大" in response.content.decode()
+    assert not ProcedureRun.objects.exists()
+
+
+def test_huge_numbers_are_refused_in_an_input_step(client, agent, missing_item):
+    login(client, agent)
+    run = start(client, missing_item)
+    step(client, run, action="next")
+    step(client, run, answer="0")
+    response = step(
+        client,
+        run,
+        expect_status=400,
+        action="next",
+        **{"v-订单号": "A1", "v-商品名称": "杯", "v-少货金额": "1e1000000"},
+    )
+    assert "数字太大" in response.content.decode()
+    run.refresh_from_db()
+    assert len(run.variables.get("少货金额", "")) < 30
+
+
+def test_out_of_range_ids_are_not_found_or_ignored(client, agent, supervisor, missing_item):
+    huge = str(10**30)
+    login(client, agent)
+    assert client.post(f"/procedures/start/{huge}/").status_code == 404
+    login(client, supervisor)
+    for name in ("procedures_runs:index", "procedures_stats:index", "procedures_abandonment:index"):
+        for field in ("procedure", "section", "user"):
+            assert client.get(reverse(name), {field: huge}).status_code == 200
+            assert client.get(reverse(name), {field: "-1"}).status_code == 200
+
+
+@pytest.mark.parametrize("payload", ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"])
+def test_csv_cells_cannot_start_a_formula(client, agent, supervisor, missing_item, payload):
+    start_run(missing_item, agent, ref=payload.strip())
+    ProcedureRun.objects.update(ref=payload)  # whatever is stored
+    login(client, supervisor)
+    rows = csv_rows(export(client, "procedures_runs:index", "csv"))
+    ref_column = rows[0].index("编号")
+    cell = rows[1][ref_column]
+    assert cell[0] not in "=+-@\t\r", cell
+    assert cell.endswith(payload.lstrip("\t\r")[1:]) or payload.strip() in cell
