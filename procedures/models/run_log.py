@@ -4,13 +4,24 @@
 A run untouched for ``CALLBOOK_RUN_ABANDON_AFTER_MINUTES`` counts as abandoned wherever it is shown
 or counted (``shown_status``, ``ProcedureRunQuerySet.with_status``), and moves on it are refused; only
 the scheduled ``mark_abandoned_runs`` command writes that status, so showing a list never writes.
+
+The run log is append-only, in the database and not only in the UI. Triggers (migration
+``0005_run_log_append_only``) reject every UPDATE and DELETE of ``RunEvent`` rows, whoever sends them;
+before that, ``RunEvent.save()`` on an existing row, ``RunEvent.delete()`` and the event querysets'
+``update()`` / ``delete()`` raise ``RunLogIsAppendOnly``; and a run with events cannot be deleted
+(``on_delete=PROTECT``). The only way to remove events is the explicit, logged retention purge
+``manage.py purge_run_log --before YYYY-MM-DD``, which lifts the DELETE trigger for its own
+transaction only (``run_log_unlocked``). Note that on SQLite a migration that rebuilds the
+``RunEvent`` table drops its triggers: such a migration must create them again
+(``tests/procedures/test_run_log_append_only.py`` fails if they are missing).
 """
 
+import contextlib
 import datetime
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +33,24 @@ from .. import engine
 from ..choices import EventAction, RunStatus, StepKind
 from .pages import ProcedurePage, procedure_for_revision
 
-__all__ = ["ProcedureRun", "ProcedureRunQuerySet", "RunEvent", "abandon_after"]
+__all__ = [
+    "ProcedureRun",
+    "ProcedureRunQuerySet",
+    "RunEvent",
+    "RunEventQuerySet",
+    "RunLogIsAppendOnly",
+    "abandon_after",
+    "run_log_unlocked",
+]
+
+# The names the migration 0005_run_log_append_only gives the triggers (and, on PostgreSQL, the function
+# and the transaction-local setting it checks); ``run_log_unlocked`` lifts the DELETE one.
+SQLITE_DELETE_TRIGGER = "procedures_runevent_no_delete"
+POSTGRESQL_PURGE_SETTING = "callbook.purge_run_log"
+
+
+class RunLogIsAppendOnly(Exception):
+    """Raised on an attempt to change or delete logged run events through the ORM."""
 
 
 def abandon_after():
@@ -59,6 +87,13 @@ class ProcedureRunQuerySet(models.QuerySet):
     def counted(self):
         """Runs that count in statistics: practice runs never do."""
         return self.filter(practice=False)
+
+    def purgeable(self, before):
+        """Runs a retention purge may remove: finished (as stored) and started before ``before``.
+
+        Runs still marked in progress are kept, even idle ones: ``mark_abandoned_runs`` marks those.
+        """
+        return self.exclude(status=RunStatus.IN_PROGRESS).filter(started_at__lt=before)
 
 
 class ProcedureRun(models.Model):
@@ -181,11 +216,30 @@ class ProcedureRun(models.Model):
         return reverse("procedures:run", args=[self.pk])
 
 
+_APPEND_ONLY = "运行事件只能追加，不能修改或删除（run events are append-only）"
+
+
+class RunEventQuerySet(models.QuerySet):
+    """Events are only ever added: ``update()``, ``bulk_update()`` and ``delete()`` refuse."""
+
+    def update(self, **kwargs):
+        raise RunLogIsAppendOnly(_APPEND_ONLY)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise RunLogIsAppendOnly(_APPEND_ONLY)
+
+    def delete(self):
+        raise RunLogIsAppendOnly(_APPEND_ONLY)
+
+
 class RunEvent(models.Model):
-    """One step left during a run: what the agent saw (a snapshot) and what they did."""
+    """One step left during a run: what the agent saw (a snapshot) and what they did.
+
+    Append-only (see the module docstring): a new event can be saved once, never saved again or deleted.
+    """
 
     run = models.ForeignKey(
-        ProcedureRun, on_delete=models.CASCADE, related_name="events", verbose_name=_("运行")
+        ProcedureRun, on_delete=models.PROTECT, related_name="events", verbose_name=_("运行")
     )
     seq = models.PositiveIntegerField(_("序号"))
     step_key = models.CharField(_("步骤标识"), max_length=64)
@@ -199,6 +253,8 @@ class RunEvent(models.Model):
     entered_at = models.DateTimeField(_("进入时间"))
     left_at = models.DateTimeField(_("离开时间"))
 
+    objects = RunEventQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("运行事件")
         verbose_name_plural = _("运行事件")
@@ -208,6 +264,20 @@ class RunEvent(models.Model):
     def __str__(self):
         return f"{self.seq}. {self.step_title} · {self.get_action_display()}"
 
+    def save(self, *, force_insert=False, force_update=False, using=None, update_fields=None):
+        """Insert the event; an event already saved (or loaded) is never written again."""
+        if not self._state.adding or force_update or update_fields is not None:
+            raise RunLogIsAppendOnly(_APPEND_ONLY)
+        # Always an INSERT: with a primary key given, Django would otherwise try an UPDATE first.
+        super().save(force_insert=True, using=using)
+
+    save.alters_data = True
+
+    def delete(self, using=None, keep_parents=False):
+        raise RunLogIsAppendOnly(_APPEND_ONLY)
+
+    delete.alters_data = True
+
     @property
     def seconds(self):
         return max((self.left_at - self.entered_at).total_seconds(), 0)
@@ -215,3 +285,41 @@ class RunEvent(models.Model):
     @property
     def inputs_text(self):
         return engine.inputs_text(self.inputs)
+
+
+@contextlib.contextmanager
+def run_log_unlocked(using=DEFAULT_DB_ALIAS):
+    """Let the enclosing transaction DELETE run events: for the retention purge (``purge_run_log``) only.
+
+    Must be used inside ``transaction.atomic()``; the lifting never outlives it (nor this block, which
+    is a savepoint: an error inside rolls the lifting back with the rest). UPDATE stays refused.
+
+    - PostgreSQL: the trigger function lets a DELETE through when the transaction-local setting
+      ``callbook.purge_run_log`` is ``on`` (``set_config(..., true)`` is ``SET LOCAL``).
+    - SQLite: the DELETE trigger is dropped and created again from its own stored SQL before the
+      block ends; SQLite's DDL is transactional and other connections never see the gap (one writer
+      at a time, and the drop is not committed without the re-creation).
+    """
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        raise transaction.TransactionManagementError("run_log_unlocked() needs transaction.atomic()")
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT set_config(%s, 'on', true)", [POSTGRESQL_PURGE_SETTING])
+            yield
+            cursor.execute("SELECT set_config(%s, '', true)", [POSTGRESQL_PURGE_SETTING])
+        elif connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s",
+                [SQLITE_DELETE_TRIGGER],
+            )
+            row = cursor.fetchone()
+            if row is None:
+                raise RunLogIsAppendOnly(
+                    f"trigger {SQLITE_DELETE_TRIGGER} is missing: run the migrations before purging"
+                )
+            cursor.execute(f"DROP TRIGGER {connection.ops.quote_name(SQLITE_DELETE_TRIGGER)}")
+            yield
+            cursor.execute(row[0])
+        else:
+            yield  # no triggers on other databases: the ORM refusals are the only guard
