@@ -4,6 +4,7 @@ import csv
 import io
 
 import pytest
+from django.db import connection
 from wagtail.contrib.search_promotions.models import Query
 
 from search.models import ZeroResultQuery
@@ -30,7 +31,7 @@ def test_noncharacters_never_reach_the_statistics(agent_client, trainer, client,
 
 def test_exports_survive_what_was_stored_before(client, trainer):
     ZeroResultQuery.objects.create(query_string="坏\ufffe字\x0b符", date="2026-11-30", hits=1)
-    Query.get("旧\x00查询").add_hit()
+    Query.get("旧\x0b查询" + ("\x00" if connection.vendor == "sqlite" else "")).add_hit()
     client.force_login(trainer)
     for url in REPORTS:
         assert exported(client, url, "xlsx")[:2] == b"PK"
