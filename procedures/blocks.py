@@ -13,6 +13,7 @@ from wagtail.blocks.stream_block import StreamBlockValidationError
 from wagtail.blocks.struct_block import StructBlockValidationError
 
 from kb_site.content.blocks import RICH_FEATURES, PhrasingBlock
+from kb_site.content.richtext import SafeRichTextBlock
 
 from . import graph
 from .choices import Operator, StepKind, VariableType
@@ -133,7 +134,7 @@ class StepBlock(blocks.StructBlock):
     title = blocks.CharBlock(
         max_length=200, label=_("标题"), help_text=_("这一步在屏幕上的标题，例如“外包装是否完好？”")
     )
-    text = blocks.RichTextBlock(
+    text = SafeRichTextBlock(
         required=False,
         features=RICH_FEATURES,
         label=_("说明"),

@@ -5,13 +5,15 @@ from django.utils.safestring import mark_safe
 from wagtail.rich_text import expand_db_html
 
 from kb_site.content.placeholders import PLACEHOLDER_RE
+from kb_site.content.richtext import sanitize_rich_text
 
 
 def fill_rich_text(source, values):
     """Rich-text HTML with ``{变量}`` replaced: known values highlighted (escaped), missing ones marked."""
     if not source:
         return ""
-    html = expand_db_html(source)
+    # Runs keep the definition they started with: text saved before sanitising existed is cleaned here.
+    html = expand_db_html(sanitize_rich_text(source))
 
     def replace(match):
         name = match.group(1)

@@ -7,6 +7,8 @@ from wagtail.blocks.struct_block import StructBlockValidationError
 from wagtail.contrib.table_block.blocks import TableBlock
 from wagtail.snippets.blocks import SnippetChooserBlock
 
+from .richtext import SafeRichTextBlock
+
 RICH_FEATURES = ["bold", "italic", "ol", "ul", "link", "document-link", "h3", "h4"]
 
 
@@ -22,7 +24,7 @@ class HeadingBlock(blocks.CharBlock):
 
 class StepItemBlock(blocks.StructBlock):
     title = blocks.CharBlock(label=_("步骤"), help_text=_("这一步做什么，一句话"))
-    detail = blocks.RichTextBlock(
+    detail = SafeRichTextBlock(
         required=False, features=RICH_FEATURES, label=_("说明"), help_text=_("可选：细节、注意事项")
     )
 
@@ -184,7 +186,7 @@ class TimeLimitTableBlock(blocks.StructBlock):
 
 class ArticleStreamBlock(blocks.StreamBlock):
     heading = HeadingBlock()
-    paragraph = blocks.RichTextBlock(
+    paragraph = SafeRichTextBlock(
         features=RICH_FEATURES,
         icon="pilcrow",
         label=_("正文"),

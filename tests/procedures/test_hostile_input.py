@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from procedures.models import ProcedureRun
 from procedures.runs import start_run
+from procedures.text import fill_rich_text
 from tests.procedures.conftest import login
 from tests.procedures.test_procedure_views import start, step
 
@@ -90,3 +91,12 @@ def test_csv_cells_cannot_start_a_formula(client, agent, supervisor, missing_ite
     cell = rows[1][ref_column]
     assert cell[0] not in "=+-@\t\r", cell
     assert cell.endswith(payload.lstrip("\t\r")[1:]) or payload.strip() in cell
+
+
+def test_step_text_from_an_old_run_snapshot_is_sanitised_when_shown():
+    """Runs keep the definition they started with; text stored before sanitising existed is cleaned."""
+    html = str(
+        fill_rich_text('<p>请核对{订单号}<img src=x onerror="alert(1)"><script>alert(2)</script></p>', {})
+    )
+    assert "onerror" not in html and "<script" not in html and "<img" not in html
+    assert 'data-ph="订单号"' in html
