@@ -36,7 +36,7 @@ setup: install ## Migrate, load the demo content and build the search index
 	$(MANAGE) update_index
 
 run: setup ## Set everything up and serve the demo site on http://127.0.0.1:8000
-	@$(MANAGE) demo_logins
+	@$(MANAGE) demo_logins --url http://$(HOST):$(PORT)/
 	$(MANAGE) runserver $(HOST):$(PORT)
 
 test: install-dev ## Lint, check the import contracts and migrations, and run the whole test suite

@@ -1,9 +1,14 @@
 """Template context shared by every front-end page: the section navigation."""
 
+from django.urls import reverse_lazy
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext_lazy as _
 from wagtail.models import Site
 
 from kb_site.content.models import SectionPage
+
+# The user menu's links: the site knows every app, so this is where they meet.
+HEADER_LINKS = [{"label": _("我的流程记录"), "url": reverse_lazy("procedures:my_runs")}]
 
 
 def navigation(request):
@@ -19,4 +24,4 @@ def navigation(request):
         return list(SectionPage.objects.live().public().descendant_of(site.root_page).order_by("path"))
 
     # Lazy: pages that do not show the menu (run screens) pay no query; pages that do pay one.
-    return {"nav_sections": SimpleLazyObject(sections)}
+    return {"nav_sections": SimpleLazyObject(sections), "header_links": HEADER_LINKS}

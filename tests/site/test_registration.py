@@ -1,10 +1,13 @@
 """The site assembles what the apps register: the admin menu, the reports, home panels, the demo."""
 
+import io
 import json
 import re
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
 from django.utils.html import format_html
 from wagtail import hooks
 
@@ -92,3 +95,19 @@ def test_home_page_shows_the_panels_apps_register(client, agent, home):
         html = client.get(home.url).content.decode()
     assert "<p id='test-panel'>agent 的面板</p>" in html
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+
+
+@pytest.mark.django_db
+def test_every_page_links_to_my_runs_and_has_a_local_icon(client, agent, home):
+    client.force_login(agent)
+    html = client.get(home.url).content.decode()
+    assert '<a href="/procedures/runs/">我的流程记录</a>' in html
+    assert '<link rel="icon" href="/static/favicon.svg"' in html
+    assert finders.find("favicon.svg")  # served by the site, never fetched from elsewhere
+
+
+def test_demo_logins_print_the_address_make_run_serves():
+    out = io.StringIO()
+    call_command("demo_logins", "--url", "http://127.0.0.1:8100/", stdout=out)
+    assert "http://127.0.0.1:8100/  (admin: http://127.0.0.1:8100/admin/)" in out.getvalue()
+    assert "agent" in out.getvalue() and "callbook-agent" in out.getvalue()
