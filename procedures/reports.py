@@ -247,7 +247,7 @@ class RunTimelineView(PermissionCheckedMixin, TemplateView):
             run=run,
             events=[(e, engine.format_duration(e.seconds)) for e in run.logged_events],
             summary_text=run_summary_text(run),
-            page_title=f"{run.procedure_title} · {run.started_at:%Y-%m-%d %H:%M}",
+            page_title=f"{run.procedure_title} · {timezone.localtime(run.started_at):%Y-%m-%d %H:%M}",
             now=timezone.now(),
         )
         return context

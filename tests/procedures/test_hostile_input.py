@@ -1,11 +1,13 @@
 """Hostile input against runs and their reports: never a 500, never a stored value that breaks a report."""
 
 import csv
+import datetime
 import io
 
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from procedures.models import ProcedureRun
 from procedures.runs import start_run
@@ -100,3 +102,15 @@ def test_step_text_from_an_old_run_snapshot_is_sanitised_when_shown():
     )
     assert "onerror" not in html and "<script" not in html and "<img" not in html
     assert 'data-ph="订单号"' in html
+
+
+def test_run_timeline_heading_shows_local_time(client, agent, supervisor, missing_item):
+    """The heading and the table say the same time: the site's (Asia/Shanghai), not UTC."""
+    run = start_run(missing_item, agent)
+    utc_evening = datetime.datetime(2026, 11, 30, 20, 5, tzinfo=datetime.UTC)  # 04:05 next day in Shanghai
+    ProcedureRun.objects.filter(pk=run.pk).update(started_at=utc_evening)
+    login(client, supervisor)
+    html = client.get(reverse("procedures_runs:timeline", args=[run.pk])).content.decode()
+    local = timezone.localtime(utc_evening)
+    assert f"{local:%Y-%m-%d %H:%M}" in html and "2026-12-01 04:05" in html
+    assert "2026-11-30 20:05" not in html
