@@ -17,9 +17,12 @@ to the Reports menu that only the users the same policy admits see. Register it 
 timeline, say) by extending ``get_urlpatterns``. This module knows no project model: any app may use it.
 """
 
+import datetime
+
 import django_filters
 from django.core.exceptions import ValidationError
 from django.urls import path
+from django.utils import timezone
 from django.utils.functional import cached_property
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.reports import ReportView
@@ -45,11 +48,19 @@ def safe_cell(value, export_format):
 
 
 class SafeExportMixin:
-    """For any Wagtail view with spreadsheet export (reports, snippet listings): every exported cell
-    goes through ``safe_cell``, whatever was stored before the forms cleaned their input."""
+    """For any Wagtail view with spreadsheet export (reports, snippet listings): spreadsheets as a
+    supervisor opens them. Every cell goes through ``safe_cell`` (whatever was stored before the forms
+    cleaned their input), times are the site's local time to the second (Wagtail writes UTC with
+    microseconds), and a CSV starts with the UTF-8 BOM that Excel on Chinese Windows needs."""
 
     def preprocess_field_value(self, field, value, export_format):
+        if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+            value = timezone.localtime(value).replace(microsecond=0, tzinfo=None)
         return safe_cell(super().preprocess_field_value(field, value, export_format), export_format)
+
+    def stream_csv(self, queryset):
+        yield "\ufeff"
+        yield from super().stream_csv(queryset)
 
 
 # The largest primary key the databases store (a signed 64-bit integer).

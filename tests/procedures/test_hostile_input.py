@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from procedures.models import ProcedureRun
 from procedures.runs import start_run
@@ -114,3 +115,19 @@ def test_run_timeline_heading_shows_local_time(client, agent, supervisor, missin
     local = timezone.localtime(utc_evening)
     assert f"{local:%Y-%m-%d %H:%M}" in html and "2026-12-01 04:05" in html
     assert "2026-11-30 20:05" not in html
+
+
+def test_exports_are_excel_friendly_local_times_and_a_bom(client, agent, supervisor, missing_item):
+    """Excel on Chinese Windows needs the UTF-8 BOM; times are the site's, to the second, in both formats."""
+    run = start_run(missing_item, agent)
+    utc = datetime.datetime(2026, 11, 30, 4, 41, 34, 439992, tzinfo=datetime.UTC)
+    ProcedureRun.objects.filter(pk=run.pk).update(started_at=utc)
+    login(client, supervisor)
+    data = export(client, "procedures_runs:index", "csv")
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = csv_rows(data)
+    assert rows[1][rows[0].index("开始")] == "2026-11-30 12:41:34"
+    sheet = load_workbook(io.BytesIO(export(client, "procedures_runs:index", "xlsx"))).active
+    header = [cell.value for cell in sheet[1]]
+    started = sheet.cell(row=2, column=header.index("开始") + 1).value
+    assert started == datetime.datetime(2026, 11, 30, 12, 41, 34)
