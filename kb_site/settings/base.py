@@ -24,6 +24,9 @@ INSTALLED_APPS = [
     "search",
     "kb_site",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "axes",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -60,6 +63,14 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout response.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes counts failed logins (front-end and admin) and locks out after AXES_FAILURE_LIMIT.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "kb_site.urls"
@@ -158,6 +169,11 @@ WAGTAILSEARCH_BACKENDS = {
         "AUTO_UPDATE": True,
     },
 }
+
+# Background work (document text extraction, Wagtail's own index and reference updates) goes through
+# Django's task framework; the database backend's worker (`manage.py db_worker`) runs beside the web
+# server (`make run` starts both).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Callbook settings
 CALLBOOK_DEFAULT_REVIEW_INTERVAL_DAYS = 180

@@ -27,3 +27,6 @@ WAGTAILSEARCH_BACKENDS["default"]["PATH"] = VAR_DIR / "search-index"  # noqa: F4
 WAGTAILSEARCH_BACKENDS["default"]["FSYNC"] = False  # noqa: F405
 INSTALLED_APPS = [*INSTALLED_APPS, "modelsearch.test.testapp"]  # noqa: F405
 MIGRATION_MODULES = {"searchtests": None}
+
+# Tasks run at once in tests, except where a test drives the database backend's worker itself.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
