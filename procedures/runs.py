@@ -123,7 +123,11 @@ def _announce_end(run, ending):
 
 
 def _record(run, procedure, moves, landing, now, note, save_run_first=False):
-    """Write one RunEvent per move and bring the run to where the moves lead."""
+    """Write one RunEvent per move and bring the run to where the moves lead.
+
+    Every event names the run's pinned revision: ``procedure`` is that revision's snapshot, so it is
+    the revision the move was computed from, whatever is live by now.
+    """
     if save_run_first:
         first_step = procedure.step(procedure.start_key)
         run.current_step = procedure.start_key
@@ -134,6 +138,7 @@ def _record(run, procedure, moves, landing, now, note, save_run_first=False):
         events.append(
             RunEvent(
                 run=run,
+                revision_id=run.revision_id,
                 seq=run.next_seq + index,
                 step_key=move.key,
                 step_title=(move.title or "")[:200],
@@ -176,6 +181,7 @@ def _go_back(run, procedure, now, note):
     current = procedure.step(run.current_step)
     RunEvent.objects.create(
         run=run,
+        revision_id=run.revision_id,
         seq=run.next_seq,
         step_key=run.current_step,
         step_title=current.get("title", "")[:200],

@@ -14,6 +14,14 @@ before that, ``RunEvent.save()`` on an existing row, ``RunEvent.delete()`` and t
 transaction only (``run_log_unlocked``). Note that on SQLite a migration that rebuilds the
 ``RunEvent`` table drops its triggers: such a migration must create them again
 (``tests/procedures/test_run_log_append_only.py`` fails if they are missing).
+
+Each event names the page revision it was made on (``RunEvent.revision``): the revision whose steps
+the move was computed from, which is the run's pinned revision (a newer revision published mid-run is
+never shown to that run). It is ``on_delete=PROTECT``, as the run's own revision is: Wagtail's
+``purge_revisions`` skips a protected revision (it catches ``ProtectedError``), so a revision the
+log names stays until ``purge_run_log`` has removed the runs and events that name it. ``SET_NULL``
+would be no choice: deleting a revision would UPDATE logged events, which the triggers refuse (and
+which would erase what the log records).
 """
 
 import contextlib
@@ -236,12 +244,20 @@ class RunEvent(models.Model):
     """One step left during a run: what the agent saw (a snapshot) and what they did.
 
     Append-only (see the module docstring): a new event can be saved once, never saved again or deleted.
+    ``revision`` is the page revision the move was made on (the run's pinned one, set by ``runs``).
     """
 
     run = models.ForeignKey(
         ProcedureRun, on_delete=models.PROTECT, related_name="events", verbose_name=_("运行")
     )
     seq = models.PositiveIntegerField(_("序号"))
+    revision = models.ForeignKey(
+        Revision,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("流程版本"),
+        help_text=_("写下这条记录时运行所用的流程版本（运行开始时固定的版本）"),
+    )
     step_key = models.CharField(_("步骤标识"), max_length=64)
     step_title = models.CharField(_("步骤标题"), max_length=200, blank=True)
     kind = models.CharField(_("步骤类型"), max_length=20, choices=StepKind.choices)
