@@ -5,12 +5,18 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from kb_site.lockouts import SiteLoginForm
+
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path(
         "login/",
-        auth_views.LoginView.as_view(template_name="account/login.html", redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            template_name="account/login.html",
+            authentication_form=SiteLoginForm,
+            redirect_authenticated_user=True,
+        ),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,6 +1,7 @@
 """Settings shared by every environment. Environment-specific modules import * from here."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -72,6 +73,30 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+
+# Login lockout (django-axes, kb_site/lockouts.py). A call centre's agents reach the site through one
+# NAT address, so locking an address would lock the whole floor out after one agent's typos, and
+# locking a username alone would let anyone lock any agent out from anywhere: axes counts failures per
+# username *and* address. After AXES_FAILURE_LIMIT failures that pair is refused, even with the right
+# password, for AXES_COOLOFF_TIME counted from the failure that locked it (failures during the lockout
+# neither count nor extend it), or until a 主管 or an administrator lifts it in the admin (报告 → 登录锁定)
+# or with `manage.py axes_reset_ip_username <ip> <username>`. A successful login below the limit
+# starts the count again.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Both login pages say in Chinese for how long and from where the account is locked (their forms turn
+# axes' refusal into the form error; the callable sends that page with status 429).
+AXES_LOCKOUT_CALLABLE = "kb_site.lockouts.lockout_response"
+AXES_COOLOFF_MESSAGE = "登录失败次数过多，该账号在此地址已暂时锁定，请稍后再试或联系主管解锁。"
+WAGTAILADMIN_USER_LOGIN_FORM = "kb_site.lockouts.AdminLoginForm"
+# The address a failure counts against is the peer's (REMOTE_ADDR). Behind reverse proxies set
+# CALLBOOK_TRUSTED_PROXIES to how many there are (nginx alone: 1, each appending to X-Forwarded-For);
+# the header is ignored otherwise, since a client reaching the site directly could invent it.
+AXES_CLIENT_IP_CALLABLE = "kb_site.lockouts.client_ip_address"
+CALLBOOK_TRUSTED_PROXIES = int(os.environ.get("CALLBOOK_TRUSTED_PROXIES", "0"))
 
 ROOT_URLCONF = "kb_site.urls"
 
