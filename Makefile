@@ -61,6 +61,10 @@ format: install-dev ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+.PHONY: messages
+messages: ## Compile the translations in locale/ (.po) into the .mo files Django reads; needs gettext
+	for po in locale/*/LC_MESSAGES/*.po; do msgfmt --check -o "$${po%.po}.mo" "$$po" || exit 1; done
+
 bench: install-dev ## Run the benchmarks under bench/
 	$(PY) bench/procedures.py
 	$(PY) bench/search.py
