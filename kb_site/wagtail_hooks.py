@@ -1,10 +1,11 @@
-"""The admin, assembled: the apps' viewsets in one menu (the site is the one place that knows them all)
-and the 登录锁定 report (``kb_site.lockouts``)."""
+"""The admin, assembled: the apps' viewsets in one menu (the site is the one place that knows them all),
+the 登录锁定 report (``kb_site.lockouts``) and one-click approval in the editor (``kb_site.approvals``)."""
 
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.snippets.views.snippets import SnippetViewSetGroup
 
+from kb_site import approvals
 from kb_site.content.viewsets import PhrasingViewSet
 from kb_site.lockouts import LoginLockoutViewSet
 from search.viewsets import SynonymGroupViewSet
@@ -28,3 +29,15 @@ def register_knowledge_viewsets():
 @hooks.register("register_admin_viewset")
 def register_login_lockouts():
     return LoginLockoutViewSet("login_lockouts", url_prefix="reports/login-lockouts", menu_order=900)
+
+
+# A reviewer approves from the editor in one click, and is told what the approval did (kb_site.approvals).
+for hook_name, function in [
+    ("construct_page_action_menu", approvals.promote_approve),
+    ("construct_snippet_action_menu", approvals.promote_approve),
+    ("before_edit_page", approvals.remember_task_under_review),
+    ("before_edit_snippet", approvals.remember_task_under_review),
+    ("after_edit_page", approvals.confirm_approval),
+    ("after_edit_snippet", approvals.confirm_approval),
+]:
+    hooks.register(hook_name, function)
