@@ -9,3 +9,10 @@ class ContentConfig(AppConfig):
     label = "content"
     verbose_name = _("知识内容")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from .permissions import register_policies
+
+        # Only 主管 delete documents and images (see permissions.py); registered before any view reads
+        # the policy registry, which Wagtail requires.
+        register_policies()

@@ -2,6 +2,10 @@
 
 Used by data migrations: each app's migration grants its own permissions through
 ``grant_permissions`` so that a role's rights live next to the models they are about.
+
+In short: 坐席 and 新员工 read and run procedures (no admin); 培训师 write (add and edit pages,
+phrasings, documents and images) but neither publish nor delete; 主管 also publish, approve and
+delete. ``tests/site/test_permission_matrix.py`` checks every role against the real admin.
 """
 
 AGENT = "坐席"
@@ -41,14 +45,20 @@ CONTENT_MODEL_PERMISSIONS = {
         ("wagtaildocs", "document", "choose_document"),
         ("wagtailimages", "image", "add_image"),
         ("wagtailimages", "image", "change_image"),
+        ("wagtailimages", "image", "delete_image"),
         ("wagtailimages", "image", "choose_image"),
     ],
 }
+# Wagtail lets whoever may edit a document or image delete it too; ``permissions.py`` makes deleting
+# need ``delete_document`` / ``delete_image`` as well, which only 主管 hold.
 
-# Page permissions on the root page, hence the whole tree.
+# Page permissions on the root page, hence the whole tree. Wagtail has no page "delete" permission:
+# deleting or moving a live page needs "publish", so only 主管 remove what agents see; a page that is
+# not live (a draft, or unpublished) can be deleted by whoever may edit it; a page with subpages needs
+# "bulk_delete", which no role holds (a superuser's job).
 PAGE_PERMISSIONS = {
     TRAINER: ["add_page", "change_page", "lock_page", "unlock_page"],
-    SUPERVISOR: ["add_page", "change_page", "publish_page", "lock_page", "unlock_page", "delete_page"],
+    SUPERVISOR: ["add_page", "change_page", "publish_page", "lock_page", "unlock_page"],
 }
 
 COLLECTION_PERMISSIONS = {

@@ -1,5 +1,6 @@
 """What the content app registers: its report, its search kinds and sections, its part of the demo."""
 
+from django.contrib.auth.models import Permission
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 
@@ -17,6 +18,15 @@ def register_overdue_review_report():
         view_class=OverdueReviewReportView,
         url_prefix="reports/overdue-review",
         menu_order=100,
+    )
+
+
+@hooks.register("register_permissions")
+def document_and_image_delete_permissions():
+    """Deleting documents and images needs these (``permissions.py``): shown in the group editor."""
+    return Permission.objects.filter(
+        content_type__app_label__in=["wagtaildocs", "wagtailimages"],
+        codename__in=["delete_document", "delete_image"],
     )
 
 
