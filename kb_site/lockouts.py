@@ -48,17 +48,23 @@ def client_ip_address(request):
     of them the client is the N-th entry from the right (entries further left are whatever the client
     sent, and are ignored). A header too short or not an address falls back to the peer; it is never
     trusted when no proxy is configured, or a client could escape its lockout by inventing addresses.
+    No usable address at all (a Unix socket) is None: axes then counts by username alone.
     """
-    peer = request.META.get("REMOTE_ADDR")
     proxies = getattr(settings, "CALLBOOK_TRUSTED_PROXIES", 0)
     if proxies > 0:
-        forwarded = [item.strip() for item in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        if len(forwarded) >= proxies:
-            try:
-                return str(ipaddress.ip_address(forwarded[-proxies]))
-            except ValueError:
-                pass
-    return peer
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        if len(forwarded) >= proxies and (address := plain_address(forwarded[-proxies])):
+            return address
+    return plain_address(request.META.get("REMOTE_ADDR", ""))
+
+
+def plain_address(value):
+    """``value`` as an IP address every database stores (no IPv6 zone), or None."""
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+    return None if getattr(address, "scope_id", None) else str(address)
 
 
 # What a locked-out user is told

@@ -116,11 +116,20 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(client, agent, sett
     assert response.status_code == 302
 
 
-def test_a_malformed_forwarded_address_falls_back_to_the_peer(client, agent, settings):
+@pytest.mark.parametrize("forwarded", ["not-an-address", "fe80::1%eth0", ""])
+def test_a_malformed_forwarded_address_falls_back_to_the_peer(client, agent, settings, forwarded):
     settings.CALLBOOK_TRUSTED_PROXIES = 1
-    response = attempt(client, "/login/", "agent", "wrong", HTTP_X_FORWARDED_FOR="not-an-address")
+    response = attempt(client, "/login/", "agent", "wrong", HTTP_X_FORWARDED_FOR=forwarded)
     assert response.status_code == 200
     assert AccessAttempt.objects.get().ip_address == FLOOR
+
+
+def test_without_a_peer_address_failures_count_by_username(client, agent):
+    """Behind a Unix socket there is no address: the username alone is counted, and nothing breaks."""
+    for _ in range(LIMIT):
+        response = attempt(client, "/login/", "agent", "wrong", address="")
+    assert_locked_message(response, "agent")
+    assert AccessAttempt.objects.get().ip_address is None
 
 
 # The admin's 登录锁定 report
