@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run setup migrate demo index test test-fast lint format bench clean
+.PHONY: help install install-dev run worker setup migrate demo index test test-fast lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,9 +35,18 @@ setup: install ## Migrate, load the demo content and build the search index
 	$(MANAGE) load_demo
 	$(MANAGE) update_index
 
-run: setup ## Set everything up and serve the demo site on http://127.0.0.1:8000
+run: setup ## Set everything up, serve the demo site on http://127.0.0.1:8000 with the task worker beside it
 	@$(MANAGE) demo_logins --url http://$(HOST):$(PORT)/
+	@# The worker runs document text extraction and Wagtail's index and reference updates. Ctrl-C reaches
+	@# both: the worker finishes its current task and stops (a second Ctrl-C forces it); if the web server
+	@# stops on its own, the worker is stopped too. It does not reload code: restart after changing a task.
+	$(MANAGE) db_worker --no-reload & worker=$$!; \
+	trap 'wait $$worker' INT TERM; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(MANAGE) runserver $(HOST):$(PORT)
+
+worker: install ## Run the task worker alone (make run starts one; production runs it as a service)
+	$(MANAGE) db_worker
 
 test: install-dev ## Lint, check the import contracts and migrations, and run the whole test suite
 	$(BIN)/ruff check .

@@ -20,9 +20,10 @@ class SearchConfig(AppConfig):
         signals.connect_signals()
 
     def connect_frontend_signals(self):
-        """Document text extraction, and the invalidation of the spelling vocabulary and section caches."""
-        from search import extraction, results, spelling
+        """Document text extraction (queued for the task worker), and the invalidation of the spelling
+        vocabulary and section caches."""
+        from search import results, spelling, tasks
 
-        extraction.connect_signals()
+        tasks.connect_signals()
         spelling.connect_signals()
         results.connect_signals()

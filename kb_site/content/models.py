@@ -42,6 +42,7 @@ __all__ = [
     "Phrasing",
     "PhrasingTag",
     "CallbookDocument",
+    "TextExtraction",
 ]
 
 
@@ -347,14 +348,44 @@ class Phrasing(
         return "content/phrasing_preview.html"
 
 
+class TextExtraction(models.TextChoices):
+    """Where the text inside a document's file stands: extraction runs in the task worker, after upload."""
+
+    QUEUED = "queued", _("待提取")
+    RUNNING = "running", _("正文提取中")
+    DONE = "done", _("已提取")
+    FAILED = "failed", _("未能提取")
+    NOT_APPLICABLE = "none", _("不提取正文")
+
+
 class CallbookDocument(AbstractDocument):
-    """An uploaded document (e.g. a training deck); the text inside it is searchable."""
+    """An uploaded document (e.g. a training deck); the text inside it is searchable.
+
+    The text is extracted in the background (``search.tasks``) when the file is new or replaced. The
+    ``*_text_extraction`` methods are what that task drives: each write names the file it read, so the
+    result for a file that has since been replaced is dropped.
+    """
 
     extracted_text = models.TextField(
         _("提取的文字"),
         blank=True,
         editable=False,
-        help_text=_("从 PDF、DOCX、PPTX 中提取的文字，供全文搜索使用"),
+        help_text=_("从 PDF、DOCX、PPTX、TXT 中提取的文字，供全文搜索使用"),
+    )
+    extraction_status = models.CharField(
+        _("正文提取"),
+        max_length=16,
+        choices=TextExtraction.choices,
+        default=TextExtraction.QUEUED,
+        editable=False,
+        help_text=_("上传或更换文件后，正文在后台提取；提取完成后即可搜索到文件中的文字"),
+    )
+    extraction_note = models.CharField(
+        _("提取说明"),
+        max_length=500,
+        blank=True,
+        editable=False,
+        help_text=_("未能提取的原因，或提取时略去的部分（如只提取了前 300 页）"),
     )
 
     admin_form_fields = Document.admin_form_fields
@@ -364,3 +395,46 @@ class CallbookDocument(AbstractDocument):
     class Meta(AbstractDocument.Meta):
         verbose_name = _("文档")
         verbose_name_plural = _("文档")
+
+    @property
+    def extraction_summary(self):
+        """The state as editors read it: "未能提取：原因", "已提取（12,345 字）"."""
+        label = self.get_extraction_status_display()
+        if self.extraction_status == TextExtraction.FAILED and self.extraction_note:
+            return f"{label}：{self.extraction_note}"
+        if self.extraction_status == TextExtraction.DONE:
+            summary = f"{label}（{len(self.extracted_text):,} 字）"
+            return f"{summary}：{self.extraction_note}" if self.extraction_note else summary
+        return str(label)
+
+    def queue_text_extraction(self, extractable=True):
+        """Before a save with a new or replaced file: forget the old file's text."""
+        self.extracted_text = ""
+        self.extraction_note = ""
+        self.extraction_status = TextExtraction.QUEUED if extractable else TextExtraction.NOT_APPLICABLE
+
+    def _record_extraction(self, file_name, **fields):
+        updated = type(self).objects.filter(pk=self.pk, file=file_name).update(**fields)
+        for name, value in fields.items():
+            setattr(self, name, value)
+        return updated == 1
+
+    def start_text_extraction(self, file_name):
+        """Mark the extraction of ``file_name`` running; False when the document or that file is gone."""
+        return self._record_extraction(file_name, extraction_status=TextExtraction.RUNNING)
+
+    def finish_text_extraction(self, file_name, text, note=""):
+        return self._record_extraction(
+            file_name,
+            extracted_text=text,
+            extraction_status=TextExtraction.DONE,
+            extraction_note=note[:500],
+        )
+
+    def fail_text_extraction(self, file_name, reason):
+        return self._record_extraction(
+            file_name,
+            extracted_text="",
+            extraction_status=TextExtraction.FAILED,
+            extraction_note=reason[:500],
+        )

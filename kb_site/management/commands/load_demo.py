@@ -2,6 +2,8 @@ from contextlib import ExitStack
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.test.utils import override_settings
+from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
 from wagtail import hooks
 
 from kb_site.demo import LOADER_HOOK, WRAPPER_HOOK, DemoReport
@@ -28,6 +30,7 @@ class Command(BaseCommand):
             )
         report = DemoReport()
         with ExitStack() as stack:
+            stack.enter_context(tasks_run_in_process())
             for wrapper in hooks.get_hooks(WRAPPER_HOOK):
                 stack.enter_context(wrapper())
             for loader in hooks.get_hooks(LOADER_HOOK):
@@ -37,3 +40,13 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Demo content loaded. Created: {created}. Already there: {kept}.")
         )
+
+
+def tasks_run_in_process():
+    """The demo saves hundreds of objects, and each save queues Wagtail's index and reference updates.
+    Run them here, as they happen (search's ``wrap_demo_load`` still batches the index writes), rather
+    than leaving a thousand tasks for the worker: the load finishes with its index and references
+    current and the queue empty."""
+    return override_settings(
+        TASKS={DEFAULT_TASK_BACKEND_ALIAS: {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    )
