@@ -2,6 +2,7 @@
 hostile files end as 未能提取 with the reason, readable ones become searchable, and the editor sees the
 state in the admin. Tasks run at once here (test settings), except in the test of the worker itself."""
 
+import importlib
 import signal
 
 import pytest
@@ -216,3 +217,24 @@ def test_load_demo_leaves_no_tasks_queued(settings, monkeypatch):
     assert not DBTaskResult.objects.exists()
     document = get_document_model().objects.get(title="演示文档")
     assert document.extraction_status == TextExtraction.DONE and "演示正文" in document.extracted_text
+
+
+@pytest.mark.django_db
+def test_migration_gives_existing_documents_their_state():
+    """Rows from before the state existed: text → 已提取, extractable without text → 待提取, others → 不提取正文."""
+    from django.apps import apps
+
+    migration = importlib.import_module("kb_site.content.migrations.0005_document_text_extraction")
+    extracted = create("有文字", make_docx("旧文字"), "old.docx")
+    empty = create("没有文字", b"%PDF-garbage", "broken.pdf")
+    sheet = create("表格", b"a,b", "sheet.csv")
+    Document = get_document_model()
+    Document.objects.update(extraction_status=TextExtraction.QUEUED)
+
+    migration.set_status(apps, None)
+    states = dict(Document.objects.values_list("pk", "extraction_status"))
+    assert states == {
+        extracted.pk: TextExtraction.DONE,
+        empty.pk: TextExtraction.QUEUED,
+        sheet.pk: TextExtraction.NOT_APPLICABLE,
+    }
