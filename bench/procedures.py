@@ -171,7 +171,8 @@ class Agent(threading.Thread):
             "POST",
             f"/procedures/start/{pk}/",
             "start",
-            data={"csrfmiddlewaretoken": self.csrf(), "ref": "bench"},
+            # 客户称呼 is required at start in the demo procedures that use it (no step collects it)
+            data={"csrfmiddlewaretoken": self.csrf(), "ref": "bench", "v-客户称呼": f"测试{self.username}"},
         )
         self.expect(response, 302, "start")
         run_path = response.headers["Location"]

@@ -101,6 +101,25 @@ class Procedure:
     def variable_types(self):
         return {name: v.type for name, v in self.variables.items()}
 
+    def labels(self):
+        """``{name: label}``: how each variable is shown wherever its value is (``display_label``)."""
+        return {name: v.display_label for name, v in self.variables.items()}
+
+    def collected_names(self):
+        """The variables some input step collects (and requires there, when marked required)."""
+        return {
+            name
+            for step in self.steps
+            if step.get("kind") == StepKind.INPUT
+            for name in step.get("variables") or []
+        }
+
+    def required_at_start(self):
+        """Required variables that no input step collects: the agent gives them when starting the run,
+        or every phrasing using them would show a gap all along it (客户称呼)."""
+        collected = self.collected_names()
+        return [name for name, v in self.variables.items() if v.required and name not in collected]
+
     def to_dict(self):
         """Plain JSON-able data: what a run keeps as its snapshot of the procedure."""
         return {
@@ -129,12 +148,16 @@ class Procedure:
         )
 
 
+def required_message(variable):
+    return _("必填：请填写“%(label)s”。") % {"label": variable.display_label}
+
+
 def clean_value(variable, raw):
     """Validate one collected value by its type; returns the value to store (str) or raises ValueError."""
     raw = clean_text(raw)
     if not raw:
         if variable.required:
-            raise ValueError(_("必填"))
+            raise ValueError(required_message(variable))
         return ""
     if variable.type == VariableType.NUMBER:
         return _clean_number(raw)
@@ -235,9 +258,16 @@ def checklist_missing(step, checked):
     return _("请先勾选：%(items)s") % {"items": "、".join(missing)} if missing else ""
 
 
-def inputs_text(inputs):
-    """The values an input step collected, as one line: ``订单号：A100，少货金额：30``."""
-    return "，".join(f"{name}：{value}" for name, value in (inputs or {}).items() if value != "")
+def inputs_text(inputs, labels=None):
+    """The values an input step collected, as one line: ``订单号：A100，少货金额（元）：30``.
+
+    ``labels`` (``Procedure.labels()``) names each value as the rest of the run does; a name without
+    one is shown as is.
+    """
+    labels = labels or {}
+    return "，".join(
+        f"{labels.get(name) or name}：{value}" for name, value in (inputs or {}).items() if value != ""
+    )
 
 
 def follow(procedure, key, values, today, limit=200):

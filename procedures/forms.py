@@ -43,8 +43,9 @@ class CleanTextField(forms.CharField):
 class VariableField(forms.CharField):
     """One procedure variable, cleaned by its type (number, date, choice or text)."""
 
-    def __init__(self, variable, **kwargs):
+    def __init__(self, variable, *, required_message=None, **kwargs):
         self.variable = variable
+        self.required_message = required_message or engine.required_message(variable)
         widgets = {
             VariableType.CHOICE: forms.Select(choices=[("", "—"), *((c, c) for c in variable.choices)]),
             VariableType.DATE: forms.DateInput(attrs={"type": "date"}),
@@ -58,6 +59,8 @@ class VariableField(forms.CharField):
         )
 
     def clean(self, value):
+        if self.required and not clean_text(value or ""):
+            raise ValidationError(self.required_message, code="required")
         try:
             return engine.clean_value(self.variable, value)
         except ValueError as error:
@@ -67,9 +70,12 @@ class VariableField(forms.CharField):
 class VariableFieldsMixin:
     """Adds a ``v-<name>`` field per variable and reads them back as ``{name: value}``."""
 
-    def add_variable_fields(self, variables):
+    def add_variable_fields(self, variables, required_message=None):
         for variable in variables:
-            self.fields[VARIABLE_PREFIX + variable.name] = VariableField(variable)
+            self.fields[VARIABLE_PREFIX + variable.name] = VariableField(
+                variable,
+                required_message=required_message and required_message % {"label": variable.display_label},
+            )
 
     def variable_fields(self):
         """The bound variable fields, in order, for the template."""
@@ -84,7 +90,11 @@ class VariableFieldsMixin:
 
 
 class StartForm(VariableFieldsMixin, forms.Form):
-    """Starting a run: the procedure's variables (all optional here), a ticket reference, practice."""
+    """Starting a run: the procedure's variables, a ticket reference, practice.
+
+    A variable is required here when it is marked required and no input step collects it
+    (``Procedure.required_at_start``): nothing later would ask for it. The others are optional.
+    """
 
     ref = CleanTextField(label=_("工单/来电编号"), required=False)
     practice = forms.BooleanField(label=_("练习模式（不计入统计）"), required=False)
@@ -92,8 +102,13 @@ class StartForm(VariableFieldsMixin, forms.Form):
     def __init__(self, procedure, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.procedure = procedure
-        # A start link fills in what it knows; what the call has not told yet is collected later.
-        self.add_variable_fields(dataclasses.replace(v, required=False) for v in procedure.variables.values())
+        # A start link fills in what it knows; what the call has not told yet is collected later, by the
+        # input step that asks for it.
+        required = set(procedure.required_at_start())
+        self.add_variable_fields(
+            (dataclasses.replace(v, required=v.name in required) for v in procedure.variables.values()),
+            required_message=_("开始前请填写“%(label)s”：流程中的话术要用到它。"),
+        )
 
     @classmethod
     def prefilled(cls, procedure, query, practice=False):

@@ -243,9 +243,13 @@ class RunTimelineView(PermissionCheckedMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         run = get_object_or_404(ProcedureRun.objects.select_related("user"), pk=kwargs["run_id"])
+        labels = run.get_procedure().labels()
         context.update(
             run=run,
-            events=[(e, engine.format_duration(e.seconds)) for e in run.logged_events],
+            events=[
+                (e, engine.inputs_text(e.inputs, labels), engine.format_duration(e.seconds))
+                for e in run.logged_events
+            ],
             summary_text=run_summary_text(run),
             page_title=f"{run.procedure_title} · {timezone.localtime(run.started_at):%Y-%m-%d %H:%M}",
             now=timezone.now(),

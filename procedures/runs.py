@@ -210,13 +210,14 @@ def run_path(run):
 def run_summary_text(run):
     """The 小结 for the ticket system."""
     procedure = run.get_procedure()
+    labels = procedure.labels()  # one label per value, at the top and in the steps
     events = run.logged_events
     path = []
     for event in engine.active_path(events):
         if event.action == EventAction.RULE:
             continue
         if event.action == EventAction.INPUT:
-            answer = event.inputs_text
+            answer = engine.inputs_text(event.inputs, labels)
         else:
             answer = event.answer if event.action == EventAction.ANSWER else ""
         path.append((event.step_title, answer))

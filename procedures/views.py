@@ -199,11 +199,11 @@ def _display_step(step, values):
     }
 
 
-def _path_items(events):
+def _path_items(events, labels):
     items = []
     for event in engine.active_path(events):
         if event.action == EventAction.INPUT:
-            answer = event.inputs_text
+            answer = engine.inputs_text(event.inputs, labels)
         elif event.action == EventAction.RULE:
             answer = f"规则：{event.answer}"
         else:
@@ -216,7 +216,7 @@ def step_context(run, form=None):
     form = form or MoveForm(run)
     procedure = run.get_procedure()
     events = run.logged_events
-    path = _path_items(events)
+    path = _path_items(events, procedure.labels())
     return {
         **RUN_SCREEN,
         "run": run,
@@ -251,8 +251,15 @@ def summary_context(run):
         "run": run,
         "procedure": procedure,
         "outcome_step": outcome_step,
-        "path": _path_items(events),
-        "timeline": [{"event": e, "seconds": engine.format_duration(e.seconds)} for e in events],
+        "path": _path_items(events, procedure.labels()),
+        "timeline": [
+            {
+                "event": e,
+                "inputs": engine.inputs_text(e.inputs, procedure.labels()),
+                "seconds": engine.format_duration(e.seconds),
+            }
+            for e in events
+        ],
         "summary_text": summary_text,
         "summary_rows": min(summary_text.count("\n") + 2, 30),
         "values": run.variables,

@@ -72,8 +72,8 @@ def live_runs_refused():
 def test_before_start_run_can_refuse_a_live_run(client, agent, missing_item, live_runs_refused):
     login(client, agent)
     url = reverse("procedures:start", args=[missing_item.pk])
-    response = client.post(url, {"ref": "CALL-1"}, follow=True)
+    response = client.post(url, {"ref": "CALL-1", "v-客户称呼": "王女士"}, follow=True)
     assert "请先练习“少货处理”。" in response.content.decode()
     assert not ProcedureRun.objects.exists()
-    response = client.post(url, {"ref": "CALL-1", "practice": "1"})
+    response = client.post(url, {"ref": "CALL-1", "v-客户称呼": "王女士", "practice": "1"})
     assert response.status_code == 302 and ProcedureRun.objects.get().practice

@@ -148,7 +148,7 @@ def test_every_report_and_the_timeline_render_for_supervisors(client, supervisor
     html = client.get(reverse("procedures_abandonment:index")).content.decode()
     assert "外包装是否完好？" in html and "17%" in html
     html = client.get(reverse("procedures_runs:timeline", args=[known_runs["b1"].pk])).content.decode()
-    assert "说明核实结果" in html and "少货金额：30" in html and "【结果】无需处理" in html
+    assert "说明核实结果" in html and "少货金额（元）：30" in html and "【结果】无需处理" in html
 
 
 def test_trainers_see_statistics_but_not_agents_runs(client, trainer, known_runs):

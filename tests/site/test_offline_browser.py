@@ -75,7 +75,7 @@ def test_front_end_pages_load_nothing_from_outside(
         visitor = Visitor(browser, live_server.url, user)
         for path in ("/", content["section"].url, content["complaint"].url, "/search/?q=投诉"):
             visitor.visit(path)
-        visitor.visit(content["procedure"].url)
+        visitor.visit(content["procedure"].url + "?客户称呼=王女士")  # required at start
         visitor.page.click("#start-run")
         visitor.page.wait_for_selector("h1#step-title")  # the run's first step
         visitor.page.wait_for_load_state("load")
