@@ -13,15 +13,19 @@ Failures raise ``ExtractionFailed`` with the reason in Chinese, as editors read 
 
 import io
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
+import warnings
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -278,10 +282,18 @@ def extract_in_subprocess(data, filename, limits=Limits()):
     """``extract_text`` in a child process that the limits kill: the caller never hangs or runs out of
     memory, whatever the file. Raises ``ExtractionFailed`` as ``extract_text`` does, and when a limit
     stops the child."""
-    command = [sys.executable, "-m", "search.extraction", extension_of(filename), json.dumps(asdict(limits))]
+    # -E and a bare environment: the child parsing a hostile file sees no settings or secrets.
+    options = json.dumps(asdict(limits))
+    command = [sys.executable, "-E", "-s", "-m", "search.extraction", extension_of(filename), options]
     try:
         child = subprocess.run(
-            command, input=data, capture_output=True, timeout=limits.seconds, cwd=PROJECT_ROOT, check=False
+            command,
+            input=data,
+            capture_output=True,
+            timeout=limits.seconds,
+            cwd=PROJECT_ROOT,
+            env={"PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8"},
+            check=False,
         )
     except subprocess.TimeoutExpired as error:  # subprocess.run has killed the child
         raise ExtractionFailed(
@@ -295,6 +307,12 @@ def extract_in_subprocess(data, filename, limits=Limits()):
         if "error" in result:
             raise ExtractionFailed(result["error"])
         return Extraction(result["text"], result["notes"])
+    logger.warning(
+        "Text extraction of %s exited with %s: %s",
+        filename,
+        child.returncode,
+        child.stderr[-2000:].decode(errors="replace"),
+    )
     if child.returncode in (-signal.SIGKILL, -signal.SIGXCPU):  # the CPU limit
         raise ExtractionFailed(f"提取耗时超过 {limits.seconds} 秒，已中止（文件可能过于复杂或经过恶意构造）")
     raise ExtractionFailed(
@@ -327,6 +345,10 @@ def _child_main(argv):
     """The child of ``extract_in_subprocess``: file on stdin, a JSON result on stdout."""
     limits = Limits(**json.loads(argv[2]))
     _limit_child(limits)
+    # A damaged file makes pypdf warn once per broken object: nobody reads the child's stderr but the
+    # last lines after a crash.
+    logging.disable(logging.WARNING)
+    warnings.simplefilter("ignore")
     data = sys.stdin.buffer.read(limits.file_mb * MB + 1)
     out_of_memory = {"error": f"提取所需内存超过 {limits.memory_mb} MB，已中止（文件可能过大或经过恶意构造）"}
     try:
