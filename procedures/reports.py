@@ -7,7 +7,7 @@ run, per agent), trainers ``view_stats`` (figures without agents' names). Statis
 practice runs; a run idle past the limit counts as abandoned.
 """
 
-import datetime
+from collections import defaultdict
 
 import django_filters
 from django.contrib.auth import get_user_model
@@ -17,12 +17,20 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
-from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
+from wagtail.admin.ui.tables import Column, TitleColumn
 from wagtail.admin.views.generic import PermissionCheckedMixin
 from wagtail.permission_policies import ModelPermissionPolicy
 
 from kb_site.content.models import SectionPage
-from kb_site.reports import ColumnsReportView, IdChoiceFilter, ReportViewSet
+from kb_site.reports import (
+    ColumnsReportView,
+    DurationColumn,
+    IdChoiceFilter,
+    LocalTimeColumn,
+    ReportViewSet,
+    UserChoiceFilter,
+    YesNoColumn,
+)
 
 from . import engine, stats
 from .choices import RunStatus
@@ -52,7 +60,7 @@ class RunFilterSet(WagtailFilterSet):
     section = IdChoiceFilter(
         label=_("业务栏目"), queryset=SectionPage.objects.all().order_by("path"), method="filter_section"
     )
-    user = IdChoiceFilter(
+    user = UserChoiceFilter(
         label=_("坐席"),
         queryset=get_user_model()
         .objects.filter(procedure_runs__isnull=False)
@@ -99,7 +107,7 @@ class RunsReportMixin:
         return ProcedureRun.objects.all()
 
     def get_filename(self):
-        return f"procedure-{self.export_name}-{datetime.date.today():%Y-%m-%d}"
+        return f"procedure-{self.export_name}-{timezone.localdate():%Y-%m-%d}"
 
 
 class RunReportView(RunsReportMixin, ColumnsReportView):
@@ -119,15 +127,15 @@ class RunReportView(RunsReportMixin, ColumnsReportView):
             get_url=lambda run: reverse("procedures_runs:timeline", args=[run.pk]),
         ),
         Column("agent_name", label=_("坐席")),
-        DateColumn("started_at", label=_("开始")),
+        LocalTimeColumn("started_at", label=_("开始")),
         Column("get_shown_status_display", label=_("状态")),
         Column("outcome", label=_("结果")),
-        Column("duration_display", label=_("用时")),
+        DurationColumn("duration_display", label=_("用时"), seconds="duration_seconds"),
         Column("current_step_title", label=_("当前/最后步骤")),
-        Column("practice", label=_("练习"), accessor=lambda run: _("练习") if run.practice else ""),
+        YesNoColumn("practice", label=_("练习")),
         Column("ref", label=_("编号")),
         Column("revision_id", label=_("流程版本")),
-        DateColumn("finished_at", label=_("结束")),
+        LocalTimeColumn("finished_at", label=_("结束")),
         # The run's own id, so a row of the export can be traced back to its timeline and events.
         Column("id", label=_("记录编号")),
     ]
@@ -158,8 +166,8 @@ class GroupedStatsReportView(RunsReportMixin, ColumnsReportView):
             Column("abandoned", label=_("中断")),
             Column("in_progress", label=_("进行中")),
             Column("outcomes_display", label=_("结果分布")),
-            Column("median_display", label=_("用时中位数")),
-            Column("p90_display", label=_("用时 P90")),
+            DurationColumn("median_display", label=_("用时中位数"), seconds="median_seconds"),
+            DurationColumn("p90_display", label=_("用时 P90"), seconds="p90_seconds"),
         ]
 
     def get_filtered_queryset(self):
@@ -207,12 +215,27 @@ class AbandonmentReportView(ProcedureFiguresReportView):
     figures = staticmethod(stats.abandonment_by_step)
     columns = [
         Column("procedure", label=_("流程")),
-        Column("step", label=_("中断在步骤")),
-        Column("step_key", label=_("步骤标识")),
+        Column("step_label", label=_("中断在步骤")),
         Column("abandoned", label=_("中断次数")),
         Column("runs", label=_("该流程运行次数")),
         Column("share", label=_("占比")),
     ]
+
+    def get_filtered_queryset(self):
+        """Each step by its title; its key added only where the title alone does not say which step
+        (two rows of one procedure with the same title, or a step without one)."""
+        rows = super().get_filtered_queryset()
+        keys = defaultdict(set)
+        for row in rows:
+            keys[(row.procedure_id, row.step)].add(row.step_key)
+        for row in rows:
+            if not row.step:
+                row.step_label = row.step_key
+            elif len(keys[(row.procedure_id, row.step)]) > 1:
+                row.step_label = f"{row.step}（{row.step_key}）"
+            else:
+                row.step_label = row.step
+        return rows
 
 
 class CommonPathsReportView(ProcedureFiguresReportView):

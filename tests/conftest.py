@@ -1,7 +1,7 @@
 """Fixtures shared by all test packages: a site tree and one user per role (plus a second agent).
 
 Usernames are the role names, first names those of the demo users (``kb_site.content.demo``), and
-every password is ``tests.factories.PASSWORD``. Reports show the first name, exports the username.
+every password is ``tests.factories.PASSWORD``. Reports and their exports show the first name.
 """
 
 import pytest

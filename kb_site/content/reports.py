@@ -1,15 +1,13 @@
 """Admin reports on knowledge content: 待复核内容 (registered in ``wagtail_hooks``)."""
 
-import datetime
-
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
+from wagtail.admin.ui.tables import Column, TitleColumn
 from wagtail.models import Page, get_page_models
 
-from kb_site.reports import ColumnsReportView
+from kb_site.reports import ColumnsReportView, ExportColumn, LocalTimeColumn, display_name
 
 from .models import ReviewMixin
 
@@ -40,16 +38,21 @@ class OverdueReviewReportView(ColumnsReportView):
         TitleColumn("title", label=_("标题"), url_name="wagtailadmin_pages:edit"),
         Column("page_type", label=_("类型")),
         Column("maintainer", label=_("负责培训师"), accessor="maintainer_name"),
-        DateColumn("last_reviewed", label=_("上次复核")),
-        DateColumn("review_due", label=_("复核到期")),
-        Column("days_overdue", label=_("逾期天数"), accessor="days_overdue_display"),
+        LocalTimeColumn("last_reviewed", label=_("上次复核")),
+        LocalTimeColumn("review_due", label=_("复核到期")),
+        ExportColumn(
+            "days_overdue",
+            label=_("逾期天数"),
+            accessor="days_overdue_display",
+            export_accessor="days_overdue",
+        ),
         Column("page_url", label=_("地址")),
     ]
     model = Page
     any_permission_required = ["add", "change", "publish"]
 
     def get_filename(self):
-        return f"overdue-review-{datetime.date.today():%Y-%m-%d}"
+        return f"overdue-review-{timezone.localdate():%Y-%m-%d}"
 
     def get_queryset(self):
         today = timezone.localdate()
@@ -60,10 +63,6 @@ class OverdueReviewReportView(ColumnsReportView):
             page.days_overdue_display = ngettext("%(days)d 天", "%(days)d 天", page.days_overdue) % {
                 "days": page.days_overdue
             }
-            page.maintainer_name = (
-                (page.maintainer.get_full_name() or page.maintainer.get_username())
-                if page.maintainer
-                else "—"
-            )
+            page.maintainer_name = display_name(page.maintainer) or "—"
             page.page_url = page.get_url()
         return pages

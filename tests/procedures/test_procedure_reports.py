@@ -114,8 +114,8 @@ def test_stats_report_view_and_csv_export(client, supervisor, known_runs):
     assert response.status_code == 200 and "少货处理" in html and "3分30秒" in html and "10分0秒" in html
     export = client.get(reverse("procedures_stats:index"), {"export": "csv"})
     rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
-    assert [(r["流程"], r["运行次数"], r["用时中位数"], r["用时 P90"]) for r in rows] == [
-        ("少货处理", "6", "3分30秒", "10分0秒")
+    assert [(r["流程"], r["运行次数"], r["用时中位数（秒）"], r["用时 P90（秒）"]) for r in rows] == [
+        ("少货处理", "6", "210", "600")
     ]
 
 
@@ -174,8 +174,8 @@ def test_xlsx_export(client, supervisor, known_runs):
     assert response.status_code == 200
     workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     rows = list(workbook.active.iter_rows(values_only=True))
-    assert rows[0][:4] == ("流程", "中断在步骤", "步骤标识", "中断次数")
-    assert rows[1][:4] == ("少货处理", "外包装是否完好？", "ask-package", 1)
+    assert rows[0][:4] == ("流程", "中断在步骤", "中断次数", "该流程运行次数")
+    assert rows[1][:4] == ("少货处理", "外包装是否完好？", 1, 6)
 
 
 def test_section_and_procedure_filters(client, supervisor, agent, known_runs, complaint):
