@@ -1,5 +1,5 @@
 """The admin, assembled: the apps' viewsets in one menu (the site is the one place that knows them all),
-the 登录锁定 report (``kb_site.lockouts``) and one-click approval in the editor (``kb_site.approvals``)."""
+the 登录锁定 report (``kb_site.lockouts``) and one-click approval with a message (``kb_site.approvals``)."""
 
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
@@ -31,7 +31,8 @@ def register_login_lockouts():
     return LoginLockoutViewSet("login_lockouts", url_prefix="reports/login-lockouts", menu_order=900)
 
 
-# A reviewer approves from the editor in one click, and is told what the approval did (kb_site.approvals).
+# A reviewer approves from the editor in one click, and is told what an approval did, in the editor and
+# from the dashboard (kb_site.approvals).
 for hook_name, function in [
     ("construct_page_action_menu", approvals.promote_approve),
     ("construct_snippet_action_menu", approvals.promote_approve),
@@ -39,5 +40,7 @@ for hook_name, function in [
     ("before_edit_snippet", approvals.remember_task_under_review),
     ("after_edit_page", approvals.confirm_approval),
     ("after_edit_snippet", approvals.confirm_approval),
+    ("construct_homepage_panels", approvals.replace_review_panel),
+    ("register_admin_urls", approvals.admin_urls),
 ]:
     hooks.register(hook_name, function)

@@ -1,5 +1,6 @@
 """A 主管 approves a change from the editor in one click (the footer's primary button, not an item of
-the "…" menu) and is told that it was approved and published."""
+the "…" menu) and is told that it was approved and published; approving from the dashboard's
+等待你的审查 panel says so too."""
 
 import re
 
@@ -167,7 +168,81 @@ def test_approving_a_phrasing_from_the_editor_publishes_and_says_so(client, phra
     assert success_messages(response.content.decode()) == ["已批准并发布“开场问候”。"]
 
 
+# From the dashboard's 等待你的审查 panel
+
+
+def dashboard_action_url(html, action, modal=False):
+    """The URL a button of the panel's "…" menu posts to (approve: the one-click one)."""
+    for url, attributes in re.findall(r'<button data-workflow-action-url="([^"]+)"([^>]*)>', html):
+        if f"/{action}/" in url and ("data-launch-modal" in attributes) == modal:
+            return url
+    raise AssertionError(f"no {action} button")
+
+
+def test_approving_from_the_dashboard_publishes_and_says_so(client, article_in_review, supervisor):
+    client.force_login(supervisor)
+    url = dashboard_action_url(client.get("/admin/").content.decode(), "approve")
+    response = client.post(url, {"next": "/admin/"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/admin/"
+    live = ArticlePage.objects.get(pk=article_in_review.pk)
+    assert live.title == "少货处理规范（修订）" and not live.has_unpublished_changes
+    assert success_messages(response.content.decode()) == ["已批准并发布“少货处理规范（修订）”。"]
+
+
+def test_approving_a_phrasing_from_the_dashboard_says_so(client, phrasing_in_review, supervisor):
+    client.force_login(supervisor)
+    url = dashboard_action_url(client.get("/admin/").content.decode(), "approve")
+    response = client.post(url, {"next": "/admin/"}, follow=True)
+    assert Phrasing.objects.get(pk=phrasing_in_review.pk).text == "您好，我是{工号}号客服。"
+    assert success_messages(response.content.decode()) == ["已批准并发布“开场问候”。"]
+
+
+def test_the_dashboards_comment_dialogs_still_open(client, article_in_review, supervisor):
+    client.force_login(supervisor)
+    url = dashboard_action_url(client.get("/admin/").content.decode(), "reject", modal=True)
+    response = client.get(url, headers={"x-requested-with": "XMLHttpRequest"})
+    assert response.status_code == 200 and response.json()["step"] == "action"
+
+
+def test_a_second_approval_says_nothing_more(client, article_in_review, supervisor):
+    client.force_login(supervisor)
+    url = dashboard_action_url(client.get("/admin/").content.decode(), "approve")
+    client.post(url, {"next": "/admin/"}, follow=True)
+    response = client.post(url, {"next": "/admin/"}, follow=True)
+    assert success_messages(response.content.decode()) == []
+
+
+def test_a_trainer_cannot_approve_through_the_dashboard_url(client, article_in_review, trainer, supervisor):
+    client.force_login(supervisor)
+    url = dashboard_action_url(client.get("/admin/").content.decode(), "approve")
+    client.force_login(trainer)
+    response = client.post(url, {"next": "/admin/"}, follow=True)
+    assert ArticlePage.objects.get(pk=article_in_review.pk).title == "少货处理规范"
+    assert success_messages(response.content.decode()) == []
+
+
+def test_an_unknown_task_is_a_404(client, supervisor):
+    client.force_login(supervisor)
+    assert client.post("/admin/approvals/1/approve/999999/").status_code == 404
+
+
 # In Chromium
+
+
+def supervisor_page(browser, live_server, supervisor):  # noqa: F811
+    page = browser.new_context(locale="zh-CN").new_page()
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", supervisor.username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.press("#id_password", "Enter")
+    return page
+
+
+def shown_message(page):
+    message = page.locator(".messages .success").first
+    message.wait_for()
+    return message.inner_text()
 
 
 @pytest.mark.browser
@@ -178,14 +253,7 @@ def test_supervisor_approves_in_one_click_in_the_browser(
     article_in_review,
     supervisor,
 ):
-    context = browser.new_context(locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", supervisor.username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.press("#id_password", "Enter")
-
+    page = supervisor_page(browser, live_server, supervisor)
     page.goto(f"{live_server.url}/admin/pages/{article_in_review.pk}/edit/")
     approve = page.locator("footer button[data-workflow-action-name=approve]").first
     assert approve.is_visible(), "批准 is hidden in the … menu"
@@ -193,9 +261,26 @@ def test_supervisor_approves_in_one_click_in_the_browser(
     with page.expect_navigation():
         approve.click()
 
-    message = page.locator(".messages .success").first
-    message.wait_for()
-    assert "已批准并发布“少货处理规范（修订）”。" in message.inner_text()
+    assert "已批准并发布“少货处理规范（修订）”。" in shown_message(page)
     live = ArticlePage.objects.get(pk=article_in_review.pk)
     assert live.title == "少货处理规范（修订）" and not live.has_unpublished_changes
-    context.close()
+    page.context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_approving_from_the_dashboard_shows_a_message_in_the_browser(
+    browser,  # noqa: F811
+    live_server,
+    article_in_review,
+    supervisor,
+):
+    page = supervisor_page(browser, live_server, supervisor)
+    row = page.locator("tr", has_text="少货处理规范")
+    row.locator(".w-dropdown__toggle").click()
+    with page.expect_navigation():
+        row.locator("button[data-workflow-action-url]:not([data-launch-modal])", has_text="批准").click()
+
+    assert "已批准并发布“少货处理规范（修订）”。" in shown_message(page)
+    assert ArticlePage.objects.get(pk=article_in_review.pk).title == "少货处理规范（修订）"
+    page.context.close()
