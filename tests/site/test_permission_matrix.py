@@ -875,3 +875,30 @@ def test_the_group_editor_shows_who_may_delete_documents_and_images(client, db):
     for codename in ("delete_document", "delete_image"):
         permission = Permission.objects.get(codename=codename)
         assert re.search(rf'name="permissions" value="{permission.pk}" id="[^"]+" checked', html), codename
+
+
+def test_existing_databases_get_the_new_grants(db):
+    """``content.0006`` brings a database migrated before it to what ``roles.py`` now grants."""
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.auth.models import Group, Permission
+    from wagtail.models import GroupPagePermission
+
+    migration = importlib.import_module("kb_site.content.migrations.0006_role_delete_permissions")
+    supervisors = Group.objects.get(name=roles.SUPERVISOR)
+    delete_image = Permission.objects.get(content_type__app_label="wagtailimages", codename="delete_image")
+    delete_page = Permission.objects.get(content_type__app_label="wagtailcore", codename="delete_page")
+    supervisors.permissions.remove(delete_image)
+    GroupPagePermission.objects.create(
+        group=supervisors, page=Page.get_first_root_node(), permission=delete_page
+    )
+
+    migration.update_grants(apps, None)
+
+    assert supervisors.permissions.filter(pk=delete_image.pk).exists()
+    assert not GroupPagePermission.objects.filter(permission=delete_page).exists()
+    trainer_deletes = Group.objects.get(name=roles.TRAINER).permissions.filter(
+        codename__in=["delete_document", "delete_image", "delete_phrasing"]
+    )
+    assert not trainer_deletes.exists()
