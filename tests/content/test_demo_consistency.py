@@ -41,6 +41,8 @@ POSTAL_TEAM_READINGS = {"国际航空水陆路（SAL）", "国际水陆路"}
 CALLBACK_SEED_DAYS = 3
 # 设备热线 seed (002): “当天故障，第二天回访”: on time up to one day after the fault.
 NEXT_DAY_SEED_DAYS = 1
+# 95598 seed (003): “客户已是第七次来电催促复电，按照规定需升级为投诉事件”.
+REPEAT_CALL_SEED = 7
 # 网店 seed (000) says only “金额较小 … 可以直接给顾客退款” / “金额较大 … 商量退款或补发”: no figure.
 REFUND_TEAM_LINE = 50
 
@@ -85,6 +87,11 @@ def after_sales(db):
 @pytest.fixture
 def hotline(db):
     return load_flow("equipment-hotline", "50-next-day-callback.yaml", "next-day-callback")
+
+
+@pytest.fixture
+def power(db):
+    return load_flow("power-95598", "70-complaint-five-steps.yaml", "case-reconnection")
 
 
 @pytest.fixture
@@ -311,6 +318,28 @@ def test_next_day_callback_is_late_after_the_next_day(client, agent, hotline):
         act(client, run, action="next", check=["0", "1"])
         run = act(client, run, action="next", 设备类型="ATM", 工程师工号="07", 故障日期=days_ago(days))
         assert run.current_step == expected, days
+
+
+# --- 95598: the 7th call becomes a complaint ----------------------------------------------------------
+
+
+def test_repeat_call_threshold_agrees(power):
+    text = article_text(article("case-reconnection"))
+    match = re.search(r"第(.)次来电[^。]*升级为投诉", text)
+    assert match and CHINESE_ORDINALS[match.group(1)] == REPEAT_CALL_SEED
+    rule = steps_of(power)["repeat-rule"]
+    assert int(only_branch(rule, "gte")["value"]) == REPEAT_CALL_SEED
+
+
+def test_the_seventh_call_is_escalated_and_the_sixth_is_not(client, agent, power):
+    login(client, agent)
+    for calls, expected in [(REPEAT_CALL_SEED - 1, "restate"), (REPEAT_CALL_SEED, "escalate-dept")]:
+        run = start(client, power, 客户称呼="许先生", 问题概述="复电太慢")
+        act(client, run, action="next")
+        act(client, run, answer="1")  # 不涉及人身安全
+        act(client, run, action="next", check=["0", "1"])
+        run = act(client, run, action="next", 投诉类型="停电复电", 来电次数=str(calls))
+        assert run.current_step == expected, calls
 
 
 # --- online shop: the refund line is the team's own --------------------------------------------------

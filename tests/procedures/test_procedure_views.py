@@ -111,6 +111,7 @@ def test_complaint_run_repeat_caller_is_escalated_by_rule(client, agent, complai
     step(client, run, answer="1")
     step(client, run, action="next", check=["0", "1"])
     step(client, run, action="next", **{"v-投诉类型": "停电复电", "v-来电次数": "8"})
+    step(client, run, action="next", **{"v-上级部门": "市场部"})
     run.refresh_from_db()
     assert run.outcome == "已升级" and run.current_step == "escalate-repeat"
     assert [e[0] for e in logged(run)] == [
@@ -119,6 +120,7 @@ def test_complaint_run_repeat_caller_is_escalated_by_rule(client, agent, complai
         "listen",
         "ask-info",
         "repeat-rule",
+        "escalate-dept",
         "escalate-repeat",
     ]
 
