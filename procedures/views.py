@@ -155,6 +155,11 @@ def run_json(request, run_id):
     return JsonResponse(run_as_dict(run), json_dumps_params={"ensure_ascii": False})
 
 
+def _local_iso(moment):
+    """ISO 8601 in the site's time zone (``2026-03-01T14:05:09+08:00``), as every time the site shows."""
+    return timezone.localtime(moment).isoformat() if moment else None
+
+
 def run_as_dict(run):
     return {
         "id": str(run.pk),
@@ -165,8 +170,8 @@ def run_as_dict(run):
         "outcome": run.outcome,
         "practice": run.practice,
         "variables": run.variables,
-        "started_at": run.started_at.isoformat(),
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "started_at": _local_iso(run.started_at),
+        "finished_at": _local_iso(run.finished_at),
         "duration_seconds": round(run.duration_seconds),
         "current_step": run.current_step,
         "events": [
@@ -180,8 +185,8 @@ def run_as_dict(run):
                 "next": e.next_key,
                 "inputs": e.inputs,
                 "note": e.note,
-                "entered_at": e.entered_at.isoformat(),
-                "left_at": e.left_at.isoformat(),
+                "entered_at": _local_iso(e.entered_at),
+                "left_at": _local_iso(e.left_at),
             }
             for e in run.logged_events
         ],

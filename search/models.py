@@ -1,7 +1,9 @@
 """Search data that trainers manage or read: synonym groups and the log of searches that found nothing.
 
 Query hits and promoted results use ``wagtail.contrib.search_promotions`` (``Query``,
-``QueryDailyHits``, ``SearchPromotion``); only what it lacks lives here.
+``QueryDailyHits``, ``SearchPromotion``); only what it lacks lives here: the time of the last search
+counted in a day's hits (``QueryDailyLastSearch``: Wagtail keeps the day only), and the searches that
+found nothing. Days are the site's local days (Wagtail's ``add_hit`` would count on the UTC day).
 """
 
 import re
@@ -11,9 +13,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel
+from wagtail.contrib.search_promotions.models import Query, QueryDailyHits
 from wagtail.search.utils import normalise_query_string
 
-__all__ = ["SynonymGroup", "ZeroResultQuery", "parse_terms"]
+__all__ = ["QueryDailyLastSearch", "SynonymGroup", "ZeroResultQuery", "parse_terms"]
 
 TERM_SEPARATORS = re.compile(r"\s*(?:=|＝|,|，|、|;|；|\n)\s*")
 
@@ -69,6 +72,8 @@ class ZeroResultQuery(models.Model):
     query_string = models.CharField(_("搜索词"), max_length=255, db_index=True)
     date = models.DateField(_("日期"), db_index=True)
     hits = models.PositiveIntegerField(_("次数"), default=0)
+    # Empty on the days counted before the time was kept: those rows know only their day.
+    last_searched_at = models.DateTimeField(_("最近一次搜索"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("无结果搜索")
@@ -81,10 +86,51 @@ class ZeroResultQuery(models.Model):
         return f"{self.query_string} ({self.date}: {self.hits})"
 
     @classmethod
-    def record(cls, query_string, date=None):
+    def record(cls, query_string, date=None, *, now=None):
+        """Count one search that found nothing, made at ``now`` (default: now) on its local day.
+
+        ``date`` alone counts it on that day without a time (for imports and tests).
+        """
         query_string = normalise_query_string(query_string or "")
         if not query_string:
             return
-        date = date or timezone.localdate()
+        if date is None:
+            now = now or timezone.now()
+            date = timezone.localdate(now)
         row, _ = cls.objects.get_or_create(query_string=query_string, date=date)
-        cls.objects.filter(pk=row.pk).update(hits=models.F("hits") + 1)
+        changes = {"hits": models.F("hits") + 1}
+        if now is not None:
+            changes["last_searched_at"] = now
+        cls.objects.filter(pk=row.pk).update(**changes)
+
+
+class QueryDailyLastSearch(models.Model):
+    """When the last search counted in one day's ``QueryDailyHits`` row was made (Wagtail stores the day
+    only); goes with that row when search_promotions' garbage collection removes it."""
+
+    daily_hits = models.OneToOneField(
+        QueryDailyHits,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="last_search",
+        verbose_name=_("每日搜索次数"),
+    )
+    searched_at = models.DateTimeField(_("最近一次搜索"))
+
+    class Meta:
+        verbose_name = _("最近一次搜索")
+        verbose_name_plural = _("最近一次搜索")
+
+    def __str__(self):
+        return f"{self.daily_hits.query} ({timezone.localtime(self.searched_at):%Y-%m-%d %H:%M:%S})"
+
+    @classmethod
+    def count_search(cls, query_string, now=None):
+        """Count one search of ``query_string`` in search_promotions' hits on the local day of ``now``
+        (default: now) and keep its time. What ``Query.add_hit`` does, plus the time and the local day."""
+        now = now or timezone.now()
+        query = Query.get(query_string)
+        daily_hits, _ = QueryDailyHits.objects.get_or_create(query=query, date=timezone.localdate(now))
+        QueryDailyHits.objects.filter(pk=daily_hits.pk).update(hits=models.F("hits") + 1)
+        if not cls.objects.filter(daily_hits=daily_hits).update(searched_at=now):
+            cls.objects.update_or_create(daily_hits=daily_hits, defaults={"searched_at": now})

@@ -5,11 +5,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import DateFromToRangeFilter
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
-from wagtail.admin.ui.tables import Column, DateColumn, NumberColumn
+from wagtail.admin.ui.tables import Column, NumberColumn
 from wagtail.contrib.search_promotions.models import QueryDailyHits
 from wagtail.permission_policies import ModelPermissionPolicy
 
-from kb_site.reports import ColumnsReportView
+from kb_site.reports import ColumnsReportView, LocalTimeColumn
 from search.models import ZeroResultQuery
 
 
@@ -30,12 +30,22 @@ class ZeroResultFilterSet(SearchReportFilterSet):
         model = ZeroResultQuery
 
 
+def last_search(row):
+    """The time of a query's last search over the filtered days, in local time; its day alone where the
+    last day counted it before times were kept."""
+    at, day = row["last_time"], row["last_date"]
+    if at is None or timezone.localdate(at) < day:
+        return day
+    return at
+
+
 class SearchQueryReportView(ColumnsReportView):
     """热门搜索: what agents search for most, over a date range; CSV/XLSX export.
 
-    Rows are aggregated per query over the filtered days. Subclasses point ``filterset_class`` and
-    ``get_rows_queryset`` at another daily-count table (see ``ZeroResultReportView``). Both reports are
-    for whoever may view the zero-result records (trainers and supervisors).
+    Rows are aggregated per query over the filtered days (the site's local days). Subclasses point
+    ``filterset_class``, ``get_rows_queryset`` and ``time_field`` at another daily-count table (see
+    ``ZeroResultReportView``). Both reports are for whoever may view the zero-result records (trainers
+    and supervisors).
     """
 
     page_title = _("热门搜索")
@@ -47,11 +57,12 @@ class SearchQueryReportView(ColumnsReportView):
     permission_policy = ModelPermissionPolicy(ZeroResultQuery)
     permission_required = "view"
     query_field = "query__query_string"
+    time_field = "last_search__searched_at"
     columns = [
         Column("query_string", label=_("搜索词")),
         NumberColumn("hits", label=_("次数")),
         Column("days", label=_("出现天数")),
-        DateColumn("last_date", label=_("最近一次")),
+        LocalTimeColumn("last_search", label=_("最近一次"), accessor=last_search),
     ]
 
     def get_filename(self):
@@ -75,7 +86,10 @@ class SearchQueryReportView(ColumnsReportView):
         else:
             rows = rows.values(query_string=F(self.query_field))
         return rows.annotate(
-            hits=Sum("hits"), days=Count("date", distinct=True), last_date=Max("date")
+            hits=Sum("hits"),
+            days=Count("date", distinct=True),
+            last_date=Max("date"),
+            last_time=Max(self.time_field),
         ).order_by("-hits", "query_string")
 
 
@@ -89,6 +103,7 @@ class ZeroResultReportView(SearchQueryReportView):
     filename_prefix = "search-zero-results"
     filterset_class = ZeroResultFilterSet
     query_field = "query_string"
+    time_field = "last_searched_at"
 
     def get_rows_queryset(self):
         return ZeroResultQuery.objects.all()

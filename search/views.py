@@ -14,14 +14,14 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from wagtail.contrib.search_promotions.models import Query
 from wagtail.models import Page
 
 from search import kinds, results, spelling, synonyms
-from search.models import ZeroResultQuery
+from search.models import QueryDailyLastSearch, ZeroResultQuery
 from zhtext import normalize, query_words
 
 logger = logging.getLogger(__name__)
@@ -62,11 +62,13 @@ class SearchForm(forms.Form):
 
 
 def _record(query, outcome):
-    """Query hits for search_promotions' statistics, and the day's zero-result count."""
+    """Query hits for search_promotions' statistics, and the day's zero-result count: on the local day,
+    with the time of the search (the reports' 最近一次)."""
+    now = timezone.now()
     try:
-        Query.get(query).add_hit()
+        QueryDailyLastSearch.count_search(query, now)
         if outcome.unfiltered_total == 0:
-            ZeroResultQuery.record(query)
+            ZeroResultQuery.record(query, now=now)
     except Exception:
         logger.exception("Could not record search statistics for %r", query)
 
