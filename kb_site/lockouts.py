@@ -118,6 +118,12 @@ class SiteLoginForm(LockoutMessageMixin, AuthenticationForm):
 class AdminLoginForm(LockoutMessageMixin, WagtailLoginForm):
     """Wagtail's login form (``/admin/login/``, ``WAGTAILADMIN_USER_LOGIN_FORM``)."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Wagtail leaves this label to Django's default, the field's name "Password", which no catalogue
+        # translates; Django's and Wagtail's catalogues do translate the msgid.
+        self.fields["password"].label = _("Password")
+
 
 def shows_lockout(response):
     form = (getattr(response, "context_data", None) or {}).get("form")
