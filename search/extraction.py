@@ -1,6 +1,6 @@
 """Text inside uploaded documents (PDF, DOCX, PPTX, TXT), so a search finds what a training deck says.
 
-Plain Python, no Django. ``extract_text(data, extension, limits)`` reads the text within hard limits:
+Plain Python, no Django. ``extract_text(data, filename, limits)`` reads the text within hard limits:
 pages (or slides), characters kept, the decompressed size of each PDF content stream, the unpacked
 size of a DOCX/PPTX package and of each XML part in it (checked from the zip directory before
 anything is parsed). ``extract_in_subprocess`` runs it in a child Python process with an address-space
