@@ -23,7 +23,7 @@ from .forms import MoveForm, StartForm
 from .models import ProcedurePage, ProcedureRun, current_procedure
 from .runs import MoveRejected, apply_move, run_summary_text, start_run
 from .signals import BEFORE_START_RUN
-from .text import fill_rich_text
+from .text import fill_rich_text, speech_values
 
 # A run screen is for the call in progress: no section menu beside it (it would also cost a
 # page-tree query on every step).
@@ -222,15 +222,16 @@ def step_context(run, form=None):
     procedure = run.get_procedure()
     events = run.logged_events
     path = _path_items(events, procedure.labels())
+    values = speech_values(run, procedure)
     return {
         **RUN_SCREEN,
         "run": run,
         "procedure": procedure,
         "form": form,
-        "step": _display_step(form.step_def, run.variables),
+        "step": _display_step(form.step_def, values),
         "step_number": len([p for p in path if p["kind"] != StepKind.RULE]) + 1,
         "path": path,
-        "values": run.variables,
+        "values": values,
         "fields": form.variable_fields(),
         "checklist": form.checklist_items(),
         "checklist_errors": form.errors.get("check"),
@@ -245,11 +246,12 @@ def step_context(run, form=None):
 def summary_context(run):
     procedure = run.get_procedure()
     events = run.logged_events
+    values = speech_values(run, procedure)
     outcome_step = None
     if run.status == RunStatus.COMPLETED and run.current_step in procedure.by_key:
         step = procedure.by_key[run.current_step]
         if step.get("kind") == StepKind.OUTCOME:
-            outcome_step = _display_step(step, run.variables)
+            outcome_step = _display_step(step, values)
     summary_text = run_summary_text(run)
     return {
         **RUN_SCREEN,
@@ -267,7 +269,7 @@ def summary_context(run):
         ],
         "summary_text": summary_text,
         "summary_rows": min(summary_text.count("\n") + 2, 30),
-        "values": run.variables,
+        "values": values,
         "variables": [(v.display_label, run.variables.get(n, "")) for n, v in procedure.variables.items()],
         "now": timezone.now(),
     }

@@ -20,20 +20,40 @@ from kb_site.demo import DemoReport
 
 from . import roles
 from .models import ArticlePage, HomePage, Phrasing, SectionPage
+from .profiles import AgentProfile, ensure_site_company_name
 
 DEMO_DIR = Path(settings.BASE_DIR) / "fixtures" / "demo"
 
-# Development-only accounts, one per role (printed by `make run`).
+# Development-only accounts, one per role (printed by `make run`); the 工号 phrasings speak as {工号}.
 DEMO_USERS = [
-    {"username": "agent", "password": "callbook-agent", "first_name": "小王", "role": roles.AGENT},
-    {"username": "trainer", "password": "callbook-trainer", "first_name": "李培训", "role": roles.TRAINER},
+    {
+        "username": "agent",
+        "password": "callbook-agent",
+        "first_name": "小王",
+        "role": roles.AGENT,
+        "工号": "1001",
+    },
+    {
+        "username": "trainer",
+        "password": "callbook-trainer",
+        "first_name": "李培训",
+        "role": roles.TRAINER,
+        "工号": "2001",
+    },
     {
         "username": "supervisor",
         "password": "callbook-supervisor",
         "first_name": "张主管",
         "role": roles.SUPERVISOR,
+        "工号": "3001",
     },
-    {"username": "newhire", "password": "callbook-newhire", "first_name": "小陈", "role": roles.NEW_HIRE},
+    {
+        "username": "newhire",
+        "password": "callbook-newhire",
+        "first_name": "小陈",
+        "role": roles.NEW_HIRE,
+        "工号": "1002",
+    },
     {"username": "admin", "password": "callbook-admin", "first_name": "管理员", "role": None},
 ]
 
@@ -67,6 +87,8 @@ def ensure_users(report):
             user.save()
         if spec["role"]:
             user.groups.add(Group.objects.get(name=spec["role"]))
+        if spec.get("工号"):
+            AgentProfile.objects.get_or_create(user=user, defaults={"employee_number": spec["工号"]})
         report.add("users", created)
         users[spec["username"]] = user
     return users
@@ -126,6 +148,8 @@ def ensure_home(site_spec, report):
         site.save()
         if old_root.depth == 2 and old_root.specific_class is Page:
             old_root.delete()  # Wagtail's "Welcome to your new Wagtail site!" placeholder
+    if site_spec.get("company_name"):
+        ensure_site_company_name(Site.objects.get(is_default_site=True), site_spec["company_name"])
     return home
 
 

@@ -438,3 +438,7 @@ class CallbookDocument(AbstractDocument):
             extraction_status=TextExtraction.FAILED,
             extraction_note=reason[:500],
         )
+
+
+# The agent profile (工号) and company settings (公司名称) phrasings speak: models of this app, kept apart.
+from .profiles import AgentProfile, CompanySettings  # noqa: E402, F401

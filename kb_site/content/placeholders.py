@@ -5,12 +5,29 @@ fill text the same way. A placeholder with no value is rendered as a visible, fi
 never as raw braces.
 """
 
+import datetime
 import re
 
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 PLACEHOLDER_RE = re.compile(r"\{([^{}\s]{1,20})\}")
+
+
+def spoken_date(value):
+    """A date as it is said and written to a customer: ``2026-11-16`` → ``2026年11月16日``.
+
+    ``value`` is a ``datetime.date`` or its ISO text (how runs store dates); anything else is returned
+    unchanged, so a value that is not a date is never lost.
+    """
+    if isinstance(value, datetime.datetime):
+        value = value.date()
+    if not isinstance(value, datetime.date):
+        try:
+            value = datetime.date.fromisoformat(str(value).strip())
+        except ValueError:
+            return value
+    return f"{value.year}年{value.month}月{value.day}日"
 
 
 def placeholder_names(text):

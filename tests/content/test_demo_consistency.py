@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from kb_site.content import demo as content_demo
 from kb_site.content.models import ArticlePage
+from kb_site.content.placeholders import spoken_date
 from procedures import demo as procedures_demo
 from procedures.models import ProcedureRun
 from tests.procedures.conftest import login
@@ -248,6 +249,7 @@ def test_postal_complaint_is_accepted_only_after_the_limit(client, agent, postal
         assert run.outcome == "未到受理时限", (mail_type, days)
         summary = client.get(reverse("procedures:run", args=[run.pk])).content.decode()
         assert f"寄出超过 {limit} 日" in summary  # what the agent tells the customer
+        assert spoken_date(days_ago(days)) in summary  # the date as it is said: 2026年11月16日
     run = postal_complaint(client, postal, mail_type, limit + 1)
     assert run.outcome == "已受理投诉", (mail_type, limit + 1)
 
