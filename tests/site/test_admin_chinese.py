@@ -6,7 +6,7 @@ their screens: the login page, dashboard, page explorer and search, an article's
 panels, the scheduling dialog, a table block's settings, a validation error), phrasings, the moderation
 workflow from submission to approval, every report in their menu, documents and images. Every screen's
 visible text and its title, placeholder and aria-label attributes must hold none of ``ENGLISH`` and no
-Latin word at all but the names in ``ALLOWED``.
+Latin word (of two letters or more) but the names in ``ALLOWED``.
 """
 
 import csv
