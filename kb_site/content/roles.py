@@ -42,6 +42,12 @@ CONTENT_MODEL_PERMISSIONS = {
         ("wagtaildocs", "document", "add_document"),
         ("wagtaildocs", "document", "change_document"),
         ("wagtaildocs", "document", "delete_document"),
+        # The floor's own people and name: 工号 (``{工号}``) and 公司信息 (``{公司名称}``), see profiles.py.
+        ("content", "agentprofile", "add_agentprofile"),
+        ("content", "agentprofile", "change_agentprofile"),
+        ("content", "agentprofile", "delete_agentprofile"),
+        ("content", "agentprofile", "view_agentprofile"),
+        ("content", "companysettings", "change_companysettings"),
         ("wagtaildocs", "document", "choose_document"),
         ("wagtailimages", "image", "add_image"),
         ("wagtailimages", "image", "change_image"),

@@ -174,3 +174,27 @@ def test_an_administrator_sets_a_number_and_the_company_name_in_the_admin(client
     )
     assert response.status_code == 302
     assert system_values(agent.pk)["公司名称"] == "示范服务中心"
+
+
+def test_a_supervisor_keeps_the_numbers_and_the_company_name_a_trainer_cannot(
+    client, agent, trainer, supervisor, home
+):
+    """The floor supervisor, not only a superuser, keeps 工号 and 公司信息 (roles.py, migration 0008)."""
+    site = Site.objects.get(is_default_site=True)
+    add_url = reverse("wagtailsnippets_content_agentprofile:add")
+    settings_url = reverse("wagtailsettings:edit", args=["content", "companysettings", site.pk])
+
+    client.force_login(trainer)
+    assert client.post(add_url, {"user": agent.pk, "employee_number": "6666"}).status_code in (302, 403)
+    assert client.post(settings_url, {"company_name": "篡改"}).status_code in (302, 403)
+    assert "工号" not in system_values(agent.pk)
+    assert "公司名称" not in system_values(agent.pk)
+
+    client.force_login(supervisor)
+    assert client.get(reverse("wagtailsnippets_content_agentprofile:list")).status_code == 200
+    response = client.post(add_url, {"user": agent.pk, "employee_number": "1024"})
+    assert response.status_code == 302
+    response = client.post(settings_url, {"company_name": "示范服务中心"})
+    assert response.status_code == 302
+    values = system_values(agent.pk)
+    assert (values["工号"], values["公司名称"]) == ("1024", "示范服务中心")
