@@ -1,3 +1,5 @@
+import pytest
+
 from kb_site.content import placeholders
 
 
@@ -32,3 +34,30 @@ def test_render_html_keeps_line_breaks():
 def test_braces_that_are_not_placeholders_stay_as_text():
     assert placeholders.placeholder_names("价格 {a b} 和 {}") == []
     assert placeholders.fill_text("{a b}") == "{a b}"
+
+
+@pytest.mark.django_db
+def test_a_phrasing_read_outside_a_run_speaks_the_readers_own_number_and_company(
+    client, agent, other_agent, section
+):
+    """On a section page (and wherever a phrasing is read outside a run) {工号} and {公司名称} are the
+    reader's own, as in a run; {客户称呼} stays a gap to fill."""
+    from wagtail.models import Site
+
+    from kb_site.content.profiles import AgentProfile, CompanySettings
+    from tests.factories import PhrasingFactory, publish
+
+    publish(PhrasingFactory(section=section, text="您好{客户称呼}，{公司名称}，我是{工号}号客服。"))
+    AgentProfile.objects.create(user=agent, employee_number="1001")
+    CompanySettings.objects.create(site=Site.objects.get(is_default_site=True), company_name="示范服务中心")
+
+    client.force_login(agent)
+    html = client.get(section.url).content.decode()
+    assert '<span class="ph ph-filled" data-ph="工号">1001</span>' in html
+    assert '<span class="ph ph-filled" data-ph="公司名称">示范服务中心</span>' in html
+    assert 'data-ph="客户称呼" placeholder="客户称呼"' in html
+
+    client.force_login(other_agent)  # no 工号 of their own: a gap, never another agent's number
+    html = client.get(section.url).content.decode()
+    assert "1001" not in html
+    assert 'data-ph="工号" placeholder="工号"' in html

@@ -1,13 +1,29 @@
 from django import template
+from wagtail.models import Site
 
-from kb_site.content import placeholders
+from kb_site.content import placeholders, profiles
 
 register = template.Library()
 
 
-@register.simple_tag
-def phrasing_html(text, values=None):
-    """Render phrasing text with placeholders filled from ``values`` or shown as fillable gaps."""
+def viewer_values(request):
+    """The system values (工号, 客服姓名, 公司名称) of whoever is reading, once per request: a phrasing
+    read in an article or a search result speaks them as a run does."""
+    if request is None or not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    if not hasattr(request, "_callbook_viewer_values"):
+        request._callbook_viewer_values = profiles.system_values(
+            request.user.pk, Site.find_for_request(request)
+        )
+    return request._callbook_viewer_values
+
+
+@register.simple_tag(takes_context=True)
+def phrasing_html(context, text, values=None):
+    """Render phrasing text with placeholders filled from ``values`` (a run's) or, outside a run, from the
+    reader's own system values; anything else is shown as a fillable gap."""
+    if values is None:
+        values = viewer_values(context.get("request"))
     return placeholders.render_html(text, values or {})
 
 
