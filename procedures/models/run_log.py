@@ -155,7 +155,7 @@ class ProcedureRun(models.Model):
         permissions = [("view_procedure_stats", "可查看流程统计")]
 
     def __str__(self):
-        return f"{self.procedure_title} · {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.procedure_title} · {timezone.localtime(self.started_at):%Y-%m-%d %H:%M}"
 
     def get_procedure(self):
         """The procedure exactly as it was when this run started (steps, variables, phrasing texts)."""

@@ -22,3 +22,11 @@ def test_run_json_times_are_local(client, agent, missing_item):
         assert value.endswith(offset), value
     assert datetime.datetime.fromisoformat(data["started_at"]) == run.started_at
     assert datetime.datetime.fromisoformat(data["finished_at"]) == run.finished_at
+
+
+def test_a_run_is_named_by_its_local_start_time(client, agent, missing_item):
+    """How a run is named wherever Wagtail prints the object (admin titles, logs): local time."""
+    login(client, agent)
+    run = start(client, missing_item)
+    run.started_at = datetime.datetime(2026, 11, 28, 8, 44, tzinfo=datetime.UTC)
+    assert str(run).endswith("2026-11-28 16:44")
