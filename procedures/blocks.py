@@ -55,7 +55,10 @@ class VariableBlock(blocks.StructBlock):
         help_text=_("类型为“选项”时的可选值"),
     )
     required = blocks.BooleanBlock(
-        required=False, default=False, label=_("必填"), help_text=_("采集时必须填写")
+        required=False,
+        default=False,
+        label=_("必填"),
+        help_text=_("必须填写：由输入步骤采集的在那一步必填；没有步骤采集的在开始时必填"),
     )
 
     class Meta:
