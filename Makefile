@@ -40,6 +40,8 @@ run: setup ## Set everything up, serve the demo site on http://127.0.0.1:8000 wi
 	@# The worker runs document text extraction and Wagtail's index and reference updates. Ctrl-C reaches
 	@# both: the worker finishes its current task and stops (a second Ctrl-C forces it); if the web server
 	@# stops on its own, the worker is stopped too. It does not reload code: restart after changing a task.
+	@# No worker runs yet: documents a killed worker left 正文提取中 are queued again.
+	@$(MANAGE) extract_document_text
 	$(MANAGE) db_worker --no-reload & worker=$$!; \
 	trap 'wait $$worker' INT TERM; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
