@@ -55,13 +55,14 @@ test: install-dev ## Lint, check the import contracts and migrations, and run th
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 	DJANGO_SETTINGS_MODULE=kb_site.settings.test $(MANAGE) makemigrations --check --dry-run
-	$(BIN)/pytest -n auto --dist loadscope -m "not browser" $(PYTEST_ARGS)
-	@# Browser tests use transactional databases, which empty the tables for whatever runs after them
-	@# on the same worker; they get a run of their own.
-	$(BIN)/pytest -m browser $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto --dist loadscope -m "not transactional" $(PYTEST_ARGS)
+	@# Tests on a transactional database (the browser tests, the worker, migrations) empty every table for
+	@# whatever runs after them on the same process: they get a run of their own (tests/conftest.py marks them).
+	$(BIN)/pytest -m transactional $(PYTEST_ARGS)
 
 test-fast: install-dev ## Run the suite without the browser tests
-	$(BIN)/pytest -n auto --dist loadscope -m "not browser" $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto --dist loadscope -m "not transactional" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "transactional and not browser" $(PYTEST_ARGS)
 
 lint: install-dev ## ruff lint and format check, and the import-linter contracts (pyproject.toml)
 	$(BIN)/ruff check .

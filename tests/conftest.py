@@ -15,6 +15,22 @@ from search import results as search_results
 from tests.factories import HomePageFactory, SectionPageFactory, make_user
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Mark every test on a transactional database ``transactional``. Such a test ends by emptying every
+    table, data-migration rows (roles, the root page, the locale) included, so whatever runs after it on
+    the same process finds them gone: ``make test`` runs them in a process of their own."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        fixtures = getattr(item, "fixturenames", ())
+        if (
+            (marker is not None and marker.kwargs.get("transaction"))
+            or "live_server" in fixtures
+            or "transactional_db" in fixtures
+        ):
+            item.add_marker(pytest.mark.transactional)
+
+
 @pytest.fixture(autouse=True)
 def _forget_search_caches():
     """The process-wide caches of search.results must not outlive a test's rolled-back rows."""
