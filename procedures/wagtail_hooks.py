@@ -1,9 +1,12 @@
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.admin.utils import get_valid_next_url_from_request
+from wagtail.models import Page
 
 from . import demo
 from .hits import step_anchor
@@ -22,13 +25,50 @@ def keep_procedures_that_have_runs(request, page):
     """Runs point at the exact revision the agent saw: a procedure with runs is unpublished, not deleted."""
     if request.method != "POST":
         return None
-    procedures = page.get_descendants(inclusive=True).type(ProcedurePage).values_list("id", flat=True)
-    if ProcedureRun.objects.filter(procedure_id__in=list(procedures)).exists():
+    if procedures_with_runs([page]):
         messages.error(
             request, gettext("这个流程（或其下的流程）已有运行记录，不能删除；如不再使用，请取消发布。")
         )
         return redirect("wagtailadmin_pages:edit", page.pk)
     return None
+
+
+def procedures_with_runs(pages):
+    """Whether any of ``pages`` or a page below them is a procedure with runs."""
+    procedure_ids = set()
+    for page in pages:
+        procedure_ids.update(
+            page.get_descendants(inclusive=True).type(ProcedurePage).values_list("id", flat=True)
+        )
+    return ProcedureRun.objects.filter(procedure_id__in=procedure_ids).exists()
+
+
+@hooks.register("before_delete_user")
+def keep_users_who_have_runs(request, user):
+    """An agent's runs are the log of their calls: a user with runs is deactivated, not deleted."""
+    if request.method != "POST" or not ProcedureRun.objects.filter(user=user).exists():
+        return None
+    messages.error(
+        request, gettext("这个用户已有流程记录，不能删除；如已离职，请在编辑页取消“激活”以停用账号。")
+    )
+    return redirect("wagtailusers_users:edit", user.pk)
+
+
+@hooks.register("before_bulk_action")
+def keep_what_runs_point_at_in_bulk(request, action_type, objects, action_class_instance):
+    """The bulk delete of pages and users keeps the same rule as deleting one (it skipped the hooks)."""
+    if action_type != "delete" or request.method != "POST":
+        return None
+    model = action_class_instance.model
+    if issubclass(model, Page) and procedures_with_runs(objects):
+        messages.error(
+            request, gettext("所选页面中有已有运行记录的流程（或其下有），不能删除；如不再使用，请取消发布。")
+        )
+    elif issubclass(model, get_user_model()) and ProcedureRun.objects.filter(user__in=objects).exists():
+        messages.error(request, gettext("所选用户中有人已有流程记录，不能删除；如已离职，请停用账号。"))
+    else:
+        return None
+    return redirect(get_valid_next_url_from_request(request) or "wagtailadmin_home")
 
 
 @hooks.register("register_search_kind")

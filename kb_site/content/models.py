@@ -321,6 +321,10 @@ class Phrasing(
         index.SearchField("text"),
         index.FilterField("live"),
         index.FilterField("section"),
+        # The listing sorts search results by its columns (a search then a click on 标题 was a 500).
+        index.FilterField("title"),
+        index.FilterField("scenario"),
+        index.FilterField("updated_at"),
         *TaggedSearchableMixin.tagged_search_fields,
     ]
 

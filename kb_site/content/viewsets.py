@@ -2,6 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.ui.tables import Column
 from wagtail.snippets.views.snippets import IndexView, SnippetViewSet
 
 from kb_site.reports import IdChoiceFilter, SafeExportMixin, YesNoColumn
@@ -33,7 +34,8 @@ class PhrasingViewSet(SnippetViewSet):
     list_display = [
         "title",
         "scenario",
-        "section",
+        # By id, which the search index can sort on too (Django's order_by("section") is by the page path).
+        Column("section", label=Phrasing._meta.get_field("section").verbose_name, sort_key="section_id"),
         YesNoColumn("live", label=_("在用"), sort_key="live"),
         "updated_at",
     ]

@@ -4,6 +4,7 @@ import csv
 import io
 
 import pytest
+from modelsearch.backends import get_search_backend
 
 from tests.factories import PhrasingFactory
 
@@ -28,3 +29,16 @@ def test_phrasing_csv_cells_cannot_start_a_formula(client, trainer, section, pay
     header, row = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))[:2]
     assert all(not cell.startswith(("=", "+", "-", "@", "\t")) for cell in row), row
     assert row[0] == "'" + payload and row[2] == "'-1+2"
+
+
+@pytest.mark.parametrize("ordering", ["title", "-title", "scenario", "section", "section_id", "live", "-updated_at"])
+def test_a_search_sorted_by_any_column_is_listed(client, trainer, section, ordering):
+    """A search in the phrasing listing, then a click on a column heading, was a 500 (OrderByFieldError)."""
+    PhrasingFactory(title="退货致歉", text="非常抱歉给您带来不便，退货已受理", section=section)
+    PhrasingFactory(title="退货说明", text="退货请在七日内申请", section=section)
+    get_search_backend().refresh_indexes()  # index writes wait for the commit a test never makes
+    client.force_login(trainer)
+    response = client.get("/admin/snippets/content/phrasing/", {"q": "退货", "ordering": ordering})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "退货致歉" in html and "退货说明" in html

@@ -337,6 +337,32 @@ def test_a_procedure_with_runs_cannot_be_deleted(client, agent, missing_item):
     assert ProcedurePage.objects.filter(pk=missing_item.pk).exists()
 
 
+def test_bulk_delete_keeps_a_procedure_with_runs_and_users_with_runs_are_kept(client, agent, missing_item):
+    """The bulk delete (pages, users) and the single user delete were 500s (ProtectedError): refused with a
+    message, nothing deleted."""
+    from django.contrib.auth import get_user_model
+
+    from procedures.models import ProcedurePage
+
+    login(client, agent)
+    start(client, missing_item)
+    admin = get_user_model().objects.create_superuser("root", password="x")
+    client.force_login(admin)
+    bulk_pages = reverse("wagtail_bulk_action", args=["wagtailcore", "page", "delete"])
+    response = client.post(f"{bulk_pages}?id={missing_item.pk}&next=https://evil.example/", follow=True)
+    assert response.status_code == 200
+    assert "不能删除" in response.content.decode()
+    assert response.redirect_chain[-1][0].startswith("/admin/")
+    assert ProcedurePage.objects.filter(pk=missing_item.pk).exists()
+
+    response = client.post(reverse("wagtailusers_users:delete", args=[agent.pk]), follow=True)
+    assert response.status_code == 200 and "已有流程记录，不能删除" in response.content.decode()
+    bulk_users = reverse("wagtail_bulk_action", args=["auth", "user", "delete"])
+    response = client.post(f"{bulk_users}?id={agent.pk}", follow=True)
+    assert response.status_code == 200 and "不能删除" in response.content.decode()
+    assert get_user_model().objects.filter(pk=agent.pk).exists()
+
+
 def test_admin_shows_graph_errors_on_the_offending_step(client, missing_item):
     """Posting the admin form with a broken arrow: the page is not saved and the step carries the error."""
     from django.contrib.auth import get_user_model
