@@ -31,7 +31,9 @@ def test_phrasing_csv_cells_cannot_start_a_formula(client, trainer, section, pay
     assert row[0] == "'" + payload and row[2] == "'-1+2"
 
 
-@pytest.mark.parametrize("ordering", ["title", "-title", "scenario", "section", "section_id", "live", "-updated_at"])
+@pytest.mark.parametrize(
+    "ordering", ["title", "-title", "scenario", "section", "section_id", "live", "-updated_at"]
+)
 def test_a_search_sorted_by_any_column_is_listed(client, trainer, section, ordering):
     """A search in the phrasing listing, then a click on a column heading, was a 500 (OrderByFieldError)."""
     PhrasingFactory(title="退货致歉", text="非常抱歉给您带来不便，退货已受理", section=section)
