@@ -29,6 +29,13 @@ def pytest_collection_modifyitems(items):
             or "transactional_db" in fixtures
         ):
             item.add_marker(pytest.mark.transactional)
+            # Without it the roles and the root page are gone for the next test, and Django's content types
+            # recreated by the flush collide with the next serialized test's (UNIQUE constraint failed).
+            if marker is None or not marker.kwargs.get("serialized_rollback"):
+                raise pytest.UsageError(
+                    f"{item.nodeid}: a transactional test needs @pytest.mark.django_db(transaction=True, "
+                    "serialized_rollback=True)"
+                )
 
 
 @pytest.fixture(autouse=True)

@@ -171,7 +171,7 @@ def worker_signals():
         signal.signal(name, handler)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_uploads_return_at_once_and_the_worker_extracts(settings, trainer, client, worker_signals):
     """The database backend, as in production: the request only queues; ``db_worker`` does the work."""
     settings.TASKS = DATABASE_TASKS
