@@ -4,7 +4,7 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.paginator import InvalidPage
 from django.http import Http404
 from django.shortcuts import render
@@ -35,13 +35,14 @@ class AdminBadRequestMiddleware:
     Some of Wagtail's own admin views trust their input: a chooser's ``chosen`` view given a
     non-numeric id, an editor POST missing a formset's count, a page number like ``1e1000000`` or a
     30-digit id on SQLite raise ``ValueError``, ``MultiValueDictKeyError`` or ``OverflowError``, a
-    chooser's create view posted without its form ``AttributeError``; a revision 0 or a page -1 raise
+    chooser's create view posted without its form ``AttributeError``, a workflow form posted with ``x``
+    as its tasks' ids ``ValidationError``; a revision 0 or a page -1 raise
     ``DoesNotExist`` / ``EmptyPage``, which become a 404 (all measured by ``bench/hostile.py``). Only an
     admin user can send these, and only by hand; the answer is 400 with a Chinese message, and the
     traceback is still logged (at ERROR) so that a real defect is seen. The project's own views validate their input through forms instead.
     """
 
-    exceptions = (ValueError, OverflowError, KeyError, AttributeError, TypeError)
+    exceptions = (ValueError, OverflowError, KeyError, AttributeError, TypeError, ValidationError)
     not_found = (ObjectDoesNotExist, InvalidPage)
 
     def __init__(self, get_response):

@@ -44,3 +44,22 @@ def test_the_front_end_is_left_to_its_own_forms(client, agent):
     """Only the admin is covered: front-end views validate their input (a bad id is a 404 by its URL)."""
     client.force_login(agent)
     assert client.get("/procedures/runs/not-a-uuid/").status_code == 404
+
+
+def test_a_workflow_posted_with_tampered_task_ids_is_a_400(admin_client):
+    from wagtail.models import Workflow
+
+    workflow = Workflow.objects.first()
+    fields = {
+        "name": "x",
+        "workflow_tasks-TOTAL_FORMS": "1",
+        "workflow_tasks-INITIAL_FORMS": "0",
+        "workflow_tasks-0-task": "x",
+        "workflow_tasks-0-id": "x",
+        "pages-TOTAL_FORMS": "0",
+        "pages-INITIAL_FORMS": "0",
+    }
+    response = admin_client.post(f"/admin/workflows/edit/{workflow.pk}/", fields)
+    assert response.status_code == 400
+    workflow.refresh_from_db()
+    assert workflow.name != "x"
