@@ -155,6 +155,26 @@ class TimeLimitRowBlock(blocks.StructBlock):
         value_class = TimeLimitRowValue
 
 
+# Wagtail ships Handsontable's English only: the table's right-click menu gets its items named here.
+TABLE_OPTIONS = {
+    "contextMenu": {
+        "items": {
+            "row_above": {"name": "在上方插入行"},
+            "row_below": {"name": "在下方插入行"},
+            "separator1": "---------",
+            "col_left": {"name": "在左侧插入列"},
+            "col_right": {"name": "在右侧插入列"},
+            "separator2": "---------",
+            "remove_row": {"name": "删除行"},
+            "remove_col": {"name": "删除列"},
+            "separator3": "---------",
+            "undo": {"name": "撤销"},
+            "redo": {"name": "重做"},
+        }
+    },
+}
+
+
 class TimeLimitTableBlock(blocks.StructBlock):
     """A time-limit table, rendered as e.g. 10 分钟内响应 · 24 小时内答复."""
 
@@ -198,5 +218,8 @@ class ArticleStreamBlock(blocks.StreamBlock):
     callout = CalloutBlock()
     time_limits = TimeLimitTableBlock()
     table = TableBlock(
-        label=_("表格"), template="blocks/table_block.html", description=_("简单表格，例如收费标准或联系人")
+        label=_("表格"),
+        template="blocks/table_block.html",
+        description=_("简单表格，例如收费标准或联系人"),
+        table_options=TABLE_OPTIONS,
     )

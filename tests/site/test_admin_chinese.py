@@ -28,6 +28,8 @@ from tests.search.frontend_data import knowledge_base
 
 # What the issue quoted and what else was seen in English before the project catalogue.
 ENGLISH = (
+    "Insert row above",
+    "Remove column",
     "Pages",
     "Documents",
     "Images",
@@ -217,6 +219,13 @@ def walk_editor(walk, article):
     page.get_by_role("option", name="表格").click()
     page.wait_for_selector('select[name="table-header-choice"]')
     walk.check("article editor, table block")
+    page.locator(".handsontable td").first.click(button="right")
+    page.wait_for_selector(".htContextMenu td")
+    menu = page.locator(".htContextMenu").first.inner_text()
+    assert "在上方插入行" in menu and "删除列" in menu, menu  # Wagtail ships Handsontable's English only
+    walk.check("article editor, table block's right-click menu")
+    page.locator("#id_title").click()  # closes the menu; Handsontable keeps the keyboard while it is open
+    page.wait_for_selector(".htContextMenu", state="hidden")
 
     page.fill("#id_title", "")
     with page.expect_navigation():
