@@ -61,43 +61,6 @@ def publish_new_version(page, trainer, supervisor, title):
     return revision
 
 
-@pytest.fixture
-def rule_first(missing_item):
-    """A procedure whose first step is a rule: starting it writes events at once."""
-
-    def block(kind, **value):
-        return {"type": kind, "value": value}
-
-    page = ProcedurePage(
-        title="按金额分流",
-        slug="by-amount-start",
-        when_to_use="测试",
-        variables=[block("variable", name="金额", label="", type="number", choices=[], required=True)],
-        steps=[
-            block(
-                "rule",
-                key="start",
-                title="按金额",
-                branches=[{"variable": "金额", "op": "lte", "value": "50", "next": "small"}],
-                default="ask",
-            ),
-            block(
-                "question",
-                key="ask",
-                title="大额：客户同意补发吗？",
-                text="",
-                phrasings=[],
-                answers=[{"label": "同意", "next": "small"}],
-            ),
-            block("outcome", key="small", title="直接处理", outcome="已解决", text="", phrasings=[]),
-        ],
-    )
-    missing_item.get_parent().add_child(instance=page)
-    page.save_revision().publish()
-    page.refresh_from_db()
-    return page
-
-
 def test_every_event_written_through_the_views_names_the_revision_it_was_made_on(client, agent, missing_item):
     login(client, agent)
     run = start(client, missing_item, **{"v-客户称呼": "王女士"})

@@ -289,40 +289,8 @@ def test_run_keeps_the_phrasing_text_it_started_with(missing_item, agent):
     assert new_run.revision_id == run.revision_id  # same page version, different phrasing text
 
 
-def test_rule_as_the_first_step_runs_at_start(missing_item, agent):
-    from procedures.models import ProcedurePage
-
-    def block(kind, **value):
-        return {"type": kind, "value": value}
-
-    page = ProcedurePage(
-        title="按金额分流",
-        slug="by-amount-start",
-        when_to_use="测试",
-        variables=[block("variable", name="金额", label="", type="number", choices=[], required=True)],
-        steps=[
-            block(
-                "rule",
-                key="start",
-                title="按金额",
-                branches=[{"variable": "金额", "op": "lte", "value": "50", "next": "small"}],
-                default="ask",
-            ),
-            block(
-                "question",
-                key="ask",
-                title="大额：客户同意补发吗？",
-                text="",
-                phrasings=[],
-                answers=[{"label": "同意", "next": "small"}],
-            ),
-            block("outcome", key="small", title="直接处理", outcome="已解决", text="", phrasings=[]),
-        ],
-    )
-    missing_item.get_parent().add_child(instance=page)
-    page.save_revision().publish()
-    page.refresh_from_db()
-
+def test_rule_as_the_first_step_runs_at_start(rule_first, agent):
+    page = rule_first
     small = start_run(page, agent, variables={"金额": "10"})
     assert small.status == RunStatus.COMPLETED and small.outcome == "已解决"
     assert events(small) == [(1, "start", "rule", "金额 ≤ 50"), (2, "small", "outcome", "")]
