@@ -79,6 +79,19 @@ class PhrasingFactory(factory.django.DjangoModelFactory):
     live = True
 
 
+def phrasing_form(phrasing, **changes):
+    """The snippet editor's POST data for ``phrasing``, with ``changes`` applied."""
+    data = {
+        "title": phrasing.title,
+        "scenario": phrasing.scenario,
+        "text": phrasing.text,
+        "section": phrasing.section_id or "",
+        "tags": "",
+    }
+    data.update(changes)
+    return data
+
+
 def publish(obj, user=None):
     """Publish the current state of a page or snippet as a new revision, as the editor would."""
     revision = obj.save_revision(user=user)

@@ -5,7 +5,7 @@ from django.urls import reverse
 from wagtail.models import WorkflowState
 
 from kb_site.content.models import ArticlePage, Phrasing
-from tests.factories import ArticlePageFactory, PhrasingFactory, publish
+from tests.factories import ArticlePageFactory, PhrasingFactory, phrasing_form, publish
 
 NS = "wagtailsnippets_content_phrasing"
 
@@ -13,18 +13,6 @@ NS = "wagtailsnippets_content_phrasing"
 @pytest.fixture
 def phrasing(section):
     return publish(PhrasingFactory(title="开场问候", section=section, text="您好，很高兴为您服务。"))
-
-
-def phrasing_form(phrasing, **changes):
-    data = {
-        "title": phrasing.title,
-        "scenario": phrasing.scenario,
-        "text": phrasing.text,
-        "section": phrasing.section_id or "",
-        "tags": "",
-    }
-    data.update(changes)
-    return data
 
 
 def test_trainer_phrasing_edit_waits_for_supervisor_approval(client, trainer, supervisor, phrasing):

@@ -11,7 +11,7 @@ from wagtail.test.utils.form_data import nested_form_data, streamfield
 
 from kb_site.content.models import ArticlePage, Phrasing
 from tests.browser import browser  # noqa: F401
-from tests.factories import PASSWORD, ArticlePageFactory, PhrasingFactory, publish
+from tests.factories import PASSWORD, ArticlePageFactory, PhrasingFactory, phrasing_form, publish
 
 PHRASINGS = "wagtailsnippets_content_phrasing"
 
@@ -29,18 +29,6 @@ def article_form(**changes):
     }
     data.update(changes)
     return nested_form_data(data)
-
-
-def phrasing_form(phrasing, **changes):
-    data = {
-        "title": phrasing.title,
-        "scenario": phrasing.scenario,
-        "text": phrasing.text,
-        "section": phrasing.section_id or "",
-        "tags": "",
-    }
-    data.update(changes)
-    return data
 
 
 @pytest.fixture
