@@ -5,9 +5,11 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from kb_site import builtin_reports
 from kb_site.lockouts import SiteLoginForm
 
 urlpatterns = [
+    *builtin_reports.urlpatterns,  # before Wagtail's own, at the same paths
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path(

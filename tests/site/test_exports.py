@@ -200,3 +200,34 @@ def test_no_export_writes_a_code_a_flag_a_username_or_a_raw_duration(
                 text = "" if value is None else str(value)
                 assert text not in codes | usernames, (name, heading, text)
                 assert not re.search(r"\d:\d\d:\d\d\.\d|\.\d{4,}|\+00:00", text), (name, heading, text)
+
+
+@pytest.mark.parametrize("export_format", FORMATS)
+def test_wagtails_own_reports_export_like_ours(client, supervisor, section, export_format):
+    """Site history, aging pages, locked pages (Wagtail's reports, mounted by kb_site.builtin_reports):
+    the BOM, local time to the second, people by name, no codes."""
+    article = publish(ArticlePageFactory(parent=section, title="锁定的规范", slug="locked"), user=supervisor)
+    article.locked, article.locked_by, article.locked_at = True, supervisor, timezone.now()
+    article.save()
+    client.force_login(supervisor)
+    for name in ("wagtailadmin_reports:site_history", "wagtailadmin_reports:aging_pages"):
+        headings, rows = download(client, reverse(name), export_format)
+        assert rows, name
+        for row in rows:
+            for heading, value in row.items():
+                text = "" if value is None else str(value)
+                assert text not in {"True", "False", "supervisor"}, (name, heading, text)
+                assert not re.search(r"\d:\d\d:\d\d\.\d|\+00:00", text), (name, heading, text)
+    _headings, rows = download(client, reverse("wagtailadmin_reports:locked_pages"), export_format)
+    (row,) = [row for row in rows if "锁定的规范" in str(row.values())]
+    locked_at = [row["锁定于"]]
+    assert [cell_time(value, export_format) for value in locked_at] == [local(article.locked_at)], row
+    assert "张主管" in row.values() and "supervisor" not in row.values()
+
+
+def test_wagtails_own_reports_keep_their_access_checks(client, agent):
+    """Mounted again by kb_site.builtin_reports, the reports still need admin access and their permission."""
+    client.force_login(agent)
+    for name in ("wagtailadmin_reports:site_history", "wagtailadmin_reports:locked_pages"):
+        response = client.get(reverse(name), {"export": "csv"})
+        assert response.status_code == 302 and not response.streaming, name
