@@ -82,7 +82,8 @@ class RunFilterSet(WagtailFilterSet):
 
 
 class StatsFilterSet(RunFilterSet):
-    """The same filters without 练习 and 状态: statistics always leave practice runs out."""
+    """The same filters without 练习 and 状态: statistics always leave practice runs out; 坐席 only for
+    those who may see runs."""
 
     class Meta:
         model = ProcedureRun
@@ -92,6 +93,10 @@ class StatsFilterSet(RunFilterSet):
         super().__init__(*args, **kwargs)
         self.filters.pop("practice", None)
         self.filters.pop("status", None)
+        # Trainers see figures, not people: one agent's figures are for those who see runs (主管).
+        request = kwargs.get("request")
+        if request is None or not run_permission_policy.user_has_permission(request.user, VIEW_RUNS):
+            self.filters.pop("user", None)
 
 
 class RunsReportMixin:

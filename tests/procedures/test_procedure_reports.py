@@ -160,6 +160,21 @@ def test_trainers_see_statistics_but_not_agents_runs(client, trainer, known_runs
     assert denied(client.get(reverse("procedures_runs:timeline", args=[known_runs["a1"].pk])))
 
 
+def test_trainers_cannot_narrow_statistics_to_one_agent(client, trainer, supervisor, agent, known_runs):
+    """Trainers see figures, not people (PRODUCT.md): the 坐席 filter is the supervisors' only."""
+
+    def export(**params):
+        response = client.get(reverse("procedures_stats:index"), {"export": "csv", **params})
+        return b"".join(response.streaming_content)
+
+    login(client, trainer)
+    assert 'name="user"' not in client.get(reverse("procedures_stats:index")).content.decode()
+    assert export(user=agent.pk) == export()  # a hand-made ?user= is ignored
+    login(client, supervisor)
+    assert 'name="user"' in client.get(reverse("procedures_stats:index")).content.decode()
+    assert export(user=agent.pk) != export()
+
+
 def test_agents_see_no_reports(client, agent, known_runs):
     login(client, agent)
     assert denied(client.get(reverse("procedures_stats:index")))
