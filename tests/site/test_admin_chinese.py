@@ -17,6 +17,7 @@ from urllib.parse import unquote
 import openpyxl
 import pytest
 from django.core.files.base import ContentFile
+from playwright.sync_api import expect
 from wagtail.documents import get_document_model
 from wagtail.models import Collection
 from wagtail_factories import ImageFactory
@@ -274,8 +275,10 @@ def test_trainer_and_supervisor_admin_is_chinese(browser, live_server, content, 
     compare_paths = []
     for title in (article.title, phrasing.title):
         page.locator("#awaiting-review-section tr", has_text=title).locator(".w-dropdown__toggle").click()
-        compare_paths.append(page.locator("a:visible", has_text="与发布版本进行比较").get_attribute("href"))
+        compare = page.locator("a:visible", has_text="与发布版本进行比较")
+        compare_paths.append(compare.get_attribute("href"))
         page.keyboard.press("Escape")
+        expect(compare).to_have_count(0)  # the menu is closed before the next row's opens
     for path in compare_paths:
         supervisor_walk.visit(path, "compare with the live version")
     supervisor_walk.visit(f"/admin/pages/{article.pk}/workflow_history/", "workflow history")
