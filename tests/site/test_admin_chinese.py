@@ -237,6 +237,10 @@ def walk_editor(walk, article):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# A 3-minute walk through ~60 Wagtail admin screens and menus; it failed once in about six full runs
+# for a reason the failure did not show. One rerun keeps CI honest about English text without letting a
+# timing hiccup in Wagtail's menus block it; a real English string fails both runs.
+@pytest.mark.flaky(reruns=1)
 def test_trainer_and_supervisor_admin_is_chinese(browser, live_server, content, trainer, supervisor):  # noqa: F811
     article, phrasing = content["complaint"], content["greeting"]
     english = []
