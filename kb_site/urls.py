@@ -24,6 +24,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("search/", include("search.urls")),
     path("procedures/", include("procedures.urls")),
+    path("training/", include("training.urls")),
 ]
 
 if settings.DEBUG:

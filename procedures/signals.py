@@ -22,10 +22,16 @@ procedures never imports them.
         def practise_first(request, procedure, practice):
             if not practice and not passed(request.user, procedure):
                 return _("请先完成这个流程的练习。")
+
+
+``procedure_start_note`` (a Wagtail hook)
+    Called as ``fn(request, procedure)`` when a procedure page is shown; return HTML (or nothing) to
+    show in its start box, e.g. why a new hire's run will be a practice run.
 """
 
 from django.dispatch import Signal
 
 BEFORE_START_RUN = "before_start_run"
+PROCEDURE_START_NOTE = "procedure_start_note"
 
 run_ended = Signal()

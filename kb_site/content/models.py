@@ -48,6 +48,8 @@ __all__ = [
 
 # Apps that build on content add panels to the home page through this hook (see ``HomePage.panels_for``).
 HOME_PANEL_HOOK = "register_home_panel"
+# ... and panels under an article (``ArticlePage.panels_for``): training adds its read-and-confirm box.
+ARTICLE_PANEL_HOOK = "register_article_panel"
 
 
 def default_review_interval():
@@ -252,6 +254,18 @@ class ArticlePage(TaggedSearchableMixin, ReviewMixin, Page):
     @property
     def section(self):
         return self.get_parent().specific
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["article_panels"] = self.panels_for(request)
+        return context
+
+    def panels_for(self, request):
+        """HTML panels other apps add under the article (``register_article_panel`` hooks, called with the
+        request and the page); none in a preview."""
+        if getattr(request, "is_preview", False):
+            return []
+        return [html for fn in hooks.get_hooks(ARTICLE_PANEL_HOOK) if (html := fn(request, self))]
 
 
 class PhrasingTag(TaggedItemBase):

@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "kb_site.content",
     "procedures",
     "search",
+    "training",
     "kb_site",
     "django_htmx",
     "django_tasks",

@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey
 from taggit.models import TaggedItemBase
+from wagtail import hooks
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 from wagtail.fields import StreamField
 from wagtail.models import Page, Revision
@@ -27,6 +28,7 @@ from ..choices import DEFAULT_OUTCOMES, StepKind, VariableType
 from ..forms import StartForm
 from ..hits import step_text
 from ..overview import overview_rows
+from ..signals import PROCEDURE_START_NOTE
 
 __all__ = [
     "ProcedurePage",
@@ -175,7 +177,14 @@ class ProcedurePage(TaggedSearchableMixin, ReviewMixin, Page):
         context["start_form"] = start_form or StartForm.prefilled(
             procedure, request.GET, practice=_is_new_hire(request.user)
         )
+        context["start_notes"] = self.start_notes(request)
         return context
+
+    def start_notes(self, request):
+        """HTML notes other apps show in the start box (``procedure_start_note`` hooks); none in a preview."""
+        if getattr(request, "is_preview", False):
+            return []
+        return [html for fn in hooks.get_hooks(PROCEDURE_START_NOTE) if (html := fn(request, self))]
 
 
 def _is_new_hire(user):
