@@ -27,11 +27,16 @@ procedures never imports them.
 ``procedure_start_note`` (a Wagtail hook)
     Called as ``fn(request, procedure)`` when a procedure page is shown; return HTML (or nothing) to
     show in its start box, e.g. why a new hire's run will be a practice run.
+
+``run_summary_panel`` (a Wagtail hook)
+    Called as ``fn(request, run)`` when a finished run's summary is shown; return HTML (or nothing) to
+    show at its top, e.g. a practice run's score.
 """
 
 from django.dispatch import Signal
 
 BEFORE_START_RUN = "before_start_run"
 PROCEDURE_START_NOTE = "procedure_start_note"
+RUN_SUMMARY_PANEL = "run_summary_panel"
 
 run_ended = Signal()

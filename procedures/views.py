@@ -22,7 +22,7 @@ from .choices import ENDING_ACTIONS, EventAction, RunStatus, StepKind
 from .forms import MoveForm, StartForm
 from .models import ProcedurePage, ProcedureRun, current_procedure
 from .runs import MoveRejected, apply_move, run_summary_text, start_run
-from .signals import BEFORE_START_RUN
+from .signals import BEFORE_START_RUN, RUN_SUMMARY_PANEL
 from .text import fill_rich_text, speech_values
 
 # A run screen is for the call in progress: no section menu beside it (it would also cost a
@@ -94,7 +94,11 @@ class StartRunView(View):
 def run_detail(request, run_id):
     run = _own_run(request, run_id)
     if run.is_finished:
-        return render(request, "procedures/run_summary.html", summary_context(run))
+        context = summary_context(run)
+        context["summary_panels"] = [
+            html for fn in hooks.get_hooks(RUN_SUMMARY_PANEL) if (html := fn(request, run))
+        ]
+        return render(request, "procedures/run_summary.html", context)
     return render(request, "procedures/run_step.html", step_context(run))
 
 

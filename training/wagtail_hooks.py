@@ -22,6 +22,11 @@ def licence_note(request, procedure):
     return panels.licence_note(request, procedure)
 
 
+@hooks.register("run_summary_panel")
+def practice_score_panel(request, run):
+    return panels.practice_summary_panel(request, run)
+
+
 @hooks.register("before_start_run")
 def practise_before_live(request, procedure, practice):
     return panels.refuse_live_without_licence(request, procedure, practice)

@@ -1,0 +1,183 @@
+"""Read and confirm: a trainee confirms an article's live revision after scrolling to its end and staying
+a minimum time on it, answering its check questions if the path gives any.
+
+The time is measured by the server: the confirm box carries a signed token with the moment the page
+was served (and the revision shown); a confirmation sent sooner than the minimum, for another page or
+user, or for a revision that is no longer live, is refused. Scrolling to the end is reported by the
+page (``<read-confirm>`` enables the button only then); a form sent without it is refused too.
+Confirmations are kept per revision: confirming the same revision twice records it once.
+"""
+
+import time
+
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from . import progress, scoring
+from .choices import FINISHED, ItemKind, QuestionType
+from .models import ItemProgress, Question, ReadConfirmation
+
+__all__ = ["ConfirmRefused", "confirm", "confirm_state", "to_confirm"]
+
+TOKEN_SALT = "training.read-confirm"
+TOKEN_MAX_AGE = 12 * 3600
+
+
+class ConfirmRefused(Exception):
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def _read_rows(user, page_id=None):
+    rows = ItemProgress.objects.filter(assignment__user=user, kind=ItemKind.READ)
+    if page_id is not None:
+        rows = rows.filter(target_id=page_id)
+    return rows
+
+
+def requirements(user, page):
+    """The minimum seconds and the check question ids this trainee's paths ask for this article."""
+    minimums = []
+    question_ids = []
+    rows = list(_read_rows(user, page.pk).select_related("assignment__path"))
+    for row in rows:
+        for item in row.assignment.path.items():
+            if item.id != row.item_id:
+                continue
+            value = item.value or {}
+            if isinstance(value.get("min_seconds"), int):
+                minimums.append(value["min_seconds"])
+            for qid in value.get("check_questions") or []:
+                qid = qid.get("value") if isinstance(qid, dict) else qid
+                if isinstance(qid, int) and qid not in question_ids:
+                    question_ids.append(qid)
+    minimum = max(minimums) if minimums else progress.training_settings().min_read_seconds
+    return minimum, question_ids[:3], bool(rows)
+
+
+def check_questions(question_ids):
+    questions = Question.objects.filter(pk__in=question_ids).prefetch_related("options")
+    by_id = {q.pk: q for q in questions}
+    return [by_id[qid].snapshot() for qid in question_ids if qid in by_id]
+
+
+def make_token(user, page, revision_id, now=None):
+    return signing.dumps(
+        {"u": user.pk, "p": page.pk, "r": revision_id, "t": int(now if now is not None else time.time())},
+        salt=TOKEN_SALT,
+    )
+
+
+def confirm_state(user, page):
+    """What the confirm box shows for ``user`` on ``page``, or None when it has nothing to show."""
+    minimum, question_ids, in_path = requirements(user, page)
+    confirmations = list(ReadConfirmation.objects.filter(user=user, page=page).order_by("-confirmed_at"))
+    if not in_path and not confirmations:
+        return None
+    live = page.live_revision_id
+    current = next((c for c in confirmations if c.revision_id == live), None)
+    return {
+        "confirmed": current,
+        "earlier": confirmations[0] if confirmations and current is None else None,
+        "min_seconds": minimum,
+        "questions": check_questions(question_ids),
+        "token": make_token(user, page, live) if live else "",
+    }
+
+
+def _parse(question, data):
+    name = f"q{question['id']}"
+    if question["type"] == QuestionType.FILL:
+        return (data.get(name) or "").strip()
+    values = data.getlist(name) if hasattr(data, "getlist") else data.get(name, [])
+    ids = []
+    known = {o["id"] for o in question["options"]}
+    for value in values:
+        try:
+            ids.append(int(value))
+        except (TypeError, ValueError):
+            return None
+    if any(i not in known for i in ids):
+        return None
+    return ids
+
+
+def confirm(user, page, data, now=None):
+    """Record the confirmation the form ``data`` asks for, or raise ``ConfirmRefused`` (nothing written)."""
+    now = now if now is not None else time.time()
+    try:
+        token = signing.loads(data.get("token", ""), salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
+    except signing.BadSignature:
+        raise ConfirmRefused(_("确认表单已失效，请刷新页面后重新阅读。")) from None
+    if not isinstance(token, dict) or token.get("u") != user.pk or token.get("p") != page.pk:
+        raise ConfirmRefused(_("确认表单与这篇文章不符，请刷新页面后重新阅读。"))
+    revision_id = page.live_revision_id
+    if token.get("r") != revision_id:
+        raise ConfirmRefused(_("这篇文章在你阅读时更新了，请阅读新版本后再确认。"))
+    minimum, question_ids, _in_path = requirements(user, page)
+    dwell = int(now - int(token.get("t", now)))
+    if dwell < minimum:
+        raise ConfirmRefused(
+            _("阅读时间不足：至少需要 %(min)s 秒，你只停留了 %(dwell)s 秒。")
+            % {"min": minimum, "dwell": max(dwell, 0)}
+        )
+    if data.get("scrolled") != "1":
+        raise ConfirmRefused(_("请先把文章读到最后，再确认。"))
+    answers = {}
+    wrong = []
+    for question in check_questions(question_ids):
+        answer = _parse(question, data)
+        if answer in (None, "", []):
+            raise ConfirmRefused(_("请回答所有检查题。"))
+        answers[str(question["id"])] = answer
+        if not scoring.answer_is_correct(question, answer):
+            wrong.append(question["stem"])
+    if wrong:
+        raise ConfirmRefused(
+            _("检查题没有答对：%(stems)s。请再读一遍相关内容。") % {"stems": "；".join(wrong)}
+        )
+    try:
+        with transaction.atomic():
+            confirmation, created = ReadConfirmation.objects.get_or_create(
+                user=user,
+                revision_id=revision_id,
+                defaults={"page": page, "dwell_seconds": dwell, "answers": answers},
+            )
+    except IntegrityError:  # two submits raced past get_or_create: the other one recorded it
+        confirmation, created = ReadConfirmation.objects.get(user=user, revision_id=revision_id), False
+    if created:
+        progress.refresh(user, ItemKind.READ, page.pk)
+    return confirmation, created
+
+
+def to_confirm(user):
+    """The trainee's 待确认 list: ``(row, page, confirmed_revision_id)`` for read items not finished, and
+    for finished ones whose article has been published again since the revision they confirmed."""
+    from kb_site.content.models import ArticlePage
+
+    rows = list(_read_rows(user).order_by("due_date", "stage_index", "position"))
+    pages = ArticlePage.objects.in_bulk({row.target_id for row in rows if row.target_id})
+    latest = {}
+    for page_id, revision_id in (
+        ReadConfirmation.objects.filter(user=user)
+        .order_by("confirmed_at")
+        .values_list("page_id", "revision_id")
+    ):
+        latest[page_id] = revision_id
+    result = []
+    seen = set()
+    for row in rows:
+        page = pages.get(row.target_id)
+        if page is None or page.pk in seen:
+            continue
+        confirmed = latest.get(page.pk)
+        if row.status not in FINISHED or (
+            confirmed and page.live_revision_id and confirmed != page.live_revision_id
+        ):
+            seen.add(page.pk)
+            result.append(
+                {"row": row, "page": page, "confirmed_revision": confirmed, "updated": bool(confirmed)}
+            )
+    return result
