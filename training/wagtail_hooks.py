@@ -4,7 +4,7 @@ page, the read-and-confirm box under articles, the licence note and check on pro
 
 from wagtail import hooks
 
-from . import panels
+from . import panels, reports, viewsets
 
 
 @hooks.register("register_home_panel")
@@ -30,3 +30,23 @@ def practice_score_panel(request, run):
 @hooks.register("before_start_run")
 def practise_before_live(request, procedure, practice):
     return panels.refuse_live_without_licence(request, procedure, practice)
+
+
+# --- the trainers' and mentors' side: the 新员工培训 admin menu and the training reports ---------------
+
+
+@hooks.register("register_admin_viewset")
+def register_training_admin():
+    return viewsets.TrainingViewSetGroup()
+
+
+@hooks.register("register_admin_viewset")
+def register_training_reports():
+    return reports.report_viewsets()
+
+
+@hooks.register("after_create_snippet")
+@hooks.register("after_edit_snippet")
+def assign_after_admin_save(request, instance):
+    """A saved cohort assigns its path to its members; a saved assignment gets its item rows."""
+    return viewsets.after_snippet_saved(request, instance)
