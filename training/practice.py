@@ -20,11 +20,12 @@ from .models import PracticeSession, ProcedureLicence
 __all__ = ["said_lines", "score_run", "start_practice"]
 
 
-def start_practice(card, user):
-    """Start a practice run of the card's procedure for ``user``; returns the run."""
+def start_practice(card, user, *, variables=None, ref=""):
+    """Start a practice run of the card's procedure for ``user`` (start values cleaned by
+    ``procedures.forms.StartForm``); returns the run."""
     page = card.procedure.specific
     with transaction.atomic():
-        run = start_run(page, user, practice=True)
+        run = start_run(page, user, variables=variables, ref=ref, practice=True)
         PracticeSession.objects.create(
             run=run, card=card, user=user, procedure=page, started_at=run.started_at
         )

@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kb_site.content.models import ArticlePage
+from procedures.forms import StartForm
+from procedures.models import current_procedure
 from procedures.runs import MoveRejected
 
 from . import panels, practice, progress, reading
@@ -94,25 +96,41 @@ def request_sign_off(request, progress_id):
     return redirect(reverse("training:home") + f"#item-{row.pk}")
 
 
+def _card_procedure(card):
+    page = card.procedure.specific
+    return page, (current_procedure(page.live_revision) if page.live_revision_id else None)
+
+
+def _card_page(request, card, start_form, status=200):
+    sessions = PracticeSession.objects.filter(user=request.user, card=card).select_related("run")[:20]
+    context = {"card": card, "sessions": sessions, "must_say": card.must_say.all(), "start_form": start_form}
+    return render(request, "training/card_detail.html", context, status=status)
+
+
 @require_GET
 def card_detail(request, card_id):
+    """A scenario card: the customer, the facts, the must-say lines and the start form of a practice run
+    (the procedure's own start values, as on its page)."""
     card = get_object_or_404(ScenarioCard.objects.select_related("procedure"), pk=card_id)
-    sessions = PracticeSession.objects.filter(user=request.user, card=card).select_related("run")[:20]
-    return render(
-        request,
-        "training/card_detail.html",
-        {"card": card, "sessions": sessions, "must_say": card.must_say.all()},
-    )
+    _page, procedure = _card_procedure(card)
+    start_form = StartForm.prefilled(procedure, request.GET, practice=True) if procedure else None
+    return _card_page(request, card, start_form)
 
 
 @require_POST
 def start_card_practice(request, card_id):
     card = get_object_or_404(ScenarioCard.objects.select_related("procedure"), pk=card_id)
-    if not card.procedure.live:
+    page, procedure = _card_procedure(card)
+    if procedure is None or not page.live:
         messages.error(request, _("这个流程还没有发布，不能练习。"))
         return redirect("training:card", card.pk)
+    form = StartForm(procedure, request.POST)
+    if not form.is_valid():
+        return _card_page(request, card, form, status=400)
     try:
-        run = practice.start_practice(card, request.user)
+        run = practice.start_practice(
+            card, request.user, variables=form.start_values(), ref=form.cleaned_data["ref"]
+        )
     except MoveRejected as rejected:
         messages.error(request, rejected.message)
         return redirect("training:card", card.pk)

@@ -9,6 +9,7 @@ each of which is logged with its reason (``StatusChange``).
 
 import dataclasses
 import datetime
+import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -18,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalManyToManyField
 from modelcluster.models import ClusterableModel
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
-from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
+from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 from wagtail.fields import StreamField
 from wagtail.models import RevisionMixin
 
@@ -38,7 +39,7 @@ __all__ = [
 
 
 @register_setting(icon="group")
-class TrainingSettings(BaseSiteSetting):
+class TrainingSettings(BaseGenericSetting):
     """Site-wide training defaults: pass mark, practice runs for a licence, minimum reading time."""
 
     pass_mark = models.PositiveSmallIntegerField(
@@ -151,6 +152,24 @@ class LearningPath(RevisionMixin, ClusterableModel):
 
     def __str__(self):
         return self.title
+
+    def save(self, *args, **kwargs):
+        self._give_items_ids()
+        super().save(*args, **kwargs)
+
+    def _give_items_ids(self):
+        """Progress rows follow items by block id: items written as raw data (the demo, a migration) get
+        one before they are saved; the admin gives them one already."""
+        raw = list(self.stages.raw_data)
+        changed = False
+        for stage in raw:
+            if not stage.get("id"):
+                stage["id"], changed = str(uuid.uuid4()), True
+            for item in (stage.get("value") or {}).get("items") or []:
+                if not item.get("id"):
+                    item["id"], changed = str(uuid.uuid4()), True
+        if changed:
+            self.stages = raw
 
     def plan(self):
         """The stages and items as plain data (raw block data: no page or snippet is loaded)."""
