@@ -1,4 +1,4 @@
-"""Template context shared by every front-end page: the section navigation."""
+"""Template context shared by every front-end page: the section navigation and the user menu's links."""
 
 from django.urls import reverse_lazy
 from django.utils.functional import SimpleLazyObject
@@ -6,9 +6,20 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.models import Site
 
 from kb_site.content.models import SectionPage
+from training.models import PathAssignment
 
 # The user menu's links: the site knows every app, so this is where they meet.
 HEADER_LINKS = [{"label": _("我的流程记录"), "url": reverse_lazy("procedures:my_runs")}]
+
+
+def header_links(user):
+    """The menu's links for ``user``: training's only for trainees, their mentors, trainers and supervisors."""
+    links = list(HEADER_LINKS)
+    if PathAssignment.objects.filter(user=user).exists():
+        links.append({"label": _("我的培训"), "url": reverse_lazy("training:home")})
+    if user.has_perm("training.view_all_training") or PathAssignment.objects.filter(mentor=user).exists():
+        links.append({"label": _("培训看板"), "url": reverse_lazy("training:dashboard")})
+    return links
 
 
 def navigation(request):
@@ -24,4 +35,7 @@ def navigation(request):
         return list(SectionPage.objects.live().public().descendant_of(site.root_page).order_by("path"))
 
     # Lazy: pages that do not show the menu (run screens) pay no query; pages that do pay one.
-    return {"nav_sections": SimpleLazyObject(sections), "header_links": HEADER_LINKS}
+    return {
+        "nav_sections": SimpleLazyObject(sections),
+        "header_links": SimpleLazyObject(lambda: header_links(request.user)),
+    }
