@@ -118,6 +118,19 @@ def test_start_answer_and_pass(trainee_client, newhire, quiz, article):
     assert f'href="{article.url}#block-greeting"' in html, "a link to what the option cites"
     assert "投诉受理规范" in html
 
+    page = trainee_client.get(quiz_url(quiz)).content.decode()
+    assert "已通过" in page
+    assert f'href="{attempt_url(attempt)}"' in page, "past attempts link to their results"
+    assert "再答一次" in page, "a passed quiz may be taken again while under the limit"
+
+
+def test_time_taken_shown(client, newhire, quiz):
+    began = timezone.now() - datetime.timedelta(minutes=5)
+    attempt = quizzes.start_attempt(quiz, newhire, now=began)
+    quizzes.submit_attempt(attempt.pk, newhire, answers(attempt), now=began + datetime.timedelta(seconds=125))
+    client.force_login(newhire)
+    assert "用时 2 分 05 秒" in client.get(attempt_url(attempt)).content.decode()
+
 
 def test_answer_rows_written(trainee_client, newhire, quiz, questions):
     start(trainee_client, quiz)
