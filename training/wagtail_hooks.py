@@ -50,3 +50,10 @@ def register_training_reports():
 def assign_after_admin_save(request, instance):
     """A saved cohort assigns its path to its members; a saved assignment gets its item rows."""
     return viewsets.after_snippet_saved(request, instance)
+
+
+@hooks.register("register_demo_loader", order=40)
+def load_training_demo(update, report, **options):
+    from . import demo  # only load_demo needs it
+
+    demo.load(update=update, report=report, **options)
