@@ -214,3 +214,21 @@ def test_agent_cannot_create_training_snippets(client, agent, path):
     response = client.post(reverse("wagtailsnippets_training_cohort:add"), {"name": "x", "path": path.pk})
     assert response.status_code in (302, 403)
     assert not Cohort.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "model", ["learningpath", "question", "quiz", "scenariocard", "cohort", "pathassignment"]
+)
+def test_every_training_editor_opens_for_a_trainer(client, trainer, model, path, mentor, newhire):
+    from training import progress
+
+    progress.assign(newhire, path, mentor=mentor)
+    client.force_login(trainer)
+    for view in ("list", "add"):
+        response = client.get(reverse(f"wagtailsnippets_training_{model}:{view}"))
+        assert response.status_code == 200, (model, view)
+    response = client.get(reverse(f"wagtailsnippets_training_{model}:list"), {"export": "xlsx"})
+    assert response.status_code == 200
+    # The sidebar is drawn from JSON in the page (text escaped): look for the menu's link.
+    menu = client.get(reverse("wagtailadmin_home")).content.decode()
+    assert reverse(f"wagtailsnippets_training_{model}:list") in menu
