@@ -5,8 +5,9 @@ Each file belongs to one section and holds its question bank, quizzes, scenario 
 paths; with the demo accounts it also creates demo new hires, a cohort, and what each trainee has done
 so far, so the dashboards have data on the first start:
 
-- read confirmations of the articles' live revisions and quiz attempts, dated from the assignment's
-  start (``day: N`` is D+N);
+- read confirmations of the articles' live revisions, and quiz attempts started and submitted through
+  ``training.quizzes`` (answers posted as the quiz page posts them), dated from the assignment's start
+  (``day: N`` is D+N);
 - practice runs made through the real run engine (``training.practice.start_practice``, then one
   ``procedures.forms.MoveForm`` / ``procedures.runs.apply_move`` per step along the card's golden path,
   or off it), scored as every practice run is when it ends; practice runs never count in statistics;
@@ -27,6 +28,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
 
 from kb_site.content import roles
 from kb_site.content.demo import DEMO_DIR, load_yaml
@@ -38,17 +40,15 @@ from procedures.forms import VARIABLE_PREFIX, MoveForm
 from procedures.models import ProcedurePage
 from procedures.runs import apply_move
 
-from . import practice, progress, scoring
+from . import practice, progress, quizzes
 from .choices import Gate, ItemKind, QuestionType, Status
 from .models import (
-    AttemptAnswer,
     Cohort,
     LearningPath,
     PathAssignment,
     Question,
     QuestionOption,
     Quiz,
-    QuizAttempt,
     ReadConfirmation,
     ScenarioCard,
 )
@@ -424,47 +424,29 @@ class TraineeRecord:
         progress.refresh(self.user, ItemKind.READ, page.pk)
 
     def quiz(self, title, day, wrong):
-        """One submitted attempt with ``wrong`` questions answered wrongly (the first ones drawn)."""
+        """One attempt, started and submitted as the quiz page does, with ``wrong`` of the questions
+        drawn (the first ones) answered wrongly."""
         quiz = self.loader.quiz(title)
         self.attempts += 1
-        bank = list(quiz.bank().prefetch_related("options").order_by("pk"))
-        rng = random.Random(f"{self.user.username}/{quiz.title}/{self.attempts}")
-        drawn_questions = rng.sample(bank, min(quiz.draw_count or len(bank), len(bank)))
-        drawn = [question.snapshot() for question in drawn_questions]
-        answers, rows = {}, []
-        for index, snapshot in enumerate(drawn):
-            answer = wrong_answer(snapshot) if index < wrong else right_answer(snapshot)
-            correct = scoring.answer_is_correct(snapshot, answer)
-            answers[str(snapshot["id"])] = answer
-            rows.append((snapshot["id"], answer, correct))
-        score = scoring.quiz_percent(correct for _id, _answer, correct in rows)
-        pass_mark = quiz.pass_mark or progress.training_settings().pass_mark
         started = self.at(day, 14)
-        attempt = QuizAttempt.objects.create(
-            quiz=quiz,
-            quiz_title=quiz.title,
-            revision=quiz.latest_revision,
-            user=self.user,
-            drawn=drawn,
-            answers=answers,
-            pass_mark=pass_mark,
-            score=score,
-            passed=score >= pass_mark,
-            started_at=started,
-            submitted_at=started + datetime.timedelta(seconds=45 * len(drawn) + 30),
-        )
-        AttemptAnswer.objects.bulk_create(
-            AttemptAnswer(
-                attempt=attempt,
-                question_id=question_id,
-                chosen=answer if isinstance(answer, list) else [],
-                text=answer if isinstance(answer, str) else "",
-                correct=correct,
-            )
-            for question_id, answer, correct in rows
-        )
-        progress.refresh(self.user, (ItemKind.QUIZ, ItemKind.PHRASINGS), quiz.pk)
-        return attempt
+        rng = random.Random(f"{self.user.username}/{quiz.title}/{self.attempts}")
+        attempt = quizzes.start_attempt(quiz, self.user, now=started, rng=rng)
+        data = MultiValueDict()
+        for index, question in enumerate(attempt.drawn):
+            answer = wrong_answer(question) if index < wrong else right_answer(question)
+            name = f"q{question['id']}"
+            if question["type"] == QuestionType.FILL:
+                data[name] = answer
+            elif question["type"] == QuestionType.ORDERING:
+                for position, option_id in enumerate(answer, 1):
+                    data[f"{name}-{option_id}"] = str(position)
+            else:
+                data.setlist(name, [str(option_id) for option_id in answer])
+        submitted = started + datetime.timedelta(seconds=45 * len(attempt.drawn) + 30)
+        try:
+            return quizzes.submit_attempt(attempt.pk, self.user, data, now=submitted)
+        except quizzes.AnswersInvalid as error:
+            self.loader.fail(f"{self.user.username}: answers to {quiz.title!r} refused: {error}")
 
     def practise(self, card_title, leave_at=None, answer=None):
         card = ScenarioCard.objects.filter(title=card_title).first()
