@@ -35,6 +35,7 @@ from kb_site.content.demo import DEMO_DIR, load_yaml
 from kb_site.content.models import ArticlePage, Phrasing, SectionPage
 from kb_site.content.profiles import AgentProfile
 from kb_site.demo import DemoReport
+from procedures import engine
 from procedures.choices import ENDING_ACTIONS, EventAction, RunStatus, StepKind
 from procedures.forms import VARIABLE_PREFIX, MoveForm
 from procedures.models import ProcedurePage
@@ -485,20 +486,18 @@ def practise(card, user, values, leave_at=None, answer=None):
     """One practice run of ``card`` by ``user`` through the run engine: along the golden path, or
     leaving it at step ``leave_at`` with the answer labelled ``answer`` (an ending such as
     ``escalate`` ends the run there) and then taking the first way on. Returns the scored session."""
-    run = practice.start_practice(card, user)
-    procedure = run.get_procedure()
+    definition = card.procedure.specific.to_procedure()
     collected = {
-        name for step in procedure.steps if step.get("kind") == StepKind.INPUT for name in step["variables"]
+        name for step in definition.steps if step.get("kind") == StepKind.INPUT for name in step["variables"]
     }
-    # Values the start form asks for (start_practice takes none): as the agent would have typed them.
+    # What the start form asks for (the values no input step collects), cleaned as the form cleans them.
     start_values = {
-        name: str(value)
+        name: engine.clean_value(definition.variables[name], str(value))
         for name, value in values.items()
-        if name in procedure.variables and name not in collected
+        if name in definition.variables and name not in collected
     }
-    if start_values:
-        run.variables = {**run.variables, **start_values}
-        run.save(update_fields=["variables"])
+    run = practice.start_practice(card, user, variables=start_values)
+    procedure = run.get_procedure()
     golden = list(card.golden_path)
     for _move in range(MAX_MOVES):
         if run.status != RunStatus.IN_PROGRESS:
