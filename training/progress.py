@@ -311,6 +311,7 @@ def set_status(progress, status, reason, by, now=None):
             new_status=status,
             reason=reason[:2000],
             changed_by=by,
+            changed_at=now,
         )
         progress.status = status
         progress.manual_at = now
