@@ -80,6 +80,7 @@ messages: ## Compile the translations in locale/ (.po) into the .mo files Django
 bench: install-dev ## Run the benchmarks under bench/
 	$(PY) bench/procedures.py
 	$(PY) bench/search.py
+	$(PY) bench/training_dashboard.py
 
 clean: ## Remove the virtualenv, database, index and collected static files
 	rm -rf $(VENV) var staticfiles

@@ -99,7 +99,8 @@ synonym.edit                       ·       ·        ✓         ✓           
 synonym.delete                     ·       ·        ✓         ✓           ✓          ·
 
 search.page                        ✓       ✓        ✓         ✓           ✓          ·
-run.start                          ✓       ✓        ✓         ✓           ✓          ·
+run.start                          ✓       ·        ✓         ✓           ✓          ·
+run.practice                       ✓       ✓        ✓         ✓           ✓          ·
 run.my_runs                        ✓       ✓        ✓         ✓           ✓          ·
 run.anothers_screen                ·       ·        ·         ·           ·          ·
 run.anothers_move                  ·       ·        ·         ·           ·          ·
@@ -115,6 +116,13 @@ report.paths                       ·       ·        ✓         ✓           
 report.overdue_review              ·       ·        ✓         ✓           ✓          ·
 report.top_queries                 ·       ·        ✓         ✓           ✓          ·
 report.zero_results                ·       ·        ✓         ✓           ✓          ·
+report.training_progress           ·       ·        ✓         ✓           ✓          ·
+report.training_items              ·       ·        ✓         ✓           ✓          ·
+
+training.my_training               ✓       ✓        ✓         ✓           ✓          ·
+training.dashboard                 ·       ·        ✓         ✓           ✓          ·
+training.path_add                  ·       ·        ✓         ✓           ✓          ·
+training.path_delete               ·       ·        ·         ✓           ✓          ·
 """
 
 
@@ -743,10 +751,24 @@ def search_page(w):
     return response, response.status_code == 200
 
 
-@action("run.start", allowed=lambda w: (302, "/procedures/runs/"), admin=False)
+# A new hire runs a procedure live only once licensed (training): until then, back to the page with a note.
+@action(
+    "run.start",
+    allowed=lambda w: (302, "/procedures/runs/"),
+    refused=lambda w: (302, w.procedure.url),
+    admin=False,
+)
 def run_start(w):
     response = w.client.post(reverse("procedures:start", args=[w.procedure.pk]), {"ref": "CALL-9"})
-    return response, ProcedureRun.objects.filter(ref="CALL-9", user=w.user).exists()
+    return response, ProcedureRun.objects.filter(ref="CALL-9", user=w.user, practice=False).exists()
+
+
+@action("run.practice", allowed=lambda w: (302, "/procedures/runs/"), admin=False)
+def run_practice(w):
+    response = w.client.post(
+        reverse("procedures:start", args=[w.procedure.pk]), {"ref": "P-1", "practice": "1"}
+    )
+    return response, ProcedureRun.objects.filter(ref="P-1", user=w.user, practice=True).exists()
 
 
 @action("run.my_runs", allowed=OK, admin=False)
@@ -805,6 +827,52 @@ report("paths", "/admin/reports/procedures/paths/")
 report("overdue_review", "/admin/reports/overdue-review/")
 report("top_queries", "/admin/reports/top-queries/")
 report("zero_results", "/admin/reports/zero-results/")
+report("training_progress", "/admin/reports/training/progress/")
+report("training_items", "/admin/reports/training/items/")
+
+
+# Training: the trainee's page, the team dashboard, authoring paths in the admin.
+
+
+@action("training.my_training", allowed=OK, admin=False)
+def training_my_training(w):
+    response = w.client.get(reverse("training:home"))
+    return response, response.status_code == 200
+
+
+@action("training.dashboard", allowed=OK, refused=FORBIDDEN, admin=False)
+def training_dashboard(w):
+    response = w.client.get(reverse("training:dashboard"))
+    return response, response.status_code == 200
+
+
+@action("training.path_add", allowed=OK)
+def training_path_add(w):
+    response = w.client.get(reverse("wagtailsnippets_training_learningpath:add"))
+    return response, response.status_code == 200
+
+
+@action("training.path_delete", allowed=(302, reverse("wagtailsnippets_training_learningpath:list")))
+def training_path_delete(w):
+    from training.models import LearningPath
+
+    path = LearningPath.objects.create(
+        title="待删路径",
+        stages=[
+            {
+                "type": "stage",
+                "value": {
+                    "title": "业务培训",
+                    "gate": "all_done",
+                    "items": [
+                        {"type": "offline", "value": {"title": "跟岗", "description": "", "due_day": None}}
+                    ],
+                },
+            }
+        ],
+    )
+    response = w.client.post(reverse("wagtailsnippets_training_learningpath:delete", args=[path.pk]))
+    return response, gone(LearningPath, path)
 
 
 @action("report.runs_export", allowed=OK)
