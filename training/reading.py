@@ -14,13 +14,14 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from . import progress, scoring
-from .choices import FINISHED, ItemKind, QuestionType
+from . import progress, quizzes
+from .choices import FINISHED, ItemKind
 from .models import ItemProgress, Question, ReadConfirmation
 
 __all__ = ["ConfirmRefused", "confirm", "confirm_state", "to_confirm"]
 
 TOKEN_SALT = "training.read-confirm"
+CHECK_PREFIX = "c"  # the check questions' field names (c<question id>), apart from a quiz's
 TOKEN_MAX_AGE = 12 * 3600
 
 
@@ -82,26 +83,9 @@ def confirm_state(user, page):
         "confirmed": current,
         "earlier": confirmations[0] if confirmations and current is None else None,
         "min_seconds": minimum,
-        "questions": check_questions(question_ids),
+        "question_rows": quizzes.AnswerForm(check_questions(question_ids), name_prefix=CHECK_PREFIX).rows(),
         "token": make_token(user, page, live) if live else "",
     }
-
-
-def _parse(question, data):
-    name = f"q{question['id']}"
-    if question["type"] == QuestionType.FILL:
-        return (data.get(name) or "").strip()
-    values = data.getlist(name) if hasattr(data, "getlist") else data.get(name, [])
-    ids = []
-    known = {o["id"] for o in question["options"]}
-    for value in values:
-        try:
-            ids.append(int(value))
-        except (TypeError, ValueError):
-            return None
-    if any(i not in known for i in ids):
-        return None
-    return ids
 
 
 def confirm(user, page, data, now=None):
@@ -126,14 +110,15 @@ def confirm(user, page, data, now=None):
     if data.get("scrolled") != "1":
         raise ConfirmRefused(_("请先把文章读到最后，再确认。"))
     answers = {}
-    wrong = []
-    for question in check_questions(question_ids):
-        answer = _parse(question, data)
-        if answer in (None, "", []):
-            raise ConfirmRefused(_("请回答所有检查题。"))
-        answers[str(question["id"])] = answer
-        if not scoring.answer_is_correct(question, answer):
-            wrong.append(question["stem"])
+    questions = check_questions(question_ids)
+    if questions:
+        checked = quizzes.check_answers(questions, data, prefix=CHECK_PREFIX)
+        if not checked.is_valid:
+            raise ConfirmRefused(_("请回答所有检查题。") + " ".join(checked.errors))
+        answers = {str(result.question["id"]): result.answer for result in checked.results}
+        wrong = [result.question["stem"] for result in checked.results if not result.correct]
+    else:
+        wrong = []
     if wrong:
         raise ConfirmRefused(
             _("检查题没有答对：%(stems)s。请再读一遍相关内容。") % {"stems": "；".join(wrong)}

@@ -159,12 +159,12 @@ def test_check_questions_must_be_answered_right(client, newhire, article, sectio
     progress.assign(newhire, path)
     client.force_login(newhire)
     assert "投诉要先安抚情绪吗？" in client.get(article.url).content.decode()
-    response = _confirm_post(client, newhire, article, **{f"q{question.pk}": str(wrong.pk)})
+    response = _confirm_post(client, newhire, article, **{f"c{question.pk}": str(wrong.pk)})
     assert "检查题没有答对" in response.content.decode()
-    response = _confirm_post(client, newhire, article, **{f"q{question.pk}": "999999"})
+    response = _confirm_post(client, newhire, article, **{f"c{question.pk}": "999999"})
     assert "请回答所有检查题" in response.content.decode()
     assert not ReadConfirmation.objects.exists()
-    _confirm_post(client, newhire, article, **{f"q{question.pk}": str(right.pk)})
+    _confirm_post(client, newhire, article, **{f"c{question.pk}": str(right.pk)})
     assert ReadConfirmation.objects.get().answers == {str(question.pk): [right.pk]}
 
 
