@@ -44,6 +44,7 @@ __all__ = [
     "needed_passes",
     "refresh",
     "request_sign_off",
+    "path_status",
     "set_status",
     "sign_off_queue",
     "stage_passed",
@@ -248,6 +249,20 @@ def stage_passed(rows):
     if rows[0].gate == Gate.MENTOR:
         return all(row.status == Status.SIGNED_OFF for row in rows)
     return all(row.status in FINISHED for row in rows)
+
+
+def path_status(assignment, rows, today=None):
+    """A path's status from its items: 已完成 when every stage passed; else 逾期, 未通过 or 需重学 when an
+    item is; 进行中 once anything was done; 未开始 before."""
+    if assignment.completed_at is not None:
+        return Status.DONE
+    shown = {row.shown_status(today) for row in rows}
+    for status in (Status.OVERDUE, Status.FAILED, Status.RELEARN):
+        if status in shown:
+            return status
+    if shown - {Status.NOT_STARTED}:
+        return Status.IN_PROGRESS
+    return Status.NOT_STARTED
 
 
 def summarise(assignment):

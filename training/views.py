@@ -50,7 +50,13 @@ def my_training(request):
                     "current": stage.index == assignment.current_stage,
                 }
             )
-        paths.append({"assignment": assignment, "stages": stages})
+        paths.append(
+            {
+                "assignment": assignment,
+                "stages": stages,
+                "status": progress.path_status(assignment, items, today),
+            }
+        )
     context = {
         "paths": paths,
         "licences": ProcedureLicence.objects.filter(user=request.user).select_related("procedure"),

@@ -60,6 +60,7 @@ def test_assigning_a_path_creates_items_with_due_dates_and_summary(newhire, read
     assert rows[0].due_date == start + timezone.timedelta(days=3)
     assert rows[0].shown_status() == Status.OVERDUE  # D+3 passed, not read
     assert rows[1].shown_status() == Status.NOT_STARTED
+    assert progress.path_status(assignment, rows) == Status.OVERDUE
     assignment.refresh_from_db()
     assert (assignment.current_stage_title, assignment.finished_items, assignment.total_items) == (
         "业务培训",
