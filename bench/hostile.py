@@ -32,14 +32,12 @@ It only ever talks to the gunicorn it starts itself.
 """
 
 import argparse
-import contextlib
 import http.client
 import importlib.util
 import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -64,7 +62,7 @@ def _bench_procedures():
 
 
 _bench = _bench_procedures()
-free_port, manage, PYTHON = _bench.free_port, _bench.manage, _bench.PYTHON
+free_port, manage, PYTHON, gunicorn = _bench.free_port, _bench.manage, _bench.PYTHON, _bench.gunicorn
 CSRF, HIDDEN, ANSWER, CHECK, FIELD = _bench.CSRF, _bench.HIDDEN, _bench.ANSWER, _bench.CHECK, _bench.FIELD
 
 SETTINGS = """
@@ -1249,42 +1247,6 @@ def setup(var_dir):
     return env, log, passwords, data
 
 
-@contextlib.contextmanager
-def serve(env, port, args, log_file):
-    """gunicorn on 127.0.0.1:``port`` for the duration of the block."""
-    server = subprocess.Popen(
-        [
-            str(Path(PYTHON).parent / "gunicorn"),
-            "kb_site.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            str(args.threads),
-            "--timeout",
-            "120",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=BASE_DIR,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        yield server
-    finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=6, help="requests in flight")
@@ -1298,19 +1260,17 @@ def main():
     var_dir = tempfile.mkdtemp(prefix="callbook-hostile-")
     started = time.monotonic()
     env, log, passwords, data = setup(var_dir)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     stats = Stats()
     with (
         open(Path(var_dir) / "gunicorn.log", "w") as gunicorn_log,
-        serve(env, port, args, gunicorn_log),
+        gunicorn(
+            env,
+            workers=args.workers,
+            threads=args.threads,
+            options=["--timeout", "120"],
+            log_file=gunicorn_log,
+        ) as base,
     ):
-        for _ in range(120):
-            try:
-                requests.get(base + "/login/", timeout=30)
-                break
-            except requests.RequestException:
-                time.sleep(0.5)
         identities = {name: Identity(name, base, passwords.get(name)) for name in IDENTITIES}
         for identity in identities.values():
             identity.login()

@@ -17,10 +17,8 @@ import datetime
 import os
 import random
 import re
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,28 +27,10 @@ from collections import Counter
 from pathlib import Path
 
 import requests
+from serving import BASE_DIR, PYTHON, bench_env, free_port, gunicorn, manage, percentile  # noqa: F401 (hostile.py uses some)
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
 PASSWORD = "bench-password-123"
 
-SETTINGS = """
-from kb_site.settings.dev import *  # noqa
-
-DEBUG = False
-ALLOWED_HOSTS = ["127.0.0.1"]
-VAR_DIR = Path({var_dir!r})
-MEDIA_ROOT = VAR_DIR / "media"
-DATABASES["default"]["NAME"] = VAR_DIR / "bench.sqlite3"
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-STATIC_ROOT = VAR_DIR / "static"
-WHITENOISE_USE_FINDERS = True
-# Searching is not what this measures; keep the demo load quick.
-WAGTAILSEARCH_BACKENDS = {{"default": {{"BACKEND": "wagtail.search.backends.database", "AUTO_UPDATE": False}}}}
-LOGGING = {{"version": 1, "disable_existing_loggers": False,
-           "handlers": {{"console": {{"class": "logging.StreamHandler"}}}},
-           "root": {{"handlers": ["console"], "level": "ERROR"}}}}
-"""
 
 MAKE_AGENTS = """
 from django.contrib.auth import get_user_model
@@ -68,34 +48,8 @@ for page in ProcedurePage.objects.live():
 """
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def manage(env, *args, capture=False):
-    result = subprocess.run(
-        [PYTHON, str(BASE_DIR / "manage.py"), *args],
-        env=env,
-        cwd=BASE_DIR,
-        check=True,
-        capture_output=capture,
-        text=True,
-    )
-    return result.stdout if capture else None
-
-
 def setup(var_dir, agents):
-    settings_dir = Path(var_dir) / "settings"
-    settings_dir.mkdir()
-    (settings_dir / "bench_settings.py").write_text(SETTINGS.format(var_dir=str(var_dir)), encoding="utf-8")
-    env = {
-        **os.environ,
-        "PYTHONPATH": f"{settings_dir}{os.pathsep}{BASE_DIR}",
-        "DJANGO_SETTINGS_MODULE": "bench_settings",
-        "CALLBOOK_VAR_DIR": str(var_dir),
-    }
+    env = bench_env(var_dir)
     started = time.monotonic()
     manage(env, "migrate", "--noinput", "-v0")
     manage(env, "load_demo", "--demo-users")
@@ -252,11 +206,6 @@ class Results:
             self.moves[(run_id.replace("-", ""), seq, step)] += 1
 
 
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[max(int(round(fraction * len(ordered) + 0.5)) - 1, 0)] if ordered else float("nan")
-
-
 def check_events(db_path, results, started_after):
     """Every accepted move is exactly one agent event in the database, and nothing else is."""
     connection = sqlite3.connect(db_path)
@@ -334,35 +283,8 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="callbook-bench-") as var_dir:
         env, procedures = setup(var_dir, max(args.agents))
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                str(Path(PYTHON).parent / "gunicorn"),
-                "kb_site.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                str(args.threads),
-                "--keep-alive",
-                "75",  # longer than any think time: idle agents keep their connection
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=BASE_DIR,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(120):
-                try:
-                    requests.get(base + "/login/", timeout=30)
-                    break
-                except requests.RequestException:
-                    time.sleep(0.5)
+        options = ["--keep-alive", "75"]  # longer than any think time: idle agents keep their connection
+        with gunicorn(env, workers=args.workers, threads=args.threads, options=options) as base:
             # warm every worker up (imports, URL conf) so the first agents do not measure start-up
             warm = Agent(base, "bench0", procedures, 0, Results(), seed=0)
             warm.login()
@@ -373,13 +295,6 @@ def main():
             db_path = Path(var_dir) / "bench.sqlite3"
             think = tuple(args.think)
             summaries = [phase(base, n, procedures, args.seconds, db_path, think) for n in args.agents]
-        finally:
-            server.terminate()
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(10)
     print("\nsummary:")
     ok = True
     for s in summaries:

@@ -15,10 +15,8 @@ Target: dashboard p95 ≤ 150 ms.
 """
 
 import argparse
-import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +25,9 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from procedures import BASE_DIR, PASSWORD, PYTHON, SETTINGS, free_port, manage, percentile  # noqa: E402
+from serving import bench_env, gunicorn, manage, percentile  # noqa: E402
+
+PASSWORD = "bench-password-123"
 
 BUILD = """
 import datetime, random
@@ -116,17 +116,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="callbook-bench-") as tmp_dir:
         var_dir = args.keep or tmp_dir
         Path(var_dir).mkdir(parents=True, exist_ok=True)
-        settings_dir = Path(var_dir) / "settings"
-        settings_dir.mkdir(exist_ok=True)
-        (settings_dir / "bench_settings.py").write_text(
-            SETTINGS.format(var_dir=str(var_dir)), encoding="utf-8"
-        )
-        env = {
-            **os.environ,
-            "PYTHONPATH": f"{settings_dir}{os.pathsep}{BASE_DIR}",
-            "DJANGO_SETTINGS_MODULE": "bench_settings",
-            "CALLBOOK_VAR_DIR": str(var_dir),
-        }
+        env = bench_env(var_dir)
         started = time.monotonic()
         manage(env, "migrate", "--noinput", "-v0")
         output = manage(
@@ -137,29 +127,7 @@ def main():
         print(
             f"setup: {args.trainees} trainees, {lines['ROWS']} item rows in {time.monotonic() - started:.0f}s"
         )
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                str(Path(PYTHON).parent / "gunicorn"),
-                "kb_site.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.workers),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=BASE_DIR,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(100):
-                try:
-                    requests.get(base + "/login/", timeout=5)
-                    break
-                except requests.RequestException:
-                    time.sleep(0.1)
+        with gunicorn(env, workers=args.workers) as base:
             cases = [
                 ("bench-trainer", "/training/team/", "dashboard (trainer, all trainees)"),
                 ("bench-trainer", "/training/team/?page=5", "dashboard page 5 (trainer)"),
@@ -175,9 +143,6 @@ def main():
                     f"{label:38} {len(times):5d} {statistics.median(times) * 1000:8.1f} "
                     f"{percentile(times, 0.95) * 1000:8.1f} {max(times) * 1000:8.1f} {errors:6d}"
                 )
-        finally:
-            server.kill()
-            server.wait(timeout=10)
 
 
 if __name__ == "__main__":

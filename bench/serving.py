@@ -1,0 +1,102 @@
+"""What every benchmark needs: a free port, ``manage.py`` in a prepared environment, and gunicorn serving
+the site for the duration of a block. (Not ``procedures.py``'s: that name shadows the app.)"""
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+__all__ = ["BASE_DIR", "PYTHON", "SETTINGS", "bench_env", "free_port", "gunicorn", "manage", "percentile"]
+
+# A production-like settings module over a throwaway directory (``bench_env`` writes it).
+SETTINGS = """
+from kb_site.settings.dev import *  # noqa
+
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1"]
+VAR_DIR = Path({var_dir!r})
+MEDIA_ROOT = VAR_DIR / "media"
+DATABASES["default"]["NAME"] = VAR_DIR / "bench.sqlite3"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STATIC_ROOT = VAR_DIR / "static"
+WHITENOISE_USE_FINDERS = True
+# Searching is not what this measures; keep the demo load quick.
+WAGTAILSEARCH_BACKENDS = {{"default": {{"BACKEND": "wagtail.search.backends.database", "AUTO_UPDATE": False}}}}
+LOGGING = {{"version": 1, "disable_existing_loggers": False,
+           "handlers": {{"console": {{"class": "logging.StreamHandler"}}}},
+           "root": {{"handlers": ["console"], "level": "ERROR"}}}}
+"""
+
+
+def bench_env(var_dir):
+    """The environment that runs ``manage.py`` and gunicorn on ``var_dir``'s settings and database."""
+    settings_dir = Path(var_dir) / "settings"
+    settings_dir.mkdir(exist_ok=True)
+    (settings_dir / "bench_settings.py").write_text(SETTINGS.format(var_dir=str(var_dir)), encoding="utf-8")
+    return {
+        **os.environ,
+        "PYTHONPATH": f"{settings_dir}{os.pathsep}{BASE_DIR}",
+        "DJANGO_SETTINGS_MODULE": "bench_settings",
+        "CALLBOOK_VAR_DIR": str(var_dir),
+    }
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def manage(env, *args, capture=False):
+    result = subprocess.run(
+        [PYTHON, str(BASE_DIR / "manage.py"), *args],
+        env=env,
+        cwd=BASE_DIR,
+        check=True,
+        capture_output=capture,
+        text=True,
+    )
+    return result.stdout if capture else None
+
+
+def percentile(values, fraction):
+    """Nearest-rank percentile (``fraction`` 0.95 for p95); NaN for no values."""
+    ordered = sorted(values)
+    return ordered[max(int(round(fraction * len(ordered) + 0.5)) - 1, 0)] if ordered else float("nan")
+
+
+@contextlib.contextmanager
+def gunicorn(env, *, workers, threads=None, options=(), log_file=None):
+    """Serve the site with gunicorn on a free port of 127.0.0.1 (``threads``: gthread workers) and yield
+    its base URL once it answers; stopped when the block ends."""
+    port = free_port()
+    command = [str(Path(PYTHON).parent / "gunicorn"), "kb_site.wsgi", "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", str(workers), "--log-level", "warning", *options]
+    if threads:
+        command += ["--worker-class", "gthread", "--threads", str(threads)]
+    output = {"stdout": log_file, "stderr": subprocess.STDOUT} if log_file else {}
+    server = subprocess.Popen(command, env=env, cwd=BASE_DIR, **output)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                requests.get(base + "/login/", timeout=30)
+                break
+            except requests.RequestException:
+                time.sleep(0.5)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)
