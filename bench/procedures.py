@@ -69,6 +69,7 @@ CHECK = re.compile(r'name="check" value="(\d+)"')
 FIELD = re.compile(r'<(input|select) name="v-([^"]+)"([^>]*)>')
 SELECT_OPTIONS = re.compile(r'<select name="v-([^"]+)"[^>]*>(.*?)</select>', re.S)
 OPTION = re.compile(r'<option value="([^"]+)"')
+REQUIRED_AT_START = re.compile(r'<input name="v-([^"]+)"[^>]* required')
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -125,8 +126,12 @@ class Agent(threading.Thread):
             "POST",
             f"/procedures/start/{pk}/",
             "start",
-            # 客户称呼 is required at start in the demo procedures that use it (no step collects it)
-            data={"csrfmiddlewaretoken": self.csrf(), "ref": "bench", "v-客户称呼": f"测试{self.username}"},
+            # every variable required at start (the page marks them ``required``), as an agent fills them in
+            data={
+                "csrfmiddlewaretoken": self.csrf(),
+                "ref": "bench",
+                **{f"v-{name}": f"测试{self.username}" for name in REQUIRED_AT_START.findall(page.text)},
+            },
         )
         self.expect(response, 302, "start")
         run_path = response.headers["Location"]
