@@ -33,6 +33,7 @@ from zhtext import clean_text
 from . import progress
 from .choices import ONE_CORRECT, ItemKind, QuestionType
 from .models import AttemptAnswer, Question, QuizAttempt, TrainingSettings
+from .models.quizzes import MAX_COOLDOWN_MINUTES
 from .progress import NotAllowed
 from .scoring import answer_is_correct, quiz_percent
 
@@ -377,11 +378,13 @@ def _refusal(quiz, submitted, now):
         )
     last_failed = next((a for a in submitted if not a.passed), None)
     if last_failed is not None and quiz.cooldown_minutes:
-        retry_at = last_failed.submitted_at + datetime.timedelta(minutes=quiz.cooldown_minutes)
+        # Bounded as the field is (a week): a value stored before the bound must not overflow the date.
+        minutes = min(quiz.cooldown_minutes, MAX_COOLDOWN_MINUTES)
+        retry_at = last_failed.submitted_at + datetime.timedelta(minutes=minutes)
         if now < retry_at:
             return (
                 _("上次没有通过，要间隔 %(minutes)s 分钟才能再答：%(time)s 以后可以再试。")
-                % {"minutes": quiz.cooldown_minutes, "time": _local_time_label(retry_at, now)},
+                % {"minutes": minutes, "time": _local_time_label(retry_at, now)},
                 retry_at,
             )
     return None, None

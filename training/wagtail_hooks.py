@@ -2,9 +2,12 @@
 page, the read-and-confirm box under articles, the licence note and check on procedure starts, and
 (further down) the admin viewsets, reports and demo loader."""
 
+from django.contrib import messages
+from django.shortcuts import redirect
 from wagtail import hooks
+from wagtail.admin.utils import get_valid_next_url_from_request
 
-from . import panels, reports, viewsets
+from . import panels, protection, reports, viewsets
 
 
 @hooks.register("register_home_panel")
@@ -57,3 +60,22 @@ def load_training_demo(update, report, **options):
     from . import demo  # only load_demo needs it
 
     demo.load(update=update, report=report, **options)
+
+
+@hooks.register("before_delete_snippet")
+def keep_quizzes_in_use(request, instances):
+    """A quiz with attempts, or one a path uses, is kept (one or many deleted from the listing)."""
+    if request.method != "POST":
+        return None
+    message = protection.why_not_delete(instances)
+    if message is None:
+        return None
+    messages.error(request, message)
+    return redirect(get_valid_next_url_from_request(request) or "wagtailsnippets_training_quiz:list")
+
+
+@hooks.register("before_bulk_action")
+def keep_quizzes_in_use_in_bulk(request, action_type, objects, action_class_instance):
+    if action_type != "delete" or request.method != "POST":
+        return None
+    return keep_quizzes_in_use(request, objects)

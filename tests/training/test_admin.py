@@ -232,3 +232,33 @@ def test_every_training_editor_opens_for_a_trainer(client, trainer, model, path,
     # The sidebar is drawn from JSON in the page (text escaped): look for the menu's link.
     menu = client.get(reverse("wagtailadmin_home")).content.decode()
     assert reverse(f"wagtailsnippets_training_{model}:list") in menu
+
+
+def test_a_quiz_with_attempts_or_in_a_path_is_not_deleted(client, supervisor, section, newhire):
+    """Deleting a quiz that trainees answered, or that a path uses, is refused with a message (was a 500)."""
+    from training.models import LearningPath, Question, QuestionOption, Quiz, QuizAttempt
+    from training.quizzes import start_attempt
+
+    question = Question.objects.create(section=section, type="true_false", stem="先安抚情绪？")
+    QuestionOption.objects.create(question=question, text="对", correct=True)
+    QuestionOption.objects.create(question=question, text="错", correct=False)
+    answered = Quiz.objects.create(title="已作答", section=section)
+    start_attempt(answered, newhire)
+    used = Quiz.objects.create(title="路径在用", section=section)
+    LearningPath.objects.create(
+        title="上岗路径",
+        stages=[{"type": "stage", "value": {"title": "业务培训", "gate": "all_done", "items": [
+            {"type": "quiz", "value": {"quiz": used.pk, "due_day": 3}}]}}],
+    )
+    unused = Quiz.objects.create(title="没人用", section=section)
+    client.force_login(supervisor)
+    for quiz, message in [(answered, "已有作答记录"), (used, "上岗路径")]:
+        response = client.post(reverse("wagtailsnippets_training_quiz:delete", args=[quiz.pk]), follow=True)
+        assert response.status_code == 200 and message in response.content.decode()
+        assert Quiz.objects.filter(pk=quiz.pk).exists()
+    bulk = reverse("wagtail_bulk_action", args=["training", "quiz", "delete"]) + f"?id={answered.pk}&id={unused.pk}"
+    response = client.post(bulk, follow=True)
+    assert response.status_code == 200 and "已有作答记录" in response.content.decode()
+    assert Quiz.objects.filter(pk=unused.pk).exists() and QuizAttempt.objects.count() == 1
+    client.post(reverse("wagtailsnippets_training_quiz:delete", args=[unused.pk]))
+    assert not Quiz.objects.filter(pk=unused.pk).exists()

@@ -200,6 +200,25 @@ def test_failed_attempt_then_cooldown_refused(trainee_client, newhire, quiz):
     assert quizzes.start_attempt(quiz, newhire, now=later).pk != attempt.pk
 
 
+def test_a_cooldown_stored_past_its_bound_neither_overflows_nor_is_accepted_in_the_admin(
+    trainee_client, newhire, quiz, client, trainer
+):
+    Quiz.objects.filter(pk=quiz.pk).update(cooldown_minutes=99_999_999_999)  # stored before the bound
+    start(trainee_client, quiz)
+    attempt = last_attempt(newhire, quiz)
+    trainee_client.post(attempt_url(attempt), answers(attempt, right=False))
+    response = trainee_client.get(reverse("training:quiz", args=[quiz.pk]))
+    assert response.status_code == 200 and "10080 分钟" in response.content.decode()
+    client.force_login(trainer)
+    form = client.get(reverse("wagtailsnippets_training_quiz:edit", args=[quiz.pk])).context["form"]
+    data = {name: field.value() for name, field in ((n, form[n]) for n in form.fields) if field.value() is not None}
+    data.update(cooldown_minutes="99999999999", pass_mark="150", questions=[])
+    response = client.post(reverse("wagtailsnippets_training_quiz:edit", args=[quiz.pk]), data)
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert "cooldown_minutes" in errors and "pass_mark" in errors
+
+
 def test_attempt_limit_refused(trainee_client, newhire, quiz):
     quiz.attempt_limit = 2
     quiz.cooldown_minutes = 0

@@ -13,6 +13,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -43,18 +44,28 @@ class TrainingSettings(BaseGenericSetting):
     """Site-wide training defaults: pass mark, practice runs for a licence, minimum reading time."""
 
     pass_mark = models.PositiveSmallIntegerField(
-        _("测验及格分"), default=80, help_text=_("百分制；单个测验可以另设")
+        _("测验及格分"),
+        default=80,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("百分制（1–100）；单个测验可以另设"),
     )
     practice_passes = models.PositiveSmallIntegerField(
         _("上岗所需练习通过次数"),
         default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
         help_text=_("新员工通过这么多次某流程的练习后，才能正式（非练习）运行该流程；路径或项目可以另设"),
     )
     practice_pass_score = models.PositiveSmallIntegerField(
-        _("练习及格分"), default=80, help_text=_("百分制；练习得分达到这个分数才算一次通过")
+        _("练习及格分"),
+        default=80,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("百分制（1–100）；练习得分达到这个分数才算一次通过"),
     )
     min_read_seconds = models.PositiveSmallIntegerField(
-        _("阅读确认最少停留（秒）"), default=30, help_text=_("打开文章后至少停留这么久，才能确认已读")
+        _("阅读确认最少停留（秒）"),
+        default=30,
+        validators=[MaxValueValidator(3600)],
+        help_text=_("打开文章后至少停留这么久（最多 3600 秒），才能确认已读"),
     )
 
     panels = [
@@ -126,6 +137,7 @@ class LearningPath(RevisionMixin, ClusterableModel):
         _("练习通过次数"),
         null=True,
         blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
         help_text=_("这条路径中的流程练习需要通过几次；留空则用培训设置的默认值（3 次）"),
     )
     auto_groups = ParentalManyToManyField(

@@ -11,6 +11,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -82,7 +83,11 @@ class ScenarioCard(ClusterableModel):
         help_text=_("练习中必须说到的话术（运行经过含这句话术的步骤即算说到）"),
     )
     expected_minutes = models.PositiveSmallIntegerField(
-        _("期望用时（分钟）"), null=True, blank=True, help_text=_("留空则用流程的预计时长")
+        _("期望用时（分钟）"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(600)],
+        help_text=_("留空则用流程的预计时长"),
     )
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 

@@ -10,6 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +22,8 @@ from wagtail.models import Orderable, Revision, RevisionMixin
 from ..choices import ONE_CORRECT, QuestionType
 
 __all__ = ["AttemptAnswer", "Question", "QuestionOption", "Quiz", "QuizAttempt"]
+
+MAX_COOLDOWN_MINUTES = 7 * 24 * 60
 
 
 class Question(ClusterableModel):
@@ -221,16 +224,29 @@ class Quiz(RevisionMixin, ClusterableModel):
         help_text=_("留空则从栏目题库抽题"),
     )
     draw_count = models.PositiveSmallIntegerField(
-        _("每次抽题数"), default=10, help_text=_("每次作答随机抽取的题数；题目不够时全部出")
+        _("每次抽题数"),
+        default=10,
+        validators=[MaxValueValidator(100)],
+        help_text=_("每次作答随机抽取的题数（最多 100）；0 或题库中的题目不够时全部出"),
     )
     pass_mark = models.PositiveSmallIntegerField(
-        _("及格分"), null=True, blank=True, help_text=_("百分制；留空则用培训设置中的默认及格分（80）")
+        _("及格分"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("百分制（1–100）；留空则用培训设置中的默认及格分"),
     )
     attempt_limit = models.PositiveSmallIntegerField(
-        _("作答次数上限"), default=3, help_text=_("0 表示不限次数")
+        _("作答次数上限"),
+        default=3,
+        validators=[MaxValueValidator(50)],
+        help_text=_("0 表示不限次数；最多 50"),
     )
     cooldown_minutes = models.PositiveIntegerField(
-        _("两次作答间隔（分钟）"), default=30, help_text=_("未通过后要等这么久才能再答；0 表示不用等")
+        _("两次作答间隔（分钟）"),
+        default=30,
+        validators=[MaxValueValidator(MAX_COOLDOWN_MINUTES)],
+        help_text=_("未通过后要等这么久才能再答；0 表示不用等，最多 10080（一周）"),
     )
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
