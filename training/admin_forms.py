@@ -5,18 +5,28 @@
 - ``ScenarioCardAdminForm``: the golden path is chosen from the procedure's live steps (checkboxes in
   procedure order) instead of typed as JSON; a new card, whose procedure is not known when the form is
   drawn, takes step keys one per line, checked by ``ScenarioCard.clean``.
-- ``PathAssignmentAdminForm``: people offered by name, as the rest of training shows them.
+- ``PathAssignmentAdminForm``, ``CohortAdminForm``: people offered by name, as the rest of training shows
+  them; a cohort's members are ticked among new hires and agents.
+- ``LearningPathAdminForm``: automatic assignment offers Callbook's roles only.
 """
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
+from kb_site.content import roles
+
 from .choices import QuestionType
 from .models import Question
 from .models.paths import trainee_name
 
-__all__ = ["PathAssignmentAdminForm", "QuestionAdminForm", "ScenarioCardAdminForm"]
+__all__ = [
+    "CohortAdminForm",
+    "LearningPathAdminForm",
+    "PathAssignmentAdminForm",
+    "QuestionAdminForm",
+    "ScenarioCardAdminForm",
+]
 
 
 class QuestionAdminForm(WagtailAdminModelForm):
@@ -87,12 +97,52 @@ class ScenarioCardAdminForm(WagtailAdminModelForm):
         return sorted(dict.fromkeys(value or []), key=lambda key: order.get(key, len(order)))
 
 
-class PathAssignmentAdminForm(WagtailAdminModelForm):
-    """Trainees and mentors offered by name (``trainee_name``), not by username alone."""
+def person_label(user):
+    return f"{trainee_name(user)}（{user.get_username()}）"
+
+
+class PeopleByNameForm(WagtailAdminModelForm):
+    """People offered by name (``trainee_name``), not by username alone, and only active accounts."""
+
+    people_fields = ()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("user", "mentor"):
+        for name in self.people_fields:
             field = self.fields.get(name)
             if field is not None and hasattr(field, "label_from_instance"):
-                field.label_from_instance = lambda user: f"{trainee_name(user)}（{user.get_username()}）"
+                field.label_from_instance = person_label
+                field.queryset = field.queryset.filter(is_active=True).order_by(
+                    "last_name", "first_name", "username"
+                )
+
+
+class PathAssignmentAdminForm(PeopleByNameForm):
+    people_fields = ("user", "mentor")
+
+
+class CohortAdminForm(PeopleByNameForm):
+    """Members are ticked among the people who take calls, new hires and agents learning a new line (and
+    whoever is already a member), by name: not every account the site has."""
+
+    people_fields = ("mentor", "members")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        members = self.fields.get("members")
+        if members is not None:
+            current = self.instance.members.all() if self.instance.pk else members.queryset.none()
+            trainees = members.queryset.filter(groups__name__in=[roles.NEW_HIRE, roles.AGENT])
+            members.widget = forms.CheckboxSelectMultiple()
+            # Setting the queryset also gives the new widget its choices.
+            members.queryset = (trainees | members.queryset.filter(pk__in=current)).distinct()
+
+
+class LearningPathAdminForm(WagtailAdminModelForm):
+    """Only Callbook's roles are offered for automatic assignment (not Wagtail's Editors / Moderators)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        groups = self.fields.get("auto_groups")
+        if groups is not None:
+            groups.queryset = groups.queryset.filter(name__in=roles.ALL_ROLES)

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from wagtail.models import Revision
 
 from kb_site.content.models import ArticlePage
 from procedures.models import ProcedurePage
@@ -28,6 +29,7 @@ from .models import (
     PathAssignment,
     PracticeSession,
     ProcedureLicence,
+    Quiz,
     QuizAttempt,
     ReadConfirmation,
     StatusChange,
@@ -283,6 +285,14 @@ def trainee(request, assignment_id):
     procedures = ProcedurePage.objects.filter(pk__in=targets["practice"]).order_by("title")
     licences = list(ProcedureLicence.objects.filter(user=user).select_related("procedure", "granted_by"))
     licensed = {licence.procedure_id for licence in licences}
+    attempts = list(
+        QuizAttempt.objects.filter(
+            user=user, quiz_id__in=targets["quiz"], submitted_at__isnull=False
+        ).order_by("-submitted_at")[:50]
+    )
+    quiz_versions = version_numbers(Quiz, {attempt.quiz_id for attempt in attempts})
+    for attempt in attempts:
+        attempt.version = quiz_versions.get(attempt.revision_id)
     context = {
         "assignment": assignment,
         "trainee": trainee_name(user),
@@ -291,10 +301,12 @@ def trainee(request, assignment_id):
         "changes": StatusChange.objects.filter(progress__assignment=assignment)
         .select_related("progress", "changed_by")
         .order_by("-changed_at")[:100],
-        "reading": reading_timeline(user, targets["read"]),
-        "attempts": QuizAttempt.objects.filter(
-            user=user, quiz_id__in=targets["quiz"], submitted_at__isnull=False
-        ).order_by("-submitted_at")[:50],
+        "reading": reading_timeline(
+            user,
+            targets["read"],
+            {row.target_id: n for n, row in enumerate(rows) if row.kind == ItemKind.READ},
+        ),
+        "attempts": attempts,
         "sessions": PracticeSession.objects.filter(user=user, procedure_id__in=targets["practice"])
         .select_related("card", "procedure", "run")
         .order_by("-started_at")[:50],
@@ -335,9 +347,26 @@ def stages_of(assignment, rows):
     return stages
 
 
-def reading_timeline(user, page_ids):
-    """For each article the path asks to read: the revision the trainee last confirmed and the live
-    one (a later live revision means the article changed since: 需重学)."""
+def version_numbers(model, object_ids):
+    """``{revision id: n}``: each revision's number among its object's revisions (1 = the first), so a
+    timeline says 第 3 版 rather than a database id."""
+    numbers, seen = {}, {}
+    revisions = (
+        Revision.objects.filter(
+            base_content_type=model().get_base_content_type(), object_id__in=[str(pk) for pk in object_ids]
+        )
+        .order_by("pk")
+        .values_list("pk", "object_id")
+    )
+    for revision_id, object_id in revisions:
+        seen[object_id] = seen.get(object_id, 0) + 1
+        numbers[revision_id] = seen[object_id]
+    return numbers
+
+
+def reading_timeline(user, page_ids, order):
+    """For each article the path asks to read, in the path's order: the version the trainee last
+    confirmed and the live one (a later live version means the article changed since: 需重学)."""
     if not page_ids:
         return []
     latest = {}
@@ -345,16 +374,19 @@ def reading_timeline(user, page_ids):
         "confirmed_at"
     ):
         latest[confirmation.page_id] = confirmation
+    pages = ArticlePage.objects.in_bulk(page_ids)
+    numbers = version_numbers(ArticlePage, page_ids)
     entries = []
-    for page in ArticlePage.objects.filter(pk__in=page_ids).order_by("title"):
+    for page_id in sorted(pages, key=lambda pk: order.get(pk, 0)):
+        page = pages[page_id]
         confirmation = latest.get(page.pk)
         learned = confirmation.revision_id if confirmation else None
         entries.append(
             {
                 "page": page,
-                "learned": learned,
+                "learned": numbers.get(learned),
                 "confirmed_at": confirmation.confirmed_at if confirmation else None,
-                "live": page.live_revision_id,
+                "live": numbers.get(page.live_revision_id),
                 "stale": learned is not None
                 and page.live_revision_id is not None
                 and learned < page.live_revision_id,

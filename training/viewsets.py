@@ -18,7 +18,13 @@ from kb_site.content.models import SectionPage
 from kb_site.reports import IdChoiceFilter, SafeExportMixin, UserChoiceFilter
 
 from . import progress
-from .admin_forms import PathAssignmentAdminForm, QuestionAdminForm, ScenarioCardAdminForm
+from .admin_forms import (
+    CohortAdminForm,
+    LearningPathAdminForm,
+    PathAssignmentAdminForm,
+    QuestionAdminForm,
+    ScenarioCardAdminForm,
+)
 from .choices import QuestionType
 from .models import Cohort, LearningPath, PathAssignment, Question, Quiz, ScenarioCard
 from .models.paths import trainee_name
@@ -54,6 +60,7 @@ class LearningPathViewSet(TrainingSnippetViewSet):
     list_display = ["title", "updated_at"]
     search_fields = ["title", "description"]
     ordering = ["title"]
+    edit_handler = ObjectList(LearningPath.panels, base_form_class=LearningPathAdminForm)
 
 
 class QuestionFilterSet(WagtailFilterSet):
@@ -128,6 +135,7 @@ class CohortViewSet(TrainingSnippetViewSet):
     ]
     search_fields = ["name"]
     ordering = ["-start_date", "name"]
+    edit_handler = ObjectList(Cohort.panels, base_form_class=CohortAdminForm)
 
 
 class PathAssignmentFilterSet(WagtailFilterSet):

@@ -262,3 +262,13 @@ def test_a_quiz_with_attempts_or_in_a_path_is_not_deleted(client, supervisor, se
     assert Quiz.objects.filter(pk=unused.pk).exists() and QuizAttempt.objects.count() == 1
     client.post(reverse("wagtailsnippets_training_quiz:delete", args=[unused.pk]))
     assert not Quiz.objects.filter(pk=unused.pk).exists()
+
+
+def test_path_and_cohort_forms_offer_roles_and_people_by_name(client, trainer, supervisor, newhire, agent):
+    client.force_login(trainer)
+    html = client.get(reverse("wagtailsnippets_training_learningpath:add")).content.decode()
+    assert "新员工" in html and "Editors" not in html and "Moderators" not in html
+    form = client.get(reverse("wagtailsnippets_training_cohort:add")).context["form"]
+    offered = {label for _value, label in form.fields["members"].choices}
+    assert f"小陈（{newhire.username}）" in offered
+    assert not any(supervisor.username in label for label in offered)
