@@ -57,9 +57,11 @@ def my_training(request):
                 "status": progress.path_status(assignment, items, today),
             }
         )
+    licences = list(ProcedureLicence.objects.filter(user=request.user).select_related("procedure"))
     context = {
         "paths": paths,
-        "licences": ProcedureLicence.objects.filter(user=request.user).select_related("procedure"),
+        "licences": licences,
+        "licensed": {licence.procedure_id for licence in licences},
         "sessions": PracticeSession.objects.filter(user=request.user, scored_at__isnull=False)
         .select_related("run", "card")
         .order_by("-scored_at")[:10],

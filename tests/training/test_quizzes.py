@@ -112,7 +112,7 @@ def test_start_answer_and_pass(trainee_client, newhire, quiz, article):
     result = trainee_client.get(attempt_url(attempt))
     html = result.content.decode()
     assert result.status_code == 200
-    assert "100.0 分" in html and "通过" in html
+    assert "100 分" in html and "通过" in html
     assert "先问候再询问来意。" in html, "each option's explanation"
     assert "开场白要先问候。" in html, "the question's explanation"
     assert f'href="{article.url}#block-greeting"' in html, "a link to what the option cites"
@@ -259,7 +259,7 @@ def test_double_submit_recorded_once(trainee_client, newhire, quiz):
     response = trainee_client.post(attempt_url(attempt), answers(attempt, right=False), follow=True)
     assert response.status_code == 200
     assert "这份答卷已经交过了" in messages_of(response)[0]
-    assert "100.0 分" in response.content.decode(), "the result recorded the first time"
+    assert "100 分" in response.content.decode(), "the result recorded the first time"
     attempt.refresh_from_db()
     assert (attempt.score, attempt.submitted_at) == (100.0, submitted_at)
     assert AttemptAnswer.objects.filter(attempt=attempt).count() == 7
