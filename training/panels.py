@@ -3,6 +3,7 @@ the home page, the read-and-confirm box under an article, the licence note on a 
 and the link to a practice run's score on its summary."""
 
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import progress, reading
@@ -18,30 +19,23 @@ def home_panel(request):
     assignments = list(PathAssignment.objects.filter(user=user).select_related("path"))
     if not assignments:
         return ""
-    rows = [{"assignment": a, "next": next_item(a), "overdue": overdue_items(a)} for a in assignments]
+    today = timezone.localdate()
+    rows = []
+    for assignment in assignments:
+        items = sorted(assignment.items.all(), key=lambda row: (row.stage_index, row.position))
+        unfinished = [row for row in items if not row.is_finished]
+        rows.append(
+            {
+                "assignment": assignment,
+                "status": progress.path_status(assignment, items, today),
+                "next": unfinished[0] if unfinished else None,
+                "overdue": [row for row in unfinished if row.due_date is not None and row.due_date < today],
+            }
+        )
     return render_to_string(
         "training/includes/home_panel.html",
         {"rows": rows, "to_confirm": len(reading.to_confirm(user))},
         request=request,
-    )
-
-
-def next_item(assignment):
-    """The first unfinished item of the trainee's current stage (then of any later stage)."""
-    return (
-        assignment.items.exclude(status__in=["done", "signed_off"])
-        .order_by("stage_index", "position")
-        .first()
-    )
-
-
-def overdue_items(assignment):
-    from django.utils import timezone
-
-    return list(
-        assignment.items.exclude(status__in=["done", "signed_off"])
-        .filter(due_date__lt=timezone.localdate())
-        .order_by("due_date")
     )
 
 

@@ -227,6 +227,7 @@ def test_my_training_page_and_home_panel(client, newhire, read_path, home):
     assert "业务培训" in html and "投诉处理原则" in html and "已完成，申请带教确认" in html
     html = client.get(home.url).content.decode()
     assert "我的培训" in html and "下一项" in html and "投诉处理原则" in html
+    assert '<span class="status status-not_started">未开始</span>' in html
 
 
 # --- practice and licences ---------------------------------------------------------------------
