@@ -247,8 +247,16 @@ def test_a_quiz_with_attempts_or_in_a_path_is_not_deleted(client, supervisor, se
     used = Quiz.objects.create(title="路径在用", section=section)
     LearningPath.objects.create(
         title="上岗路径",
-        stages=[{"type": "stage", "value": {"title": "业务培训", "gate": "all_done", "items": [
-            {"type": "quiz", "value": {"quiz": used.pk, "due_day": 3}}]}}],
+        stages=[
+            {
+                "type": "stage",
+                "value": {
+                    "title": "业务培训",
+                    "gate": "all_done",
+                    "items": [{"type": "quiz", "value": {"quiz": used.pk, "due_day": 3}}],
+                },
+            }
+        ],
     )
     unused = Quiz.objects.create(title="没人用", section=section)
     client.force_login(supervisor)
@@ -256,7 +264,10 @@ def test_a_quiz_with_attempts_or_in_a_path_is_not_deleted(client, supervisor, se
         response = client.post(reverse("wagtailsnippets_training_quiz:delete", args=[quiz.pk]), follow=True)
         assert response.status_code == 200 and message in response.content.decode()
         assert Quiz.objects.filter(pk=quiz.pk).exists()
-    bulk = reverse("wagtail_bulk_action", args=["training", "quiz", "delete"]) + f"?id={answered.pk}&id={unused.pk}"
+    bulk = (
+        reverse("wagtail_bulk_action", args=["training", "quiz", "delete"])
+        + f"?id={answered.pk}&id={unused.pk}"
+    )
     response = client.post(bulk, follow=True)
     assert response.status_code == 200 and "已有作答记录" in response.content.decode()
     assert Quiz.objects.filter(pk=unused.pk).exists() and QuizAttempt.objects.count() == 1

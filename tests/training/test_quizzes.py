@@ -211,7 +211,11 @@ def test_a_cooldown_stored_past_its_bound_neither_overflows_nor_is_accepted_in_t
     assert response.status_code == 200 and "10080 分钟" in response.content.decode()
     client.force_login(trainer)
     form = client.get(reverse("wagtailsnippets_training_quiz:edit", args=[quiz.pk])).context["form"]
-    data = {name: field.value() for name, field in ((n, form[n]) for n in form.fields) if field.value() is not None}
+    data = {
+        name: field.value()
+        for name, field in ((n, form[n]) for n in form.fields)
+        if field.value() is not None
+    }
     data.update(cooldown_minutes="99999999999", pass_mark="150", questions=[])
     response = client.post(reverse("wagtailsnippets_training_quiz:edit", args=[quiz.pk]), data)
     assert response.status_code == 200
