@@ -19,4 +19,6 @@ urlpatterns = [
     path("runs/<uuid:run_id>/", views.run_detail, name="run"),
     path("runs/<uuid:run_id>/move/", views.run_move, name="move"),
     path("runs/<uuid:run_id>.json", views.run_json, name="run_json"),
+    path("runs/<uuid:run_id>/replay/", views.run_replay, name="replay_start"),
+    path("runs/<uuid:run_id>/replay/<int:seq>/", views.run_replay, name="replay"),
 ]

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
@@ -16,6 +17,7 @@ from django.views.decorators.http import require_GET
 from wagtail import hooks
 
 from kb_site.content.placeholders import fill_text
+from kb_site.content.profiles import system_values
 
 from . import engine
 from .choices import ENDING_ACTIONS, EventAction, RunStatus, StepKind
@@ -23,7 +25,7 @@ from .forms import MoveForm, StartForm
 from .models import ProcedurePage, ProcedureRun, current_procedure
 from .runs import MoveRejected, apply_move, run_summary_text, start_run
 from .signals import BEFORE_START_RUN, RUN_SUMMARY_PANEL
-from .text import fill_rich_text, speech_values
+from .text import fill_rich_text, speech_values, spoken_values
 
 # A run screen is for the call in progress: no section menu beside it (it would also cost a
 # page-tree query on every step).
@@ -195,6 +197,9 @@ def run_as_dict(run):
             for e in run.logged_events
         ],
         "summary": run_summary_text(run),
+        "replay_url": reverse("procedures:replay", args=[run.pk, run.logged_events[0].seq])
+        if run.logged_events
+        else None,
     }
 
 
@@ -277,3 +282,95 @@ def summary_context(run):
         "variables": [(v.display_label, run.variables.get(n, "")) for n, v in procedure.variables.items()],
         "now": timezone.now(),
     }
+
+
+def _visible_run(request, run_id):
+    """A run its agent or a supervisor (``view_procedurerun``) may look at; anyone else gets 404, as
+    ``run_json`` answers."""
+    run = ProcedureRun.objects.select_related("user").filter(pk=run_id).first()
+    if run is None or not (
+        run.user_id == request.user.pk or request.user.has_perm("procedures.view_procedurerun")
+    ):
+        raise Http404(_("没有找到这次流程运行。"))
+    return run
+
+
+def _values_before(run, procedure, events, seq):
+    """What the run's texts were filled with when event ``seq`` was on screen: the system values, the
+    values given at start, then what input events before it collected (never what came later).
+
+    A run keeps one dict of values, updated as inputs come in, so a value given at start is told apart
+    only by no event having collected it; one given at start *and* collected later shows as a gap until
+    the step that collected it.
+    """
+    collected = {name for event in events for name in event.inputs or {}}
+    known = {name: value for name, value in run.variables.items() if name not in collected}
+    for event in events:
+        if event.seq >= seq:
+            break
+        known.update(event.inputs or {})
+    return {**system_values(run.user_id), **spoken_values(procedure, known)}
+
+
+def _replayed_action(event, step_def, procedure):
+    """What the agent (or a rule, or an outcome step) did on the replayed step, for the template."""
+    chosen = event.action == EventAction.ANSWER
+    titles = {key: step.get("title", "") or key for key, step in procedure.by_key.items()}
+    labels = procedure.labels()
+    return {
+        "answers": [
+            (
+                answer.get("label", ""),
+                chosen and answer.get("label", "") == event.answer and answer.get("next") == event.next_key,
+            )
+            for answer in step_def.get("answers") or []
+        ],
+        "checklist": [(item, event.action == EventAction.NEXT) for item in step_def.get("checklist") or []],
+        "inputs": [
+            (labels.get(name) or name, value)
+            for name, value in (event.inputs or {}).items()
+            if event.action == EventAction.INPUT
+        ],
+        "next_title": titles.get(event.next_key, event.next_key) if event.next_key else "",
+    }
+
+
+@require_GET
+def run_replay(request, run_id, seq=None):
+    """One event of a run stepped through as its agent saw it (the run's snapshot of the procedure and
+    the values known at that moment), for quality checks and disputes. Read-only: nothing here posts."""
+    run = _visible_run(request, run_id)
+    events = run.logged_events
+    if seq is None:
+        if not events:
+            raise Http404(_("这次流程运行还没有操作记录。"))
+        return redirect("procedures:replay", run.pk, events[0].seq)
+    position = next((i for i, event in enumerate(events) if event.seq == seq), None)
+    if position is None:
+        raise Http404(_("这次流程运行没有这条记录。"))
+    event = events[position]
+    procedure = run.get_procedure()
+    step_def = procedure.by_key.get(event.step_key) or {"key": event.step_key, "kind": event.kind}
+    values = _values_before(run, procedure, events, seq)
+    labels = procedure.labels()
+    return render(
+        request,
+        "procedures/run_replay.html",
+        {
+            **RUN_SCREEN,
+            "run": run,
+            "event": event,
+            "step": _display_step(step_def, values),
+            "values": values,
+            "path": _path_items(events[:position], labels),
+            "replayed": _replayed_action(event, step_def, procedure),
+            "seconds": engine.format_duration(event.seconds),
+            "previous": events[position - 1] if position else None,
+            "next": events[position + 1] if position + 1 < len(events) else None,
+            "timeline": [
+                {"event": e, "answer": engine.inputs_text(e.inputs, labels) or e.answer} for e in events
+            ],
+            "is_supervisor": request.user.has_perm("procedures.view_procedurerun"),
+            "actions": EventAction,
+        },
+    )
