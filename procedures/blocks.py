@@ -5,6 +5,7 @@ other steps point to. ``StepStreamBlock.clean`` runs the graph validation of
 ``procedures.graph`` so the admin shows every problem on the offending step.
 """
 
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
@@ -16,7 +17,7 @@ from kb_site.content.blocks import RICH_FEATURES, PhrasingBlock
 from kb_site.content.richtext import SafeRichTextBlock
 
 from . import graph
-from .choices import Operator, StepKind, VariableType
+from .choices import AssignTo, DueUnit, FollowUpKind, Operator, Priority, StepKind, VariableType
 
 KEY_HELP = _("稳定的英文标识（字母、数字、连字符），其他步骤用它指向这里，例如 ask-package")
 TARGET_HELP = _("下一步的步骤标识")
@@ -127,6 +128,95 @@ class BranchBlock(blocks.StructBlock):
         description = _("规则步骤的一个条件：变量满足比较时去往的步骤")
 
 
+class FollowUpRuleBlock(blocks.StructBlock):
+    """A follow-up the step leaves behind when a run goes through it (a promise made there, or an outcome
+    that needs a callback): what, by when, for whom, and which procedure working it runs."""
+
+    title = blocks.CharBlock(
+        max_length=100, label=_("跟进事项"), help_text=_("例如“3 天内回访处理结果”“两小时内回电”")
+    )
+    kind = blocks.ChoiceBlock(choices=FollowUpKind.choices, default=FollowUpKind.CALLBACK, label=_("类型"))
+    amount = blocks.IntegerBlock(min_value=1, max_value=1000, label=_("期限数量"), help_text=_("例如 3"))
+    unit = blocks.ChoiceBlock(
+        choices=DueUnit.choices,
+        default=DueUnit.DAYS,
+        label=_("期限单位"),
+        help_text=_("工作日按中国法定节假日和调休计算（可在后台的工作日历中补充）"),
+    )
+    before_hour = blocks.IntegerBlock(
+        required=False,
+        min_value=1,
+        max_value=23,
+        label=_("当天几点前"),
+        help_text=_("可选，只用于“天”或“工作日”：例如 18 表示到期那天 18:00 前"),
+    )
+    assign_to = blocks.ChoiceBlock(choices=AssignTo.choices, default=AssignTo.AGENT, label=_("交给"))
+    group = blocks.CharBlock(
+        required=False,
+        max_length=150,
+        label=_("组或角色名称"),
+        help_text=_("交给一个组或角色时填写，例如“主管”“售后组”"),
+    )
+    priority = blocks.ChoiceBlock(choices=Priority.choices, default=Priority.NORMAL, label=_("优先级"))
+    procedure = blocks.PageChooserBlock(
+        page_type="procedures.ProcedurePage",
+        required=False,
+        label=_("跟进时运行的流程"),
+        help_text=_("例如回访流程：处理跟进时按它一步步走，并带入本次通话的信息"),
+    )
+
+    class Meta:
+        icon = "date"
+        label = _("跟进规则")
+        description = _("运行经过这一步后，要在期限内完成的回访、回电或转交")
+
+    def clean(self, value):
+        value = super().clean(value)
+        errors = {}
+        if value.get("before_hour") and value.get("unit") not in (DueUnit.DAYS, DueUnit.WORKDAYS):
+            errors["before_hour"] = ValidationError(
+                _("“当天几点前”只能和“天”或“工作日”一起用，否则算不出期限。")
+            )
+        if value.get("assign_to") == AssignTo.GROUP:
+            name = (value.get("group") or "").strip()
+            if not name:
+                errors["group"] = ValidationError(_("交给一个组或角色时，要填写它的名称。"))
+            elif not Group.objects.filter(name=name).exists():
+                names = "、".join(Group.objects.order_by("name").values_list("name", flat=True))
+                errors["group"] = ValidationError(
+                    _("没有名为“%(name)s”的组；现有：%(names)s") % {"name": name, "names": names}
+                )
+        if errors:
+            raise StructBlockValidationError(block_errors=errors)
+        return value
+
+
+def follow_ups_block():
+    return blocks.ListBlock(
+        FollowUpRuleBlock(),
+        required=False,
+        default=[],
+        label=_("跟进规则"),
+        help_text=_("可选：运行经过这一步后自动生成的跟进（回访、承诺回电等）"),
+    )
+
+
+def follow_up_dict(value):
+    """A rule as the run's snapshot keeps it (plain data: the procedure by id)."""
+    procedure = value.get("procedure")
+    return {
+        "title": value.get("title") or "",
+        "kind": value.get("kind") or FollowUpKind.CALLBACK,
+        "amount": value.get("amount"),
+        "unit": value.get("unit") or DueUnit.DAYS,
+        "before_hour": value.get("before_hour"),
+        "assign_to": value.get("assign_to") or AssignTo.AGENT,
+        "group": (value.get("group") or "").strip(),
+        "priority": value.get("priority") or Priority.NORMAL,
+        "procedure": getattr(procedure, "pk", procedure) if procedure else None,
+    }
+
+
 class StepBlock(blocks.StructBlock):
     """What every step has: a stable key other steps point to, a title, what to do and what to say.
 
@@ -144,6 +234,7 @@ class StepBlock(blocks.StructBlock):
         help_text=_("坐席在这一步要做什么；可用 {客户称呼} 这样的变量，运行时自动填入"),
     )
     phrasings = phrasings_block()
+    follow_ups = follow_ups_block()
 
 
 class InstructionStepBlock(StepBlock):
@@ -216,6 +307,7 @@ class RuleStepBlock(StepBlock):
 
     text = None
     phrasings = None
+    follow_ups = None
     branches = blocks.ListBlock(
         BranchBlock(), min_num=1, label=_("分支"), help_text=_("从上到下检查，第一个满足的分支生效")
     )
@@ -281,6 +373,9 @@ def step_dict(block_type, value):
         step["checklist"] = [c for c in value.get("checklist") or [] if c]
     if block_type == StepKind.OUTCOME:
         step["outcome"] = value.get("outcome") or ""
+    rules = [follow_up_dict(rule) for rule in value.get("follow_ups") or [] if rule]
+    if rules:
+        step["follow_ups"] = rules
     return step
 
 

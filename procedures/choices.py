@@ -90,3 +90,41 @@ FORWARD_ACTIONS = (EventAction.ANSWER, EventAction.NEXT, EventAction.INPUT, Even
 
 # Buttons an agent may press on a step (an answer button posts ``answer`` instead).
 AGENT_ACTIONS = (EventAction.NEXT, EventAction.BACK, *ENDING_ACTIONS)
+
+
+# --- follow-up rules ------------------------------------------------------------------------------
+# A step can say what follow-up it leaves behind (a callback, a promised call...): the rule is part of
+# the procedure, versioned with it, and the follow-ups app carries it out when the run ends.
+
+
+class FollowUpKind(TextChoices):
+    CALLBACK = "callback", _("回访")
+    ESCALATION = "escalation", _("升级")
+    TRANSFER = "transfer", _("转接")
+    PROMISED_CALL = "promised_call", _("承诺回电")
+    REDO = "redo", _("重办")
+
+
+class DueUnit(TextChoices):
+    MINUTES = "minutes", _("分钟")
+    HOURS = "hours", _("小时")
+    DAYS = "days", _("天（自然日）")
+    WORKDAYS = "workdays", _("工作日")
+
+
+class AssignTo(TextChoices):
+    AGENT = "agent", _("本次通话的坐席")
+    GROUP = "group", _("一个组或角色")
+
+
+class Priority(TextChoices):
+    NORMAL = "normal", _("普通")
+    URGENT = "urgent", _("紧急")
+
+
+# The follow-up an always-available ending leaves (升级 and 转接 hand the case over; 客户放弃 asks for a
+# callback only when a rule says so).
+ENDING_FOLLOW_UP_KINDS = {
+    EventAction.ESCALATE: FollowUpKind.ESCALATION,
+    EventAction.TRANSFER: FollowUpKind.TRANSFER,
+}

@@ -13,13 +13,22 @@ fit the run any more (a double submit, a stale window, a finished run, an unknow
 import dataclasses
 
 from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from zhtext import clean_text
 
 from . import engine
-from .choices import AGENT_ACTIONS, EventAction, StepKind, VariableType
+from .choices import (
+    AGENT_ACTIONS,
+    ENDING_ACTIONS,
+    ENDING_FOLLOW_UP_KINDS,
+    EventAction,
+    StepKind,
+    VariableType,
+)
 
 VARIABLE_PREFIX = "v-"
 NOTE_MAX_LENGTH = 2000
@@ -146,10 +155,35 @@ class MoveForm(VariableFieldsMixin, forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    # Ending with 升级 / 转接 / 客户放弃 is confirmed on a second screen, with a reason and (升级, 转接) to whom.
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    reason = CleanTextField(
+        multiline=True, label=_("原因"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    handoff_group = forms.ModelChoiceField(
+        queryset=Group.objects.order_by("name"),
+        required=False,
+        label=_("转交给组"),
+        error_messages={"invalid_choice": _("没有这个组。")},
+    )
+    handoff_user = forms.ModelChoiceField(
+        queryset=get_user_model()
+        .objects.filter(is_active=True)
+        .order_by("last_name", "first_name", "username"),
+        required=False,
+        label=_("转交给人"),
+        error_messages={"invalid_choice": _("没有这个用户（或已停用）。")},
+    )
 
     def __init__(self, run, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.run = run
+        self.confirming_ending = None  # the ending asked for and to be confirmed, once cleaned
+        self.fields["handoff_user"].label_from_instance = lambda u: (
+            f"{u.last_name}{u.first_name}（{u.get_username()}）"
+            if (u.last_name or u.first_name)
+            else u.get_username()
+        )
         self.procedure = run.get_procedure()
         self.step_def = self.procedure.by_key.get(run.current_step, {})
         kind = self.step_def.get("kind")
@@ -203,7 +237,26 @@ class MoveForm(VariableFieldsMixin, forms.Form):
         if not action:
             raise ValidationError(_("无法识别的操作。"), code="unknown_action")
         cleaned["action"] = action
+        if action in ENDING_ACTIONS:
+            self.clean_ending(action, cleaned)
         return cleaned
+
+    def clean_ending(self, action, cleaned):
+        """An ending needs a second, confirming post with a reason and, to hand over, a group or person."""
+        self.confirming_ending = EventAction(action)
+        if not cleaned.get("confirm"):
+            return
+        if not (cleaned.get("reason") or "").strip():
+            self.add_error("reason", _("请填写原因。"))
+        if action in ENDING_FOLLOW_UP_KINDS and not (
+            cleaned.get("handoff_group") or cleaned.get("handoff_user")
+        ):
+            self.add_error("handoff_group", _("请选择转交给哪个组或哪个人。"))
+
+    @property
+    def needs_confirmation(self):
+        """An ending asked for without its confirmation: show the confirming screen, record nothing."""
+        return self.confirming_ending is not None and not self.cleaned_data.get("confirm")
 
     def rejection(self):
         """The ``MoveRejected`` to show when the move itself does not fit, else None."""
@@ -224,6 +277,26 @@ class MoveForm(VariableFieldsMixin, forms.Form):
             "inputs": self.variable_values(),
             "checked": tuple(data.get("check") or ()),
             "note": data["note"],
+            **self.ending(),
+        }
+
+    def ending(self):
+        """For an ending: its reason (also logged as the event's note) and to whom it is handed over."""
+        if self.confirming_ending is None:
+            return {}
+        data = self.cleaned_data
+        reason = (data.get("reason") or "").strip()[:NOTE_MAX_LENGTH]
+        return {
+            "note": "\n".join(part for part in (reason, data["note"]) if part)[:NOTE_MAX_LENGTH],
+            "handoff": {
+                "reason": reason,
+                "group": data.get("handoff_group")
+                if self.confirming_ending in ENDING_FOLLOW_UP_KINDS
+                else None,
+                "user": data.get("handoff_user")
+                if self.confirming_ending in ENDING_FOLLOW_UP_KINDS
+                else None,
+            },
         }
 
     def answer_buttons(self):

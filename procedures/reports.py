@@ -33,7 +33,7 @@ from kb_site.reports import (
 )
 
 from . import engine, stats
-from .choices import RunStatus
+from .choices import DEFAULT_OUTCOMES, RunStatus
 from .models import ProcedurePage, ProcedureRun
 from .runs import run_summary_text
 
@@ -54,6 +54,12 @@ class RunPermissionPolicy(ModelPermissionPolicy):
 run_permission_policy = RunPermissionPolicy(ProcedureRun)
 
 
+def ending_choices():
+    """How runs can end: the standard outcomes and every outcome a procedure of this site has used."""
+    used = ProcedureRun.objects.exclude(outcome="").values_list("outcome", flat=True).distinct()
+    return [(outcome, outcome) for outcome in dict.fromkeys([*DEFAULT_OUTCOMES, *sorted(used)])]
+
+
 class RunFilterSet(WagtailFilterSet):
     started_at = django_filters.DateFromToRangeFilter(label=_("开始日期"), widget=DateRangePickerWidget)
     procedure = IdChoiceFilter(label=_("流程"), queryset=ProcedurePage.objects.all().order_by("title"))
@@ -68,17 +74,21 @@ class RunFilterSet(WagtailFilterSet):
         .order_by("username"),
     )
     status = django_filters.ChoiceFilter(label=_("状态"), choices=RunStatus.choices, method="filter_status")
+    ending = django_filters.ChoiceFilter(label=_("结束方式"), choices=ending_choices, method="filter_ending")
     practice = django_filters.BooleanFilter(label=_("练习"))
 
     class Meta:
         model = ProcedureRun
-        fields = ["started_at", "procedure", "section", "user", "status", "practice"]
+        fields = ["started_at", "procedure", "section", "user", "status", "ending", "practice"]
 
     def filter_section(self, queryset, name, value):
         return queryset.filter(procedure__path__startswith=value.path) if value else queryset
 
     def filter_status(self, queryset, name, value):
         return queryset.with_status(value) if value else queryset
+
+    def filter_ending(self, queryset, name, value):
+        return queryset.filter(status=RunStatus.COMPLETED, outcome=value) if value else queryset
 
 
 class StatsFilterSet(RunFilterSet):
@@ -93,6 +103,7 @@ class StatsFilterSet(RunFilterSet):
         super().__init__(*args, **kwargs)
         self.filters.pop("practice", None)
         self.filters.pop("status", None)
+        self.filters.pop("ending", None)
         # Trainers see figures, not people: one agent's figures are for those who see runs (主管).
         request = kwargs.get("request")
         if request is None or not run_permission_policy.user_has_permission(request.user, VIEW_RUNS):
@@ -133,7 +144,7 @@ class RunReportView(RunsReportMixin, ColumnsReportView):
         ),
         Column("agent_name", label=_("坐席")),
         LocalTimeColumn("started_at", label=_("开始")),
-        Column("get_shown_status_display", label=_("状态")),
+        Column("ending_display", label=_("状态")),
         Column("outcome", label=_("结果")),
         DurationColumn("duration_display", label=_("用时"), seconds="duration_seconds"),
         Column("current_step_title", label=_("当前/最后步骤")),

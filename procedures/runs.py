@@ -48,6 +48,7 @@ def start_run(page, user, *, variables=None, ref="", practice=False, now=None):
             user=user,
             ref=(ref or "").strip()[:100],
             variables=values,
+            start_variables=values,
             practice=bool(practice),
             started_at=now,
             last_activity_at=now,
@@ -58,7 +59,9 @@ def start_run(page, user, *, variables=None, ref="", practice=False, now=None):
     return run
 
 
-def apply_move(run_id, user, *, step, seq, action, answer=None, inputs=None, checked=(), note="", now=None):
+def apply_move(
+    run_id, user, *, step, seq, action, answer=None, inputs=None, checked=(), note="", handoff=None, now=None
+):
     """Apply one move (as ``forms.MoveForm.move()`` cleans it). Returns the updated run.
 
     Raises MoveRejected (nothing written, except that a run found idle past the limit is marked
@@ -70,6 +73,10 @@ def apply_move(run_id, user, *, step, seq, action, answer=None, inputs=None, che
             run = ProcedureRun.objects.select_for_update().get(pk=run_id, user=user)
             rejected = run.refusal(step, seq, now)
             if rejected is None:
+                if action in ENDING_ACTIONS and handoff:
+                    run.ending_reason = (handoff.get("reason") or "")[:2000]
+                    run.handoff_group = handoff.get("group")
+                    run.handoff_user = handoff.get("user")
                 _apply(run, action, answer, inputs, checked, (note or "").strip()[:2000], now)
                 return run
             if run.is_idle(now):

@@ -113,8 +113,14 @@ class RunMoveView(View):
         self.run = _own_run(request, run_id)
         form = MoveForm(self.run, request.POST)
         if form.is_valid():
+            if form.needs_confirmation:
+                return self.confirm_ending(form)
             return self.form_valid(form)
         return self.form_invalid(form)
+
+    def confirm_ending(self, form):
+        """升级 / 转接 / 客户放弃 asked for: the step again with the confirming form; nothing recorded yet."""
+        return render(self.request, "procedures/run_step.html", step_context(self.run, form))
 
     def form_valid(self, form):
         try:
@@ -153,7 +159,9 @@ def my_runs(request):
 @require_GET
 def run_json(request, run_id):
     """The run for a ticket system: its agent and supervisors only; anyone else gets 404."""
-    run = ProcedureRun.objects.select_related("user").filter(pk=run_id).first()
+    run = (
+        ProcedureRun.objects.select_related("user", "handoff_group", "handoff_user").filter(pk=run_id).first()
+    )
     if run is None or not (
         run.user_id == request.user.pk or request.user.has_perm("procedures.view_procedurerun")
     ):
@@ -174,6 +182,12 @@ def run_as_dict(run):
         "agent": run.user.get_username(),
         "status": run.shown_status.value,
         "outcome": run.outcome,
+        "ending": run.ending_display,
+        "ending_reason": run.ending_reason,
+        "handoff": {
+            "group": run.handoff_group.name if run.handoff_group else None,
+            "user": run.handoff_user.get_username() if run.handoff_user else None,
+        },
         "practice": run.practice,
         "variables": run.variables,
         "started_at": _local_iso(run.started_at),
@@ -299,12 +313,14 @@ def _values_before(run, procedure, events, seq):
     """What the run's texts were filled with when event ``seq`` was on screen: the system values, the
     values given at start, then what input events before it collected (never what came later).
 
-    A run keeps one dict of values, updated as inputs come in, so a value given at start is told apart
-    only by no event having collected it; one given at start *and* collected later shows as a gap until
-    the step that collected it.
+    Runs keep the values given at start (``start_variables``); for runs started before they did, a value
+    is taken as given at start when no event collected it.
     """
-    collected = {name for event in events for name in event.inputs or {}}
-    known = {name: value for name, value in run.variables.items() if name not in collected}
+    if run.start_variables:
+        known = dict(run.start_variables)
+    else:
+        collected = {name for event in events for name in event.inputs or {}}
+        known = {name: value for name, value in run.variables.items() if name not in collected}
     for event in events:
         if event.seq >= seq:
             break

@@ -129,11 +129,36 @@ class ProcedureRun(models.Model):
     )
     ref = models.CharField(_("工单/来电编号"), max_length=100, blank=True)
     variables = models.JSONField(_("变量"), default=dict, blank=True)
+    start_variables = models.JSONField(
+        _("开始时的变量"), default=dict, blank=True, editable=False, help_text=_("开始时给出的值（回放用）")
+    )
     status = models.CharField(
         _("状态"), max_length=20, choices=RunStatus.choices, default=RunStatus.IN_PROGRESS
     )
     outcome = models.CharField(_("结果"), max_length=50, blank=True)
     practice = models.BooleanField(_("练习"), default=False, help_text=_("练习运行不计入任何统计"))
+    ending_reason = models.TextField(
+        _("结束原因"), blank=True, help_text=_("升级、转接或客户放弃时坐席填写的原因")
+    )
+    handoff_group = models.ForeignKey(
+        "auth.Group",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("转交给（组）"),
+    )
+    handoff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("转交给（人）"),
+    )
+    awaiting_follow_up = models.BooleanField(
+        _("等待回访"), default=False, help_text=_("运行已结束，留下的跟进还没有处理完")
+    )
     current_step = models.CharField(_("当前步骤"), max_length=64, blank=True)
     current_step_title = models.CharField(_("当前步骤标题"), max_length=200, blank=True)
     next_seq = models.PositiveIntegerField(_("下一事件序号"), default=1)
@@ -202,6 +227,16 @@ class ProcedureRun(models.Model):
 
     def get_shown_status_display(self):
         return self.shown_status.label
+
+    @property
+    def ending_display(self):
+        """How the run stands or ended, as every list shows it: 进行中, 已中断, or its outcome (已解决, 已升级,
+        已转接, 客户放弃…), with 等待回访 while a follow-up it left is open."""
+        status = self.shown_status
+        if status != RunStatus.COMPLETED:
+            return status.label
+        shown = self.outcome or status.label
+        return _("%(outcome)s · 等待回访") % {"outcome": shown} if self.awaiting_follow_up else shown
 
     @property
     def is_finished(self):

@@ -69,7 +69,7 @@ def test_every_event_written_through_the_views_names_the_revision_it_was_made_on
     step(client, run, action="back")
     step(client, run, answer="0")
     step(client, run, action="next", **{"v-订单号": "A100", "v-商品名称": "保温杯", "v-少货金额": "30"})
-    step(client, run, action="escalate")
+    step(client, run, action="escalate", confirm="1", reason="客户要求找主管", handoff_user=str(agent.pk))
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED and run.outcome == "已升级"
     assert run.revision_id == missing_item.live_revision_id

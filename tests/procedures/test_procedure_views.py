@@ -6,6 +6,7 @@ import re
 from urllib.parse import urlencode
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from procedures.models import ProcedureRun, RunEvent, RunStatus
@@ -189,7 +190,8 @@ def test_checklist_must_be_ticked(client, agent, missing_item):
 def test_finished_run_shows_the_summary_and_refuses_moves(client, agent, missing_item):
     login(client, agent)
     run = start(client, missing_item)
-    step(client, run, action="transfer", note="转物流组")
+    supervisors = Group.objects.get(name="主管")
+    step(client, run, action="transfer", confirm="1", reason="转物流组", handoff_group=str(supervisors.pk))
     run.refresh_from_db()
     assert run.outcome == "已转接"
     response = client.post(
@@ -256,7 +258,7 @@ def test_home_lists_unfinished_runs_to_resume(client, agent, missing_item):
     open_run = start(client, missing_item, ref="OPEN-1")
     stale = start(client, missing_item, ref="STALE-1")
     done = start(client, missing_item, ref="DONE-1")
-    step(client, done, action="give_up")
+    step(client, done, action="give_up", confirm="1", reason="客户挂断")
     ProcedureRun.objects.filter(pk=stale.pk).update(last_activity_at=timezone.now() - timedelta(days=1))
     html = client.get("/").content.decode()
     assert "未完成的流程" in html and open_run.get_absolute_url() in html
@@ -394,6 +396,7 @@ def test_admin_shows_graph_errors_on_the_offending_step(client, missing_item):
                             "title": "问候",
                             "text": rich_text(""),
                             "phrasings": empty_list(),
+                            "follow_ups": empty_list(),
                             "checklist": empty_list(),
                             "next": "nowhere",
                         },
@@ -406,6 +409,7 @@ def test_admin_shows_graph_errors_on_the_offending_step(client, missing_item):
                             "outcome": "已解决",
                             "text": rich_text(""),
                             "phrasings": empty_list(),
+                            "follow_ups": empty_list(),
                         },
                     ),
                 ]

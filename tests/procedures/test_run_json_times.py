@@ -13,7 +13,7 @@ from tests.procedures.test_procedure_views import start, step
 def test_run_json_times_are_local(client, agent, missing_item):
     login(client, agent)
     run = start(client, missing_item)
-    step(client, run, action="transfer")
+    step(client, run, action="transfer", confirm="1", reason="转物流组", handoff_user=str(agent.pk))
     data = json.loads(client.get(reverse("procedures:run_json", args=[run.pk])).content)
     run.refresh_from_db()
     offset = timezone.localtime(run.started_at).strftime("%z")

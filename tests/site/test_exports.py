@@ -1,6 +1,6 @@
 """Every report's CSV and XLSX as a supervisor downloads and opens them in Excel.
 
-Labels, not codes (状态 已完成, not completed; a step's title, not its key); 是 / 否, not True / False;
+Labels, not codes (状态 已转接 (how the run ended), not completed; a step's title, not its key); 是 / 否, not True / False;
 people by name (full name, else username); times in local time to the second; durations in whole
 seconds under a heading that says so (用时（秒）).
 """
@@ -93,7 +93,7 @@ def test_runs_export_labels_names_local_times_and_seconds(
     assert len(by_id) == ProcedureRun.objects.count()
 
     practice = by_id[str(known_runs["practice"].pk)]
-    assert (practice["坐席"], practice["练习"], practice["状态"]) == ("小陈", "是", "已完成")
+    assert (practice["坐席"], practice["练习"], practice["状态"]) == ("小陈", "是", "已转接")
     assert number(practice["用时（秒）"], export_format) == 30
     escalated = by_id[str(known_runs["a3"].pk)]
     assert (escalated["坐席"], escalated["练习"], escalated["结果"]) == ("小王", "否", "已升级")

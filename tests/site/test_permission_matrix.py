@@ -533,6 +533,7 @@ def procedure_form(page, title, **extra):
                             "title": "问候",
                             "text": rich_text(""),
                             "phrasings": empty(),
+                            "follow_ups": empty(),
                             "checklist": empty(),
                             "next": "done",
                         },
@@ -545,6 +546,7 @@ def procedure_form(page, title, **extra):
                             "outcome": "已解决",
                             "text": rich_text(""),
                             "phrasings": empty(),
+                            "follow_ups": empty(),
                         },
                     ),
                 ]
