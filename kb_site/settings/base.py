@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "procedures",
     "search",
     "training",
+    "followups",
     "kb_site",
     "django_htmx",
     "django_tasks",
