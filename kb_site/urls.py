@@ -25,6 +25,7 @@ urlpatterns = [
     path("search/", include("search.urls")),
     path("procedures/", include("procedures.urls")),
     path("training/", include("training.urls")),
+    path("followups/", include("followups.urls")),
 ]
 
 if settings.DEBUG:
