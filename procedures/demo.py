@@ -2,9 +2,16 @@
 
 Called by ``load_demo`` after the sections. Idempotent: a procedure is matched by slug under
 its section and left alone unless ``update=True``, which publishes a new revision.
+
+Steps may carry follow-up rules (``follow_ups:``) naming the procedure that works them by slug, and the
+group they go to by name. Groups a rule names are created first (the rule block refuses an unknown
+group). Files are loaded so that a procedure another one's rules name is there first; a reference that
+cannot be resolved then (a cycle, a procedure naming itself) is left empty and set by a second pass,
+which publishes a new revision only when a rule's procedure is still missing.
 """
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -13,13 +20,14 @@ from kb_site.content.demo import (
     DemoReport,
     block,
     load_yaml,
+    publish,
     review_values,
     save_child_page,
     text_to_html,
 )
 from kb_site.content.models import Phrasing, SectionPage
 
-from .choices import StepKind
+from .choices import AssignTo, DueUnit, FollowUpKind, Priority, StepKind
 from .models import ProcedurePage
 
 
@@ -54,8 +62,64 @@ def _phrasings(items, section, phrasings_by_title, where):
     return result
 
 
-def build_steps(spec_steps, section, phrasings_by_title, where):
-    """The fixture's step list as StreamField raw data."""
+def _choice(value, choices, default, where, name):
+    value = str(value) if value not in (None, "") else default
+    if value not in choices.values:
+        raise DemoFixtureError(f"{where}: {name} {value!r} is not one of {', '.join(choices.values)}")
+    return value
+
+
+def rule_groups(spec_steps):
+    """The group names the steps' follow-up rules hand work to."""
+    return {
+        str(rule["group"]).strip()
+        for spec in spec_steps or []
+        for rule in spec.get("follow_ups") or []
+        if rule.get("assign_to") == AssignTo.GROUP and str(rule.get("group") or "").strip()
+    }
+
+
+def ensure_groups(names, report):
+    for name in sorted(names):
+        _group, created = Group.objects.get_or_create(name=name)
+        report.add("groups", created)
+
+
+def procedure_ids(slugs):
+    return dict(ProcedurePage.objects.filter(slug__in=slugs).values_list("slug", "pk"))
+
+
+def build_follow_ups(items, where, unresolved=None):
+    """A step's ``follow_ups:`` as FollowUpRuleBlock raw data; a procedure named by a slug not loaded yet
+    is left empty and its slug added to ``unresolved``."""
+    ids = procedure_ids([str(item["procedure"]) for item in items or [] if item.get("procedure")])
+    rules = []
+    for index, item in enumerate(items or []):
+        here = f"{where} rule {index + 1}"
+        if not str(item.get("title") or "").strip() or not item.get("amount"):
+            raise DemoFixtureError(f"{here}: title and amount are required")
+        slug = str(item["procedure"]) if item.get("procedure") else ""
+        if slug and slug not in ids and unresolved is not None:
+            unresolved.add(slug)
+        rules.append(
+            {
+                "title": str(item["title"]),
+                "kind": _choice(item.get("kind"), FollowUpKind, FollowUpKind.CALLBACK, here, "kind"),
+                "amount": int(item["amount"]),
+                "unit": _choice(item.get("unit"), DueUnit, DueUnit.DAYS, here, "unit"),
+                "before_hour": int(item["before_hour"]) if item.get("before_hour") else None,
+                "assign_to": _choice(item.get("assign_to"), AssignTo, AssignTo.AGENT, here, "assign_to"),
+                "group": str(item.get("group") or "").strip(),
+                "priority": _choice(item.get("priority"), Priority, Priority.NORMAL, here, "priority"),
+                "procedure": ids.get(slug),
+            }
+        )
+    return rules
+
+
+def build_steps(spec_steps, section, phrasings_by_title, where, unresolved=None):
+    """The fixture's step list as StreamField raw data (procedures named by follow-up rules and not
+    loaded yet are added to ``unresolved``)."""
     steps = []
     for spec in spec_steps or []:
         kind = spec.get("kind")
@@ -90,6 +154,10 @@ def build_steps(spec_steps, section, phrasings_by_title, where):
             value["outcome"] = str(spec.get("outcome", ""))
         else:
             raise DemoFixtureError(f"{here}: unknown kind {kind!r}")
+        if spec.get("follow_ups"):
+            if kind == StepKind.RULE:
+                raise DemoFixtureError(f"{here}: a rule step takes no follow_ups")
+            value["follow_ups"] = build_follow_ups(spec["follow_ups"], here, unresolved)
         steps.append(block(kind, value))
     return steps
 
@@ -110,7 +178,9 @@ def build_variables(spec_variables):
     ]
 
 
-def ensure_procedure(path, update, report, trainer=None):
+def ensure_procedure(path, update, report, trainer=None, unresolved=None):
+    """Create (or with ``update`` republish) the procedure of one fixture file. Slugs its follow-up
+    rules name but that are not loaded yet go into ``unresolved`` (see ``link_follow_up_procedures``)."""
     spec = load_yaml(path)
     where = path.name
     section = SectionPage.objects.filter(slug=spec.get("section")).first()
@@ -123,6 +193,7 @@ def ensure_procedure(path, update, report, trainer=None):
     if not created and not update:
         report.add("procedures", False)
         return page
+    ensure_groups(rule_groups(spec.get("steps")), report)
     phrasings_by_title = {p.title: p for p in Phrasing.objects.filter(section=section)}
     outcomes = spec.get("outcomes") or []
     values = {
@@ -131,7 +202,7 @@ def ensure_procedure(path, update, report, trainer=None):
         "expected_minutes": spec.get("expected_minutes"),
         "variables": build_variables(spec.get("variables")),
         "outcomes": "\n".join(outcomes),
-        "steps": build_steps(spec.get("steps"), section, phrasings_by_title, where),
+        "steps": build_steps(spec.get("steps"), section, phrasings_by_title, where, unresolved),
         **review_values(spec, trainer),
     }
     page = save_child_page(
@@ -142,14 +213,92 @@ def ensure_procedure(path, update, report, trainer=None):
     return page
 
 
+def _rule_slugs(spec):
+    return {
+        str(rule["procedure"])
+        for step in spec.get("steps") or []
+        for rule in step.get("follow_ups") or []
+        if rule.get("procedure")
+    }
+
+
+def load_order(paths):
+    """``paths`` ordered so that a procedure named by another file's follow-up rules loads before it
+    (file order otherwise; a cycle keeps file order and is resolved by the second pass)."""
+    specs = {path: load_yaml(path) for path in paths}
+    by_slug = {spec.get("slug"): path for path, spec in specs.items()}
+    ordered, visiting = [], set()
+
+    def visit(path):
+        if path in ordered or path in visiting:
+            return
+        visiting.add(path)
+        for slug in sorted(_rule_slugs(specs[path])):
+            if slug in by_slug:
+                visit(by_slug[slug])
+        visiting.discard(path)
+        ordered.append(path)
+
+    for path in paths:
+        visit(path)
+    return ordered
+
+
+def link_follow_up_procedures(path, report, trainer=None):
+    """Second pass: set the procedure of rules whose procedure was not loaded when the page was built.
+
+    Only rules whose procedure is empty on the page and named in the file are set, so a second load (or
+    an editor's choice of another procedure) changes nothing."""
+    spec = load_yaml(path)
+    slugs = _rule_slugs(spec)
+    if not slugs:
+        return None
+    section = SectionPage.objects.filter(slug=spec.get("section")).first()
+    page = ProcedurePage.objects.child_of(section).filter(slug=spec["slug"]).first() if section else None
+    if page is None:
+        return None
+    ids = procedure_ids(slugs)
+    missing = sorted(slugs - set(ids))
+    if missing:
+        raise DemoFixtureError(f"{path.name}: follow-up rules name unknown procedures: {', '.join(missing)}")
+    wanted = {
+        str(step.get("key")): [
+            str(rule["procedure"]) if rule.get("procedure") else "" for rule in step.get("follow_ups") or []
+        ]
+        for step in spec.get("steps") or []
+    }
+    page = page.get_latest_revision_as_object()
+    steps = page.steps.raw_data
+    changed = False
+    for step in steps:
+        rules = step["value"].get("follow_ups") or []
+        for rule, slug in zip(rules, wanted.get(step["value"].get("key"), []), strict=False):
+            if slug and not rule.get("procedure"):
+                rule["procedure"] = ids[slug]
+                changed = True
+    if changed:
+        page.steps = steps
+        publish(page, user=trainer)
+        report.add("procedure follow-up links", False)
+    return page
+
+
 def load(update=False, report=None):
     """Create (or with ``update`` republish) every demo procedure. Returns the report."""
     report = report if report is not None else DemoReport()
     trainer = get_user_model().objects.filter(username="trainer").first()
     with transaction.atomic():
-        for path in procedure_files():
+        unresolved = set()
+        paths = load_order(procedure_files())
+        for path in paths:
             try:
-                ensure_procedure(path, update, report, trainer=trainer)
+                ensure_procedure(path, update, report, trainer=trainer, unresolved=unresolved)
             except ValidationError as error:
                 raise DemoFixtureError(f"{path.name}: invalid procedure: {error}") from error
+        if unresolved:
+            for path in paths:
+                try:
+                    link_follow_up_procedures(path, report, trainer=trainer)
+                except ValidationError as error:
+                    raise DemoFixtureError(f"{path.name}: invalid procedure: {error}") from error
     return report
