@@ -1,4 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "followups"
-urlpatterns = []
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("reassign/", views.reassign, name="reassign"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/read/", views.mark_read, name="mark_read"),
+    path("<uuid:pk>/", views.detail, name="detail"),
+    path("<uuid:pk>/attempt/", views.attempt, name="attempt"),
+    path("<uuid:pk>/work/", views.work, name="work"),
+    path("<uuid:pk>/close/", views.close, name="close"),
+]

@@ -1,4 +1,23 @@
 """What follow-ups add to the rest of the site, by registration only (each section below is one
 concern: the queues' pages and panels, the admin and reports, the demo)."""
 
-from wagtail import hooks  # noqa: F401
+from wagtail import hooks
+
+from . import panels
+
+# --- the queues' side: the home panel, the chain on runs (summary, timeline, JSON) -------------------
+
+
+@hooks.register("register_home_panel")
+def my_due_follow_ups_panel(request):
+    return panels.home_panel(request)
+
+
+@hooks.register("run_summary_panel")
+def follow_up_chain_panel(request, run):
+    return panels.run_summary_panel(request, run)
+
+
+@hooks.register("run_json_extra")
+def follow_up_chain_json(run):
+    return panels.run_json_extra(run)

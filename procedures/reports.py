@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
+from wagtail import hooks
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.ui.tables import Column, TitleColumn
 from wagtail.admin.views.generic import PermissionCheckedMixin
@@ -36,6 +37,7 @@ from . import engine, stats
 from .choices import DEFAULT_OUTCOMES, RunStatus
 from .models import ProcedurePage, ProcedureRun
 from .runs import run_summary_text
+from .signals import RUN_SUMMARY_PANEL
 
 VIEW_RUNS = "view"
 VIEW_STATS = "view_stats"
@@ -290,6 +292,8 @@ class RunTimelineView(PermissionCheckedMixin, TemplateView):
                 for e in run.logged_events
             ],
             summary_text=run_summary_text(run),
+            # The apps built on runs show here what they show on its summary (procedures.signals).
+            panels=[html for fn in hooks.get_hooks(RUN_SUMMARY_PANEL) if (html := fn(self.request, run))],
             page_title=f"{run.procedure_title} · {timezone.localtime(run.started_at):%Y-%m-%d %H:%M}",
             now=timezone.now(),
         )

@@ -30,7 +30,16 @@ procedures never imports them.
 
 ``run_summary_panel`` (a Wagtail hook)
     Called as ``fn(request, run)`` when a finished run's summary is shown; return HTML (or nothing) to
-    show at its top, e.g. a practice run's score.
+    show at its top, e.g. a practice run's score. The admin run timeline
+    (``procedures_runs:timeline``) shows the same panels, above its table.
+
+``run_json_extra`` (a Wagtail hook)
+    Called as ``fn(run)`` when a run is served as JSON (``procedures:run_json``); return a dict whose
+    keys are merged into the run's, e.g. the follow-ups a run left::
+
+        @hooks.register("run_json_extra")
+        def follow_ups(run):
+            return {"follow_ups": [...]}
 """
 
 from django.dispatch import Signal
@@ -38,5 +47,6 @@ from django.dispatch import Signal
 BEFORE_START_RUN = "before_start_run"
 PROCEDURE_START_NOTE = "procedure_start_note"
 RUN_SUMMARY_PANEL = "run_summary_panel"
+RUN_JSON_EXTRA = "run_json_extra"
 
 run_ended = Signal()

@@ -24,7 +24,7 @@ from .choices import ENDING_ACTIONS, EventAction, RunStatus, StepKind
 from .forms import MoveForm, StartForm
 from .models import ProcedurePage, ProcedureRun, current_procedure
 from .runs import MoveRejected, apply_move, run_summary_text, start_run
-from .signals import BEFORE_START_RUN, RUN_SUMMARY_PANEL
+from .signals import BEFORE_START_RUN, RUN_JSON_EXTRA, RUN_SUMMARY_PANEL
 from .text import fill_rich_text, speech_values, spoken_values
 
 # A run screen is for the call in progress: no section menu beside it (it would also cost a
@@ -166,7 +166,10 @@ def run_json(request, run_id):
         run.user_id == request.user.pk or request.user.has_perm("procedures.view_procedurerun")
     ):
         raise Http404(_("没有找到这次流程运行。"))
-    return JsonResponse(run_as_dict(run), json_dumps_params={"ensure_ascii": False})
+    data = run_as_dict(run)
+    for fn in hooks.get_hooks(RUN_JSON_EXTRA):  # what the apps built on runs add (procedures.signals)
+        data.update(fn(run) or {})
+    return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
 
 
 def _local_iso(moment):
