@@ -3,7 +3,7 @@ concern: the queues' pages and panels, the admin and reports, the demo)."""
 
 from wagtail import hooks
 
-from . import panels
+from . import panels, reports, viewsets
 
 # --- the queues' side: the home panel, the chain on runs (summary, timeline, JSON) -------------------
 
@@ -21,3 +21,16 @@ def follow_up_chain_panel(request, run):
 @hooks.register("run_json_extra")
 def follow_up_chain_json(run):
     return panels.run_json_extra(run)
+
+
+# --- the admin and reports: the 跟进与回访 menu (工作日历, 组长), 跟进统计 and 不满意原因 ----------------
+
+
+@hooks.register("register_admin_viewset")
+def register_followups_admin():
+    return viewsets.FollowUpViewSetGroup()
+
+
+@hooks.register("register_admin_viewset")
+def register_followups_reports():
+    return reports.report_viewsets()
