@@ -129,6 +129,10 @@ def detail(request, pk):
 
 def _refused(request, follow_up, form_name, form):
     """The detail page again with the form's errors (400); nothing was recorded."""
+    if form_name == "attempt_form":
+        # Shown again with the attempts as they now are, so the next post is not refused as a double.
+        form.data = form.data.copy()
+        form.data["seen"] = str(follow_up.attempts.count())
     return render(
         request, "followups/detail.html", _detail_context(request, follow_up, **{form_name: form}), status=400
     )

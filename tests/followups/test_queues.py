@@ -205,6 +205,7 @@ def test_a_doubled_attempt_and_an_unknown_result_are_refused(client, agent, make
     client.post(url, {"result": "answered", "seen": 0})
     again = client.post(url, {"result": "answered", "seen": 0})
     assert again.status_code == 400 and "已经提交过了" in again.content.decode()
+    assert 'name="seen" value="1"' in again.content.decode()  # the page shown again may be posted
     unknown = client.post(url, {"result": "hacked", "seen": 1})
     assert unknown.status_code == 400 and "无法识别的联系结果" in unknown.content.decode()
     assert FollowUpAttempt.objects.count() == 1
