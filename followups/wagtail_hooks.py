@@ -34,3 +34,13 @@ def register_followups_admin():
 @hooks.register("register_admin_viewset")
 def register_followups_reports():
     return reports.report_viewsets()
+
+
+# --- the demo ---------------------------------------------------------------------------------
+
+
+@hooks.register("register_demo_loader", order=50)
+def load_followups_demo(update, report, **options):
+    from . import demo  # only load_demo needs it
+
+    demo.load(update=update, report=report, **options)

@@ -272,7 +272,9 @@ def link_follow_up_procedures(path, report, trainer=None):
     changed = False
     for step in steps:
         rules = step["value"].get("follow_ups") or []
-        for rule, slug in zip(rules, wanted.get(step["value"].get("key"), []), strict=False):
+        for item, slug in zip(rules, wanted.get(step["value"].get("key"), []), strict=False):
+            # ListBlock raw data keeps each item as {"type": "item", "value": ..., "id": ...}
+            rule = item["value"] if isinstance(item.get("value"), dict) else item
             if slug and not rule.get("procedure"):
                 rule["procedure"] = ids[slug]
                 changed = True
