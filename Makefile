@@ -35,16 +35,19 @@ setup: install ## Migrate, load the demo content and build the search index
 	$(MANAGE) load_demo
 	$(MANAGE) update_index
 
-run: setup ## Set everything up, serve the demo site on http://127.0.0.1:8000 with the task worker beside it
+run: setup ## Set everything up, serve the demo site on http://127.0.0.1:8000 with the task worker (and the follow-up sweep every minute) beside it
 	@$(MANAGE) demo_logins --url http://$(HOST):$(PORT)/
 	@# The worker runs document text extraction and Wagtail's index and reference updates. Ctrl-C reaches
 	@# both: the worker finishes its current task and stops (a second Ctrl-C forces it); if the web server
 	@# stops on its own, the worker is stopped too. It does not reload code: restart after changing a task.
 	@# No worker runs yet: documents a killed worker left 正文提取中 are queued again.
+	@# Beside them a loop queues the follow-up sweep every minute (what cron or a systemd timer does in
+	@# production, README); Ctrl-C does not reach it (a background job), the EXIT trap stops it.
 	@$(MANAGE) extract_document_text
 	$(MANAGE) db_worker --no-reload & worker=$$!; \
+	$(MANAGE) followup_sweep --enqueue --every 60 >/dev/null & sweeper=$$!; \
 	trap 'wait $$worker' INT TERM; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
+	trap 'kill $$sweeper $$worker 2>/dev/null; wait $$worker $$sweeper' EXIT; \
 	$(MANAGE) runserver $(HOST):$(PORT)
 
 worker: install ## Run the task worker alone (make run starts one; production runs it as a service)
