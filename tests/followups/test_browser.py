@@ -3,7 +3,6 @@ screen; a supervisor finds it in the queue and hands it to another agent; that a
 keyboard, works it as a callback run, answers 未解决, and a 重办 appears in the queue."""
 
 import pytest
-from django.contrib.auth.models import Group
 
 from followups.models import FollowUp
 from procedures.runs import start_run
@@ -12,12 +11,6 @@ from tests.factories import PASSWORD
 from tests.training.journeys import START_VALUES
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-@pytest.fixture
-def aftersales_group(db):
-    # The demo procedures' rules name 售后组 and their loader creates it (the conftest's create collides).
-    return Group.objects.get_or_create(name="售后组")[0]
 
 
 def as_user(browser, live_server, user):  # noqa: F811

@@ -2,7 +2,6 @@
 and on the follow-ups' own pages."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from followups import handling
@@ -11,12 +10,6 @@ from procedures.runs import start_run
 from tests.training.journeys import START_VALUES, walk
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def aftersales_group(db):
-    # The demo procedures' rules name 售后组 and their loader creates it (the conftest's create collides).
-    return Group.objects.get_or_create(name="售后组")[0]
 
 
 @pytest.fixture

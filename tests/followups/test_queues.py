@@ -18,12 +18,6 @@ PHONE = "13812345678"
 
 
 @pytest.fixture
-def aftersales_group(db):
-    # The demo procedures' rules name 售后组 now and their loader creates it (the conftest's create collides).
-    return Group.objects.get_or_create(name="售后组")[0]
-
-
-@pytest.fixture
 def source_run(agent, missing_item):
     return start_run(missing_item, agent, variables={"客户称呼": "王女士"})
 
