@@ -123,6 +123,12 @@ training.my_training               ✓       ✓        ✓         ✓         
 training.dashboard                 ·       ·        ✓         ✓           ✓          ·
 training.path_add                  ·       ·        ✓         ✓           ✓          ·
 training.path_delete               ·       ·        ·         ✓           ✓          ·
+
+followups.queue                    ✓       ·        ·         ✓           ✓          ·
+followups.queue_all                ·       ·        ·         ✓           ✓          ·
+followups.calendar_add             ·       ·        ✓         ✓           ✓          ·
+report.followups_stats             ·       ·        ·         ✓           ✓          ·
+report.followups_dissatisfaction   ·       ·        ·         ✓           ✓          ·
 """
 
 
@@ -831,6 +837,34 @@ report("top_queries", "/admin/reports/top-queries/")
 report("zero_results", "/admin/reports/zero-results/")
 report("training_progress", "/admin/reports/training/progress/")
 report("training_items", "/admin/reports/training/items/")
+report("followups_stats", "/admin/reports/followups/stats/")
+report("followups_dissatisfaction", "/admin/reports/followups/dissatisfaction/")
+
+
+# Follow-ups: agents work their own and their groups'; supervisors see all; trainers keep the calendar.
+
+
+@action("followups.queue", allowed=OK, refused=FORBIDDEN, admin=False)
+def followups_queue(w):
+    response = w.client.get(reverse("followups:queue"))
+    return response, response.status_code == 200
+
+
+@action("followups.queue_all", allowed=OK, refused=FORBIDDEN, admin=False)
+def followups_queue_all(w):
+    response = w.client.get(reverse("followups:queue"), {"queue": "all"})
+    return response, response.status_code == 200
+
+
+@action("followups.calendar_add", allowed=(302, reverse("wagtailsnippets_followups_workcalendarday:list")))
+def followups_calendar_add(w):
+    from followups.models import WorkCalendarDay
+
+    response = w.client.post(
+        reverse("wagtailsnippets_followups_workcalendarday:add"),
+        {"date": "2027-02-08", "is_workday": "", "note": "春节"},
+    )
+    return response, WorkCalendarDay.objects.filter(note="春节").exists()
 
 
 # Training: the trainee's page, the team dashboard, authoring paths in the admin.
