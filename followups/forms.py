@@ -4,6 +4,7 @@ not work follow-ups); ``followups.handling`` checks again under lock, and its re
 way as a form error."""
 
 import datetime
+import heapq
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -98,18 +99,46 @@ class QueueFilterForm(forms.Form):
     def clean_queue(self):
         return self.cleaned_data["queue"] or "mine"
 
+    FILTERS = ("kind", "procedure", "section", "assignee", "status")
+
+    def filter_selects(self):
+        """``[(name, label, [(value, text, selected), ...]), ...]`` for the filter bar: rendered as plain
+        ``<select>``s by the queue's template (Django's widget templates took 11 ms for these five)."""
+        selects = []
+        for name in self.FILTERS:
+            field = self.fields[name]
+            chosen = str(self.data.get(name, "") or "")
+            options = [(str(getattr(value, "value", value)), str(text)) for value, text in field.choices]
+            selects.append((name, str(field.label), [(v, t, v == chosen) for v, t in options]))
+        return selects
+
     def filtered(self, now=None):
-        """The queue's follow-ups, filtered and sorted by due time."""
+        """The queue's follow-ups, filtered and sorted by due time: a queryset, or for an agent's queues
+        that cover both their own and their groups' follow-ups, the two merged (``MergedRows``)."""
         now = now or timezone.now()
         self.is_valid()  # an invalid filter is left out; the valid ones apply
         data = getattr(self, "cleaned_data", {})
         queue = data.get("queue") or "mine"
-        rows = FollowUp.objects.visible_to(self.user)
+        group_ids = list(self.user.groups.values_list("id", flat=True))
+        mine = FollowUp.objects.filter(assignee=self.user)
         if queue == "mine":
-            rows = rows.filter(assignee=self.user)
+            arms = [mine]
         elif queue == "group":
-            rows = rows.filter(group__in=self.user.groups.all())
-        elif queue == "today":
+            arms = [FollowUp.objects.filter(group_id__in=group_ids)]
+        elif self.sees_all:
+            arms = [FollowUp.objects.all()]
+        else:
+            # What an agent may see (``visible_to``) as its two halves: each uses its own index, where
+            # ``assignee = me OR group IN (...)`` walked every overdue follow-up of the floor (0.08 s at
+            # 100,000).
+            arms = [mine, FollowUp.objects.filter(group_id__in=group_ids).exclude(assignee=self.user)]
+        if not self.user.is_superuser and not self.user.has_perm("followups.work_followup"):
+            arms = [FollowUp.objects.none()]
+        arms = [self.narrow(rows, queue, data, now) for rows in arms]
+        return arms[0] if len(arms) == 1 else MergedRows(arms, key=lambda f: (f.due_at, f.created_at))
+
+    def narrow(self, rows, queue, data, now):
+        if queue == "today":
             end = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
             end += datetime.timedelta(days=1)
             rows = rows.open().filter(due_at__gte=end - datetime.timedelta(days=1), due_at__lt=end)
@@ -131,9 +160,32 @@ class QueueFilterForm(forms.Form):
             rows = rows.filter(assignee=data["assignee"])
         return (
             rows.select_related("assignee", "group", "source_run")
-            .defer("source_run__definition", "source_run__variables")
+            .defer("source_run__definition", "source_run__variables", "source_run__start_variables")
             .order_by("due_at", "created_at")
         )
+
+
+class MergedRows:
+    """Sorted querysets read as one sorted list, for ``Paginator``: a page ``[a:b]`` takes the first ``b``
+    of each and merges them, and ``count()`` adds theirs up (the querysets must not overlap)."""
+
+    ordered = True
+
+    def __init__(self, querysets, key):
+        self.querysets, self.key = querysets, key
+
+    def count(self):
+        return sum(queryset.count() for queryset in self.querysets)
+
+    def __len__(self):
+        return self.count()
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        stop = index.stop if index.stop is not None else self.count()
+        merged = heapq.merge(*(list(queryset[:stop]) for queryset in self.querysets), key=self.key)
+        return list(merged)[index.start or 0 : stop]
 
 
 class AttemptForm(forms.Form):

@@ -21,6 +21,7 @@ from . import handling
 from .choices import CLOSED_STATUSES
 from .forms import AttemptForm, CloseForm, MarkReadForm, QueueFilterForm, ReassignForm, display_name
 from .models import FollowUp, Notice
+from .templatetags.followup_tags import customer_line, masked
 
 PAGE_SIZE = 50
 
@@ -73,6 +74,7 @@ def queue(request):
     rows = form.filtered()
     paginator = Paginator(rows, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
+    page.object_list = with_labels(page.object_list)
     current = form.cleaned_data.get("queue") or "mine"
     params = request.GET.copy()
     params.pop("page", None)
@@ -82,6 +84,7 @@ def queue(request):
         "followups/queue.html",
         {
             "form": form,
+            "filter_selects": form.filter_selects(),
             "page_obj": page,
             "follow_ups": page.object_list,
             "queue": current,
@@ -94,6 +97,34 @@ def queue(request):
             "invalid_filters": [form[name].label for name in form.errors],
         },
     )
+
+
+def with_labels(follow_ups):
+    """The rows with their link and their kind, status and priority labels made once per page, not once
+    per row (a lazy label is looked up in the catalogues each time it is shown; reverse() walks the
+    URL patterns)."""
+    labels = {
+        field: {value: str(label) for value, label in FollowUp._meta.get_field(field).choices}
+        for field in ("kind", "status", "priority")
+    }
+    rows = list(follow_ups)
+    # One reverse() for the page: the detail URL is the same pattern with another id.
+    placeholder = "00000000-0000-0000-0000-000000000000"
+    detail = reverse("followups:detail", args=[placeholder])
+    now = timezone.now()
+    for row in rows:
+        row.url = detail.replace(placeholder, str(row.pk))
+        row.overdue = row.is_open and row.due_at < now
+        row.due_text = f"{timezone.localtime(row.due_at):%m-%d %H:%M}"
+        row.original_due_text = (
+            f"{timezone.localtime(row.original_due_at):%m-%d %H:%M}" if row.rescheduled else ""
+        )
+        row.customer_text = customer_line(row.customer)
+        row.ref_text = masked(row.ref)
+        row.kind_label = labels["kind"].get(row.kind, row.kind)
+        row.status_label = labels["status"].get(row.status, row.status)
+        row.priority_label = labels["priority"].get(row.priority, row.priority)
+    return rows
 
 
 def _without(params, name):
