@@ -51,6 +51,16 @@ def _forget_search_caches():
 
 
 @pytest.fixture(autouse=True)
+def _empty_django_cache():
+    """What pages keep in Django's cache (the follow-up queue's filter options) must not outlive a test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _empty_run_log_before_flush(request):
     """Transactional (browser) tests end with Django emptying every table by ``DELETE``, which the run
     log's append-only trigger refuses on SQLite: their events go first, the one way the project allows
