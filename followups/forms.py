@@ -144,8 +144,9 @@ class QueueFilterForm(forms.Form):
             arms = [mine, FollowUp.objects.filter(group_id__in=group_ids).exclude(assignee=self.user)]
         if not self.user.is_superuser and not self.user.has_perm("followups.work_followup"):
             arms = [FollowUp.objects.none()]
-        arms = [self.narrow(rows, queue, data, now) for rows in arms]
-        return arms[0] if len(arms) == 1 else MergedRows(arms, key=lambda f: (f.due_at, f.created_at))
+        return MergedRows(
+            [self.narrow(rows, queue, data, now) for rows in arms], key=lambda f: (f.due_at, f.created_at)
+        )
 
     def narrow(self, rows, queue, data, now):
         if queue == "today":
@@ -168,26 +169,31 @@ class QueueFilterForm(forms.Form):
             rows = rows.filter(section=data["section"])
         if data.get("assignee"):
             rows = rows.filter(assignee=data["assignee"])
-        # The source's title as a column, not the run itself (its snapshot is large, and deferring its
-        # fields cost more to compile than the query takes to run).
-        return (
-            rows.select_related("assignee", "group")
-            .annotate(procedure_title=F("source_run__procedure_title"))
-            .order_by("due_at", "created_at")
-        )
+        return rows
 
 
 class MergedRows:
-    """Sorted querysets read as one sorted list, for ``Paginator``: a page ``[a:b]`` takes the first ``b``
-    of each and merges them, and ``count()`` adds theirs up (the querysets must not overlap)."""
+    """Querysets of follow-ups read as one list sorted by due time, for ``Paginator``: a page ``[a:b]``
+    takes the first ``b`` of each and merges them, and ``count()`` adds theirs up (the querysets must not
+    overlap). Counting uses the plain querysets; only the rows shown are joined to their people and
+    source run."""
 
     ordered = True
 
     def __init__(self, querysets, key):
-        self.querysets, self.key = querysets, key
+        self.counted = querysets
+        # The source's title as a column, not the run itself (its snapshot is large, and deferring its
+        # fields cost more to compile than the query takes to run).
+        self.querysets = [
+            queryset.select_related("assignee", "group")
+            .annotate(procedure_title=F("source_run__procedure_title"))
+            .order_by("due_at", "created_at")
+            for queryset in querysets
+        ]
+        self.key = key
 
     def count(self):
-        return sum(queryset.count() for queryset in self.querysets)
+        return sum(queryset.order_by().count() for queryset in self.counted)
 
     def __len__(self):
         return self.count()
