@@ -138,10 +138,11 @@ class QueueFilterForm(forms.Form):
         elif self.sees_all:
             arms = [FollowUp.objects.all()]
         else:
-            # What an agent may see (``visible_to``) as its two halves: each uses its own index, where
+            # An agent's 今日到期 / 即将超时 / 已超时 are what is theirs to do: their own, and their groups'
+            # that nobody has taken yet (a colleague's are in 本组). Two halves, each on its own index:
             # ``assignee = me OR group IN (...)`` walked every overdue follow-up of the floor (0.08 s at
             # 100,000).
-            arms = [mine, FollowUp.objects.filter(group_id__in=group_ids).exclude(assignee=self.user)]
+            arms = [mine, FollowUp.objects.filter(group_id__in=group_ids, assignee__isnull=True)]
         if not self.user.is_superuser and not self.user.has_perm("followups.work_followup"):
             arms = [FollowUp.objects.none()]
         return MergedRows(

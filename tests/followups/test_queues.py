@@ -321,3 +321,20 @@ def test_the_home_panel_lists_my_overdue_and_due_today(client, agent, make, home
     login(client, agent)
     page = client.get(home.url).content.decode()
     assert "超时的回访" in page and "下周的回访" not in page and "138****5678" in page
+
+
+def test_an_agents_overdue_queue_is_theirs_and_their_groups_untaken_not_a_colleagues(
+    client, agent, other_agent, aftersales_group, make
+):
+    """今日到期 / 即将超时 / 已超时 are what the agent has to do; a colleague's overdue case is in 本组."""
+    agent.groups.add(aftersales_group)
+    other_agent.groups.add(aftersales_group)
+    make("我的超时", due_in_hours=-3, assignee=agent)
+    make("组里没人接的", due_in_hours=-2, group=aftersales_group)
+    make("同事的超时", due_in_hours=-1, group=aftersales_group, assignee=other_agent)
+    make("我的还没到期", due_in_hours=30, assignee=agent)
+    login(client, agent)
+    assert titles(client.get(QUEUE, {"queue": "overdue"})) == ["我的超时", "组里没人接的"]
+    assert titles(client.get(QUEUE, {"queue": "group"})) == ["组里没人接的", "同事的超时"]
+    response = client.get(QUEUE, {"queue": "overdue"})
+    assert response.context["page_obj"].paginator.count == 2
