@@ -175,26 +175,22 @@ class QueueFilterForm(forms.Form):
 
 class MergedRows:
     """Querysets of follow-ups read as one list sorted by due time, for ``Paginator``: a page ``[a:b]``
-    takes the first ``b`` of each and merges them, and ``count()`` adds theirs up (the querysets must not
-    overlap). Counting uses the plain querysets; only the rows shown are joined to their people and
-    source run."""
+    merges the sort keys of the first ``b`` of each, then loads only that page's rows, joined to their
+    people and with their source's title; ``count()`` adds the querysets' counts up (they must not
+    overlap)."""
 
     ordered = True
+    # What a queue row shows (loading whole rows and users cost more than the queries).
+    LISTED = (
+        "kind", "title", "status", "priority", "due_at", "original_due_at", "created_at", "ref", "customer",
+        "assignee__username", "assignee__first_name", "assignee__last_name", "group__name",
+    )  # fmt: skip
 
-    def __init__(self, querysets, key):
-        self.counted = querysets
-        # The source's title as a column, not the run itself (its snapshot is large, and deferring its
-        # fields cost more to compile than the query takes to run).
-        self.querysets = [
-            queryset.select_related("assignee", "group")
-            .annotate(procedure_title=F("source_run__procedure_title"))
-            .order_by("due_at", "created_at")
-            for queryset in querysets
-        ]
-        self.key = key
+    def __init__(self, querysets, key=None):
+        self.querysets = [queryset.order_by("due_at", "created_at", "pk") for queryset in querysets]
 
     def count(self):
-        return sum(queryset.order_by().count() for queryset in self.counted)
+        return sum(queryset.order_by().count() for queryset in self.querysets)
 
     def __len__(self):
         return self.count()
@@ -203,8 +199,19 @@ class MergedRows:
         if not isinstance(index, slice):
             return self[index : index + 1][0]
         stop = index.stop if index.stop is not None else self.count()
-        merged = heapq.merge(*(list(queryset[:stop]) for queryset in self.querysets), key=self.key)
-        return list(merged)[index.start or 0 : stop]
+        keys = heapq.merge(
+            *(list(qs.values_list("due_at", "created_at", "pk")[:stop]) for qs in self.querysets)
+        )
+        chosen = [pk for _due, _created, pk in list(keys)[index.start or 0 : stop]]
+        # The source's title as a column, not the run itself (its snapshot is large).
+        rows = (
+            FollowUp.objects.filter(pk__in=chosen)
+            .select_related("assignee", "group")
+            .only(*self.LISTED)
+            .annotate(procedure_title=F("source_run__procedure_title"))
+            .in_bulk()
+        )
+        return [rows[pk] for pk in chosen if pk in rows]
 
 
 class AttemptForm(forms.Form):

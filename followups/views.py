@@ -13,7 +13,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -74,7 +76,7 @@ def queue(request):
     rows = form.filtered()
     paginator = Paginator(rows, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    page.object_list = with_labels(page.object_list)
+    page.object_list = with_rows(with_labels(page.object_list), may_reassign=_may_reassign(request.user))
     current = form.cleaned_data.get("queue") or "mine"
     params = request.GET.copy()
     params.pop("page", None)
@@ -124,6 +126,58 @@ def with_labels(follow_ups):
         row.kind_label = labels["kind"].get(row.kind, row.kind)
         row.status_label = labels["status"].get(row.status, row.status)
         row.priority_label = labels["priority"].get(row.priority, row.priority)
+    return rows
+
+
+# A queue row, made in Python: the 50 rows of a page were most of its rendering time as template markup.
+ROW = (
+    '<tr class="followup-row{row_class}" data-href="{url}">{select}'
+    '<td class="nowrap">{due}{overdue}{rescheduled}</td><td>{kind}</td>'
+    '<td><a class="followup-link" href="{url}">{title}</a>{ref}</td>'
+    '<td class="followup-customer">{customer}</td><td>{owner}</td><td>{priority}</td>'
+    '<td><span class="followup-status status-{status}">{status_label}</span></td><td>{source}</td></tr>'
+)
+
+
+def with_rows(rows, *, may_reassign):
+    """Give each row its ``row_html`` (escaped by ``format_html``) for the queue's table."""
+    overdue_badge = format_html('<span class="badge badge-overdue">{}</span>', _("已超时"))
+    rescheduled, original, select = _("已改约"), _("原定"), _("选择")
+    for f in rows:
+        f.row_html = format_html(
+            ROW,
+            row_class=(
+                "" + (" is-overdue" if f.overdue else "") + (" is-urgent" if f.priority == "urgent" else "")
+            ),
+            url=f.url,
+            select=format_html(
+                '<td><input type="checkbox" name="follow_ups" value="{}" aria-label="{} {}"{}></td>',
+                f.pk,
+                select,
+                f.title,
+                "" if f.is_open else mark_safe(" disabled"),
+            )
+            if may_reassign
+            else "",
+            due=f.due_text,
+            overdue=format_html(" {}", overdue_badge) if f.overdue else "",
+            rescheduled=format_html(
+                ' <span class="badge" title="{} {}">{}</span>', original, f.original_due_text, rescheduled
+            )
+            if f.original_due_text
+            else "",
+            kind=f.kind_label,
+            title=f.title,
+            ref=format_html(' <span class="meta">{}</span>', f.ref_text) if f.ref_text else "",
+            customer=f.customer_text,
+            owner=f.assignee_label,
+            priority=format_html('<span class="badge badge-urgent">{}</span>', f.priority_label)
+            if f.priority == "urgent"
+            else f.priority_label,
+            status=f.status,
+            status_label=f.status_label,
+            source=getattr(f, "procedure_title", ""),
+        )
     return rows
 
 
