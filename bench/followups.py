@@ -20,17 +20,14 @@ Targets: queue p95 ≤ 50 ms; a sweep ≤ 5 s.
 """
 
 import argparse
-import re
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import requests
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serving import bench_env, gunicorn, manage, percentile  # noqa: E402
+from serving import bench_env, gunicorn, login, manage, measure, percentile  # noqa: E402
 
 PASSWORD = "bench-password-123"
 AGENT = "bench-agent0"
@@ -149,34 +146,6 @@ for url in {urls!r}:
         print(f"  {{float(q['time']) * 1000:7.1f}} ms  {{q['sql'][:300]}}")
 """
 
-CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-def login(base, username):
-    session = requests.Session()
-    page = session.get(base + "/login/", timeout=30)
-    token = CSRF.search(page.text).group(1)
-    response = session.post(
-        base + "/login/",
-        {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
-        allow_redirects=False,
-        timeout=30,
-    )
-    if response.status_code != 302:
-        raise RuntimeError(f"login failed for {username}: {response.status_code}")
-    return session
-
-
-def measure(session, url, count):
-    times, errors = [], 0
-    session.get(url, timeout=30)  # warm the worker
-    for _ in range(count):
-        started = time.perf_counter()
-        response = session.get(url, timeout=30)
-        times.append(time.perf_counter() - started)
-        errors += response.status_code != 200
-    return times, errors
-
 
 def main():
     parser = argparse.ArgumentParser(
@@ -213,7 +182,7 @@ def main():
                 )
             )
         with gunicorn(env, workers=args.workers) as base:
-            session = login(base, AGENT)
+            session = login(base, AGENT, PASSWORD)
             print(f"{'page':26} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'errors':>6}")
             for url, label in QUEUES:
                 times, errors = measure(session, base + url, args.requests)

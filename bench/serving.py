@@ -3,6 +3,7 @@ the site for the duration of a block. (Not ``procedures.py``'s: that name shadow
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -14,7 +15,20 @@ import requests
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
-__all__ = ["BASE_DIR", "PYTHON", "SETTINGS", "bench_env", "free_port", "gunicorn", "manage", "percentile"]
+__all__ = [
+    "BASE_DIR",
+    "PYTHON",
+    "SETTINGS",
+    "bench_env",
+    "free_port",
+    "gunicorn",
+    "login",
+    "manage",
+    "measure",
+    "percentile",
+]
+
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 # A production-like settings module over a throwaway directory (``bench_env`` writes it).
 SETTINGS = """
@@ -100,3 +114,31 @@ def gunicorn(env, *, workers, threads=None, options=(), log_file=None):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(10)
+
+
+def login(base, username, password):
+    """A requests session logged in to the site at ``base`` (through the login form, CSRF included)."""
+    session = requests.Session()
+    page = session.get(base + "/login/", timeout=30)
+    token = CSRF.search(page.text).group(1)
+    response = session.post(
+        base + "/login/",
+        {"username": username, "password": password, "csrfmiddlewaretoken": token},
+        allow_redirects=False,
+        timeout=30,
+    )
+    if response.status_code != 302:
+        raise RuntimeError(f"login failed for {username}: {response.status_code}")
+    return session
+
+
+def measure(session, url, count):
+    """``count`` sequential GETs of ``url`` after one to warm the worker: (seconds each, non-200s)."""
+    times, errors = [], 0
+    session.get(url, timeout=30)
+    for _ in range(count):
+        started = time.perf_counter()
+        response = session.get(url, timeout=30)
+        times.append(time.perf_counter() - started)
+        errors += response.status_code != 200
+    return times, errors

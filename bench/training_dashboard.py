@@ -15,17 +15,14 @@ Target: dashboard p95 ≤ 150 ms.
 """
 
 import argparse
-import re
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import requests
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serving import bench_env, gunicorn, manage, percentile  # noqa: E402
+from serving import bench_env, gunicorn, login, manage, measure, percentile  # noqa: E402
 
 PASSWORD = "bench-password-123"
 
@@ -75,34 +72,6 @@ print("TRAINEE", PathAssignment.objects.first().pk, PathAssignment.objects.first
 print("ROWS", ItemProgress.objects.count())
 """
 
-CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-def login(base, username):
-    session = requests.Session()
-    page = session.get(base + "/login/", timeout=30)
-    token = CSRF.search(page.text).group(1)
-    response = session.post(
-        base + "/login/",
-        {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
-        allow_redirects=False,
-        timeout=30,
-    )
-    if response.status_code != 302:
-        raise RuntimeError(f"login failed for {username}: {response.status_code}")
-    return session
-
-
-def measure(session, url, count):
-    times, errors = [], 0
-    session.get(url, timeout=30)  # warm the worker
-    for _ in range(count):
-        started = time.perf_counter()
-        response = session.get(url, timeout=30)
-        times.append(time.perf_counter() - started)
-        errors += response.status_code != 200
-    return times, errors
-
 
 def main():
     parser = argparse.ArgumentParser(
@@ -138,7 +107,7 @@ def main():
             ]
             print(f"{'page':38} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'errors':>6}")
             for username, url, label in cases:
-                times, errors = measure(login(base, username), base + url, args.requests)
+                times, errors = measure(login(base, username, PASSWORD), base + url, args.requests)
                 print(
                     f"{label:38} {len(times):5d} {statistics.median(times) * 1000:8.1f} "
                     f"{percentile(times, 0.95) * 1000:8.1f} {max(times) * 1000:8.1f} {errors:6d}"

@@ -9,7 +9,7 @@ from django.db import transaction
 from wagtail.models import Page, Site
 
 from kb_site.content import roles
-from procedures.models import RunEvent
+from procedures.models import RunEvent, forget_cached_procedures
 from procedures.models.run_log import run_log_unlocked
 from search import results as search_results
 from tests.factories import HomePageFactory, SectionPageFactory, make_user
@@ -48,6 +48,14 @@ def _forget_search_caches():
     for cache in caches:
         cache.forget()
     search_results.page_texts.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_procedure_cache():
+    """Procedure revisions are cached by id, and ids come back after each test's rollback."""
+    forget_cached_procedures()
+    yield
+    forget_cached_procedures()
 
 
 @pytest.fixture(autouse=True)

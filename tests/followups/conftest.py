@@ -8,13 +8,6 @@ from procedures.models import ProcedurePage, forget_cached_procedures
 from tests.procedures.conftest import load_demo_procedure
 
 
-@pytest.fixture(autouse=True)
-def _fresh_procedure_cache():
-    forget_cached_procedures()
-    yield
-    forget_cached_procedures()
-
-
 def block(kind, **value):
     return {"type": kind, "value": value}
 

@@ -10,15 +10,6 @@ import pytest
 
 from kb_site.content import demo as content_demo
 from procedures import demo as procedures_demo
-from procedures.models import forget_cached_procedures
-
-
-@pytest.fixture(autouse=True)
-def _fresh_procedure_cache():
-    """Revisions are cached by id, and ids come back after each test's rollback."""
-    forget_cached_procedures()
-    yield
-    forget_cached_procedures()
 
 
 @functools.cache

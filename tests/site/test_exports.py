@@ -18,7 +18,7 @@ from django.utils import timezone
 from procedures.models import ProcedureRun
 from search.models import SynonymGroup
 from tests.factories import ArticlePageFactory, make_user, publish
-from tests.procedures.conftest import _fresh_procedure_cache, missing_item  # noqa: F401
+from tests.procedures.conftest import missing_item  # noqa: F401
 from tests.procedures.test_procedure_reports import GREETED, known_runs, run_through  # noqa: F401
 
 FORMATS = ["csv", "xlsx"]

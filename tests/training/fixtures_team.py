@@ -5,18 +5,10 @@ mentor with a trainee on it. Users come from tests/conftest.py (one per role).""
 import pytest
 
 from kb_site.content import roles
-from procedures.models import ProcedurePage, forget_cached_procedures
+from procedures.models import ProcedurePage
 from tests.factories import make_user
 from training import progress
 from training.models import LearningPath
-
-
-@pytest.fixture(autouse=True)
-def _fresh_procedure_cache():
-    """Procedure revisions are cached by id, and ids come back after each test's rollback."""
-    forget_cached_procedures()
-    yield
-    forget_cached_procedures()
 
 
 def block(kind, **value):

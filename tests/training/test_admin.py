@@ -13,7 +13,7 @@ from wagtail.test.utils.form_data import inline_formset, nested_form_data
 
 from training.models import Cohort, ItemProgress, PathAssignment, Question, ScenarioCard
 
-from .fixtures_team import _fresh_procedure_cache, mentor, path, procedure  # noqa: F401
+from .fixtures_team import mentor, path, procedure  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from training import progress
 from training.models import AttemptAnswer, Cohort, Question, QuestionOption, Quiz, QuizAttempt
 from training.reports import item_analysis
 
-from .fixtures_team import _fresh_procedure_cache, mentor, path  # noqa: F401
+from .fixtures_team import mentor, path  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,6 @@ from training.choices import Status
 from training.models import ItemProgress, ProcedureLicence, ReadConfirmation, StatusChange
 
 from .fixtures_team import (  # noqa: F401
-    _fresh_procedure_cache,
     assignment,
     make_path,
     mentor,
