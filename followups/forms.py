@@ -17,6 +17,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from kb_site.content.models import SectionPage
+from kb_site.content.profiles import person_name
 from procedures.forms import CleanTextField
 from procedures.models import ProcedurePage
 
@@ -41,7 +42,7 @@ DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 def display_name(user):
     if user is None:
         return "—"
-    return f"{user.last_name}{user.first_name}".strip() or user.get_username()
+    return person_name(user)
 
 
 def workers():
@@ -145,9 +146,7 @@ class QueueFilterForm(forms.Form):
             arms = [mine, FollowUp.objects.filter(group_id__in=group_ids, assignee__isnull=True)]
         if not self.user.is_superuser and not self.user.has_perm("followups.work_followup"):
             arms = [FollowUp.objects.none()]
-        return MergedRows(
-            [self.narrow(rows, queue, data, now) for rows in arms], key=lambda f: (f.due_at, f.created_at)
-        )
+        return MergedRows([self.narrow(rows, queue, data, now) for rows in arms])
 
     def narrow(self, rows, queue, data, now):
         if queue == "today":
@@ -186,7 +185,7 @@ class MergedRows:
         "assignee__username", "assignee__first_name", "assignee__last_name", "group__name",
     )  # fmt: skip
 
-    def __init__(self, querysets, key=None):
+    def __init__(self, querysets):
         self.querysets = [queryset.order_by("due_at", "created_at", "pk") for queryset in querysets]
 
     def count(self):

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kb_site.content.models import SectionPage
-from procedures import engine
+from kb_site.content.profiles import person_name
 from procedures.choices import (
     ENDING_FOLLOW_UP_KINDS,
     AssignTo,
@@ -33,6 +33,7 @@ from . import duetime
 from .calendar import Calendar
 from .choices import CLOSED_STATUSES, FAILED_ATTEMPTS, OPEN_STATUSES, AttemptResult, NoticeKind, Status
 from .models import FollowUp, FollowUpAttempt, FollowUpSettings
+from .notices import send
 
 __all__ = [
     "NotAllowed",
@@ -52,14 +53,6 @@ SATISFACTION_VARIABLE = "满意度"
 
 class NotAllowed(Exception):
     """A refused action on a follow-up: the message says why."""
-
-
-def _visited_steps(run):
-    procedure = run.get_procedure()
-    keys = [event.step_key for event in engine.active_path(run.logged_events)]
-    if run.current_step and (not keys or keys[-1] != run.current_step):
-        keys.append(run.current_step)
-    return procedure, keys
 
 
 def _section_of(run):
@@ -85,7 +78,7 @@ def create_for_run(run, ending, now=None):
     if run.practice:
         return []
     now = now or run.finished_at or timezone.now()
-    procedure, keys = _visited_steps(run)
+    procedure, keys = run.get_procedure(), run.visited_steps()
     parent = getattr(run, "worked_follow_up", None)
     common = {
         "source_run": run,
@@ -153,8 +146,6 @@ def create_for_run(run, ending, now=None):
 
 def notify_assigned(follow_up, now=None, level=0):
     """Tell the assignee (or, for a group, its lead) that a follow-up is theirs."""
-    from .notices import send
-
     recipients = [follow_up.assignee] if follow_up.assignee_id else []
     if not recipients and follow_up.group_id:
         lead = getattr(follow_up.group, "lead", None)
@@ -221,8 +212,6 @@ def _unreachable(follow_up):
 
 
 def _tell_lead(follow_up, kind, now, level=0):
-    from .notices import send
-
     group = follow_up.group or (
         follow_up.assignee.groups.filter(lead__isnull=False).first() if follow_up.assignee_id else None
     )
@@ -307,7 +296,7 @@ def close(follow_up, user, status, result="", notes=""):
 def _display(user):
     if user is None:
         return _("他人")
-    return f"{user.last_name}{user.first_name}".strip() or user.get_username()
+    return person_name(user)
 
 
 def _after_close(follow_up):

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 
+from kb_site.content.profiles import person_name
 from procedures.choices import FollowUpKind, Priority
 
 from .choices import CLOSED_STATUSES, OPEN_STATUSES, AttemptResult, NoticeKind, Status
@@ -272,8 +273,7 @@ class FollowUp(models.Model):
         if self.group_id:
             parts.append(self.group.name)
         if self.assignee_id:
-            user = self.assignee
-            parts.append(f"{user.last_name}{user.first_name}".strip() or user.get_username())
+            parts.append(person_name(self.assignee))
         return " · ".join(parts) or "—"
 
 

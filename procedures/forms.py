@@ -18,6 +18,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from kb_site.content.profiles import agent_name
 from zhtext import clean_text
 
 from . import engine
@@ -180,9 +181,7 @@ class MoveForm(VariableFieldsMixin, forms.Form):
         self.run = run
         self.confirming_ending = None  # the ending asked for and to be confirmed, once cleaned
         self.fields["handoff_user"].label_from_instance = lambda u: (
-            f"{u.last_name}{u.first_name}（{u.get_username()}）"
-            if (u.last_name or u.first_name)
-            else u.get_username()
+            f"{agent_name(u)}（{u.get_username()}）" if agent_name(u) else u.get_username()
         )
         self.procedure = run.get_procedure()
         self.step_def = self.procedure.by_key.get(run.current_step, {})

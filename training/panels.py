@@ -3,8 +3,10 @@ the home page, the read-and-confirm box under an article, the licence note on a 
 and the link to a practice run's score on its summary."""
 
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from wagtail.models import Page
 
 from . import progress, reading
 from .choices import ItemKind
@@ -88,9 +90,6 @@ def practice_summary_panel(request, run):
 
 def item_links(rows):
     """Where a trainee goes to do each item: ``{row.pk: url}``, with one query for the pages."""
-    from django.urls import reverse
-    from wagtail.models import Page
-
     page_ids = {r.target_id for r in rows if r.kind in (ItemKind.READ, ItemKind.PRACTICE) and r.target_id}
     pages = {p.pk: p for p in Page.objects.filter(pk__in=page_ids)} if page_ids else {}
     links = {}

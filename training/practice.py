@@ -9,7 +9,6 @@ to ``procedures.signals.run_ended``.
 from django.db import transaction
 from django.utils import timezone
 
-from procedures import engine
 from procedures.choices import EventAction, RunStatus, StepKind
 from procedures.runs import start_run
 
@@ -32,19 +31,11 @@ def start_practice(card, user, *, variables=None, ref=""):
     return run
 
 
-def visited_keys(run):
-    """The steps the run went through, in order, Back undone (the step it ended on included)."""
-    keys = [event.step_key for event in engine.active_path(run.logged_events)]
-    if run.current_step and (not keys or keys[-1] != run.current_step):
-        keys.append(run.current_step)
-    return keys
-
-
 def said_lines(run, phrasings):
     """Which of ``phrasings`` (Phrasing objects) the run went through: a step it visited shows them."""
     procedure = run.get_procedure()
     shown_titles, shown_texts = set(), set()
-    for key in visited_keys(run):
+    for key in run.visited_steps():
         for line in procedure.by_key.get(key, {}).get("phrasings") or []:
             shown_titles.add(line.get("title", ""))
             shown_texts.add(line.get("text", ""))
@@ -64,7 +55,7 @@ def score_run(run, ending):
             return session
         card = session.card
         completed = run.status == RunStatus.COMPLETED and ending == EventAction.OUTCOME
-        keys = visited_keys(run)
+        keys = run.visited_steps()
         procedure = run.get_procedure()
         interactive = [k for k in keys if procedure.by_key.get(k, {}).get("kind") != StepKind.RULE]
         if card is not None:

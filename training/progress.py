@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from wagtail.models import Page
 
 from kb_site.content import roles
 
@@ -25,6 +26,7 @@ from .models import (
     PathAssignment,
     PracticeSession,
     ProcedureLicence,
+    Quiz,
     QuizAttempt,
     ReadConfirmation,
     StatusChange,
@@ -38,6 +40,7 @@ __all__ = [
     "assign_for_groups",
     "can_follow",
     "due_label",
+    "follows_trainee",
     "grant_licence",
     "is_new_hire",
     "licence_status",
@@ -50,6 +53,7 @@ __all__ = [
     "stage_passed",
     "summarise",
     "sync_assignment",
+    "path_layout",
     "sync_path",
 ]
 
@@ -64,13 +68,9 @@ def default_passes(path=None):
     return training_settings().practice_passes
 
 
-def _needed(item, path):
-    passes = item.value.get("passes") if isinstance(item.value, dict) else None
-    return passes if isinstance(passes, int) and passes > 0 else default_passes(path)
-
-
-def assign(user, path, *, start_date=None, mentor=None, cohort=None):
-    """Give ``user`` the path (or update the existing assignment's start, mentor and cohort)."""
+def assign(user, path, *, start_date=None, mentor=None, cohort=None, layout=None):
+    """Give ``user`` the path (or update the existing assignment's start, mentor and cohort); ``layout``
+    is the path's ``path_layout`` when the caller assigns it to many."""
     with transaction.atomic():
         assignment, created = PathAssignment.objects.get_or_create(
             user=user,
@@ -85,14 +85,22 @@ def assign(user, path, *, start_date=None, mentor=None, cohort=None):
                     changed.append(field)
             if changed:
                 assignment.save(update_fields=changed)
-        sync_assignment(assignment)
+        sync_assignment(assignment, path, layout)
     return assignment
 
 
 def assign_cohort(cohort):
     """Assign the cohort's path to each of its members (start date and mentor from the cohort)."""
+    layout = path_layout(cohort.path)
     return [
-        assign(member, cohort.path, start_date=cohort.start_date, mentor=cohort.mentor, cohort=cohort)
+        assign(
+            member,
+            cohort.path,
+            start_date=cohort.start_date,
+            mentor=cohort.mentor,
+            cohort=cohort,
+            layout=layout,
+        )
         for member in cohort.members.all()
     ]
 
@@ -109,38 +117,64 @@ def assign_for_groups(user, groups):
 
 def sync_path(path):
     """After a trainer edits a path: every assignment gets the path's items as they are now."""
+    layout = path_layout(path)
     for assignment in path.assignments.all():
-        sync_assignment(assignment, path)
+        sync_assignment(assignment, path, layout)
 
 
-def sync_assignment(assignment, path=None):
+def path_layout(path):
+    """``[(item, fields)]``: each item of the path with the row fields every trainee's copy shares (title,
+    stage, position, target, gate, passes needed). Read once per path: the titles of what items point at
+    take one query per kind, not one per item and trainee."""
+    items = [(stage, position, item) for stage in path.plan() for position, item in enumerate(stage.items)]
+    untitled = [item for _stage, _position, item in items if not item.title and item.target_id is not None]
+    quiz_ids = {item.target_id for item in untitled if item.kind in (ItemKind.QUIZ, ItemKind.PHRASINGS)}
+    page_ids = {item.target_id for item in untitled if item.kind not in (ItemKind.QUIZ, ItemKind.PHRASINGS)}
+    quizzes = Quiz.objects.in_bulk(quiz_ids) if quiz_ids else {}
+    pages = Page.objects.in_bulk(page_ids) if page_ids else {}
+    passes = default_passes(path)
+    layout = []
+    for stage, position, item in items:
+        target = (quizzes if item.kind in (ItemKind.QUIZ, ItemKind.PHRASINGS) else pages).get(item.target_id)
+        title = item.title or (target.title if target is not None else item.kind_label)
+        needed = item.value.get("passes") if isinstance(item.value, dict) else None
+        layout.append(
+            (
+                item,
+                {
+                    "stage_id": stage.id,
+                    "stage_index": stage.index,
+                    "position": position,
+                    "kind": item.kind,
+                    "title": title[:255],
+                    "target_id": item.target_id,
+                    "gate": stage.gate,
+                    "needed_passes": (needed if isinstance(needed, int) and needed > 0 else passes)
+                    if item.kind == ItemKind.PRACTICE
+                    else 0,
+                },
+            )
+        )
+    return layout
+
+
+def sync_assignment(assignment, path=None, layout=None):
     """Create, update or drop ``ItemProgress`` rows so they match the path's items, then re-read the
     evidence for new rows and summarise."""
     path = path or assignment.path
     existing = {row.item_id: row for row in assignment.items.all()}
     seen = set()
     new_rows = []
-    for stage in path.plan():
-        for position, item in enumerate(stage.items):
-            seen.add(item.id)
-            fields = {
-                "stage_id": stage.id,
-                "stage_index": stage.index,
-                "position": position,
-                "kind": item.kind,
-                "title": (item.title or _item_title(item))[:255],
-                "target_id": item.target_id,
-                "gate": stage.gate,
-                "due_date": assignment.due_date(item.due_day),
-                "needed_passes": _needed(item, path) if item.kind == ItemKind.PRACTICE else 0,
-            }
-            row = existing.get(item.id)
-            if row is None:
-                new_rows.append(ItemProgress(assignment=assignment, item_id=item.id, **fields))
-            elif any(getattr(row, name) != value for name, value in fields.items()):
-                for name, value in fields.items():
-                    setattr(row, name, value)
-                row.save()
+    for item, shared in layout or path_layout(path):
+        seen.add(item.id)
+        fields = {**shared, "due_date": assignment.due_date(item.due_day)}
+        row = existing.get(item.id)
+        if row is None:
+            new_rows.append(ItemProgress(assignment=assignment, item_id=item.id, **fields))
+        elif any(getattr(row, name) != value for name, value in fields.items()):
+            for name, value in fields.items():
+                setattr(row, name, value)
+            row.save()
     ItemProgress.objects.bulk_create(new_rows)
     gone = [row.pk for item_id, row in existing.items() if item_id not in seen]
     if gone:
@@ -148,21 +182,6 @@ def sync_assignment(assignment, path=None):
     for row in assignment.items.filter(item_id__in=[r.item_id for r in new_rows]):
         _evaluate(row, assignment.user_id)
     summarise(assignment)
-
-
-def _item_title(item):
-    """The title of what an item points at (articles, quizzes, procedures keep theirs in their rows)."""
-    from wagtail.models import Page
-
-    from .models import Quiz
-
-    if item.target_id is None:
-        return item.kind_label
-    if item.kind in (ItemKind.QUIZ, ItemKind.PHRASINGS):
-        quiz = Quiz.objects.filter(pk=item.target_id).first()
-        return quiz.title if quiz else item.kind_label
-    page = Page.objects.filter(pk=item.target_id).first()
-    return page.title if page else item.kind_label
 
 
 def refresh(user, kind, target_id):
@@ -301,6 +320,14 @@ def summarise(assignment):
 
 class NotAllowed(Exception):
     """A manual change refused: the message says why."""
+
+
+def follows_trainee(viewer, trainee):
+    """Whether ``viewer`` may read ``trainee``'s records (attempts, practice): trainers and supervisors,
+    and the mentor of any of the trainee's paths."""
+    if viewer.is_superuser or viewer.has_perm("training.view_all_training"):
+        return True
+    return PathAssignment.objects.filter(user=trainee, mentor=viewer).exists()
 
 
 def can_follow(user, assignment):

@@ -18,23 +18,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import quizzes
 from .choices import QuestionType
-from .models import PathAssignment, Quiz, QuizAttempt
+from .models import Quiz, QuizAttempt
 from .models.paths import trainee_name
-from .progress import can_follow
+from .progress import follows_trainee
 from .scoring import answer_is_correct
 
 
 def attempt_url(attempt):
     return reverse("training:attempt", kwargs={"attempt_id": attempt.pk})
-
-
-def may_view_attempts_of(viewer, trainee):
-    """Whether ``viewer`` may read ``trainee``'s submitted attempts: trainers and supervisors, and the
-    mentor of any of the trainee's paths."""
-    if viewer.is_superuser or viewer.has_perm("training.view_all_training"):
-        return True
-    assignments = PathAssignment.objects.filter(user=trainee, mentor=viewer)
-    return any(can_follow(viewer, assignment) for assignment in assignments)
 
 
 @require_GET
@@ -101,7 +92,7 @@ class AttemptView(View):
         user = self.request.user
         if attempt.user_id == user.pk:
             return attempt
-        if attempt.is_submitted and may_view_attempts_of(user, attempt.user):
+        if attempt.is_submitted and follows_trainee(user, attempt.user):
             return attempt
         raise Http404(_("没有找到这份答卷。"))
 

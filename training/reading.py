@@ -14,6 +14,8 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from kb_site.content.models import ArticlePage
+
 from . import progress, quizzes
 from .choices import FINISHED, ItemKind
 from .models import ItemProgress, Question, ReadConfirmation
@@ -140,8 +142,6 @@ def confirm(user, page, data, now=None):
 def to_confirm(user):
     """The trainee's 待确认 list: ``(row, page, confirmed_revision_id)`` for read items not finished, and
     for finished ones whose article has been published again since the revision they confirmed."""
-    from kb_site.content.models import ArticlePage
-
     rows = list(_read_rows(user).order_by("due_date", "stage_index", "position"))
     pages = ArticlePage.objects.in_bulk({row.target_id for row in rows if row.target_id})
     latest = {}

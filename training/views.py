@@ -148,13 +148,8 @@ def start_card_practice(request, card_id):
 @require_GET
 def practice_feedback(request, session_id):
     session = PracticeSession.objects.select_related("run", "card", "user").filter(pk=session_id).first()
-    if session is None or not _may_see(request.user, session.user):
+    if session is None or not (
+        session.user_id == request.user.pk or progress.follows_trainee(request.user, session.user)
+    ):
         raise Http404(_("没有找到这次练习。"))
     return render(request, "training/practice_feedback.html", {"session": session, "f": session.feedback})
-
-
-def _may_see(viewer, trainee):
-    """A trainee sees their own records; their mentor, trainers and supervisors see them too."""
-    if viewer.pk == trainee.pk or viewer.is_superuser or viewer.has_perm("training.view_all_training"):
-        return True
-    return PathAssignment.objects.filter(user=trainee, mentor=viewer).exists()

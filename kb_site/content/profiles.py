@@ -15,7 +15,7 @@ from wagtail.admin.panels import FieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.snippets.models import register_snippet
 
-__all__ = ["SYSTEM_PLACEHOLDERS", "AgentProfile", "CompanySettings", "system_values"]
+__all__ = ["SYSTEM_PLACEHOLDERS", "AgentProfile", "CompanySettings", "person_name", "system_values"]
 
 EMPLOYEE_NUMBER = "工号"
 AGENT_NAME = "客服姓名"
@@ -47,7 +47,7 @@ class AgentProfile(models.Model):
         verbose_name_plural = _("坐席工号")
 
     def __str__(self):
-        return f"{agent_name(self.user) or self.user.get_username()}（{self.employee_number}）"
+        return f"{person_name(self.user)}（{self.employee_number}）"
 
 
 @register_setting(icon="site")
@@ -71,6 +71,14 @@ class CompanySettings(BaseSiteSetting):
 def agent_name(user):
     """The agent's name as spoken: 姓 then 名, no space (王 + 芳 → 王芳); empty when neither is set."""
     return f"{user.last_name}{user.first_name}".strip()
+
+
+def person_name(user):
+    """How the site names a person: their name as spoken (``agent_name``), else the username; "" for
+    nobody."""
+    if user is None:
+        return ""
+    return agent_name(user) or user.get_username()
 
 
 def system_values(user_id, site=None):

@@ -196,6 +196,14 @@ class ProcedureRun(models.Model):
         """Every event of the run, oldest first: read once per request by whatever shows them."""
         return list(self.events.order_by("seq"))
 
+    def visited_steps(self):
+        """The keys of the steps the run went through, in order, Back undone, the step it is at (or
+        ended on) included: what apps built on runs read (a practice score, the rules a run leaves)."""
+        keys = [event.step_key for event in engine.active_path(self.logged_events)]
+        if self.current_step and (not keys or keys[-1] != self.current_step):
+            keys.append(self.current_step)
+        return keys
+
     def is_idle(self, now=None):
         return self.status == RunStatus.IN_PROGRESS and self.last_activity_at < _idle_cutoff(now)
 

@@ -24,6 +24,8 @@ from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 from wagtail.fields import StreamField
 from wagtail.models import RevisionMixin
 
+from kb_site.content.profiles import person_name
+
 from ..blocks import StagesBlock
 from ..choices import Gate, ItemKind, Status
 
@@ -330,9 +332,7 @@ class PathAssignment(models.Model):
 
 
 def trainee_name(user):
-    if user is None:
-        return ""
-    return f"{user.last_name}{user.first_name}".strip() or user.get_username()
+    return person_name(user)
 
 
 class ItemProgress(models.Model):
