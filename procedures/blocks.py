@@ -19,18 +19,50 @@ from kb_site.content.richtext import SafeRichTextBlock
 from . import graph
 from .choices import AssignTo, DueUnit, FollowUpKind, Operator, Priority, StepKind, VariableType
 
-KEY_HELP = _("稳定的英文标识（字母、数字、连字符），其他步骤用它指向这里，例如 ask-package")
-TARGET_HELP = _("下一步的步骤标识")
+KEY_HELP = _("自动生成，保存后不再改变；其他步骤按标题选择这一步，无需填写")
+TARGET_HELP = _("从本流程的步骤中按标题选择，也可以在这里新建一个步骤")
 
 key_validator = RegexValidator(graph.KEY_RE, _("只能用英文字母、数字和连字符，例如 ask-package"))
 
 
+class StepKeyBlock(blocks.CharBlock):
+    """A step's stable key: generated (in the editor when the step is added, else on save), never typed."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("validators", [key_validator])
+        super().__init__(**kwargs)
+
+
+class StepTargetBlock(blocks.CharBlock):
+    """Where an arrow leads: the key of another step of the same procedure, picked by its title."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        super().__init__(**kwargs)
+
+
 def target_block(label=_("下一步"), help_text=TARGET_HELP, **kwargs):
-    return blocks.CharBlock(max_length=64, label=label, help_text=help_text, **kwargs)
+    return StepTargetBlock(label=label, help_text=help_text, **kwargs)
+
+
+class StepPhrasingBlock(PhrasingBlock):
+    """A phrasing in a step, which the trainer can mark 必说: the agent ticks it once said."""
+
+    must_say = blocks.BooleanBlock(
+        required=False,
+        default=False,
+        label=_("必说"),
+        help_text=_("坐席必须说这句话：运行时要勾选“已说”，报表统计勾选率"),
+    )
+
+    class Meta:
+        label = _("标准话术")
 
 
 def phrasings_block(label=_("标准话术"), help_text=_("这一步要说的话术，运行时填入变量并可一键复制")):
-    return blocks.ListBlock(PhrasingBlock(), required=False, default=[], label=label, help_text=help_text)
+    return blocks.ListBlock(StepPhrasingBlock(), required=False, default=[], label=label, help_text=help_text)
 
 
 class VariableBlock(blocks.StructBlock):
@@ -223,9 +255,16 @@ class StepBlock(blocks.StructBlock):
     Each step kind extends it; a kind without text or phrasings (规则) sets them to ``None``.
     """
 
-    key = blocks.CharBlock(max_length=64, validators=[key_validator], label=_("步骤标识"), help_text=KEY_HELP)
+    key = StepKeyBlock(label=_("步骤标识"), help_text=KEY_HELP)
     title = blocks.CharBlock(
         max_length=200, label=_("标题"), help_text=_("这一步在屏幕上的标题，例如“外包装是否完好？”")
+    )
+    target_seconds = blocks.IntegerBlock(
+        required=False,
+        min_value=5,
+        max_value=3600,
+        label=_("目标用时（秒）"),
+        help_text=_("可选：这一步通常应在多少秒内完成；超过时坐席的计时变为琥珀色，报表按它对比"),
     )
     text = SafeRichTextBlock(
         required=False,
@@ -325,6 +364,26 @@ class RuleStepBlock(StepBlock):
         }
 
 
+class SubprocedureStepBlock(StepBlock):
+    """子流程: run another procedure (identity check, special handling) inside this run, then come back."""
+
+    text = None
+    phrasings = None
+    follow_ups = None
+    procedure = blocks.PageChooserBlock(
+        page_type="procedures.ProcedurePage",
+        label=_("运行的流程"),
+        help_text=_("进入时按它当时的发布版本运行，记录在同一次运行里；它走到结果后回到这里的下一步"),
+    )
+    next = target_block(label=_("完成后下一步"))
+
+    class Meta:
+        icon = "redirect"
+        label = StepKind.SUBPROCEDURE.label
+        description = _("在这一步运行另一个流程（例如身份核验），走完后回到本流程继续")
+        preview_value = {"key": "verify", "title": "核验身份", "next": "ask"}
+
+
 class OutcomeStepBlock(StepBlock):
     """结果: end the run with an outcome and a closing phrasing."""
 
@@ -333,6 +392,12 @@ class OutcomeStepBlock(StepBlock):
         max_length=50,
         label=_("结果"),
         help_text=_("已解决 / 已升级 / 已转接 / 客户放弃 / 无需处理，或本流程自定义的结果"),
+    )
+    continue_with = blocks.PageChooserBlock(
+        page_type="procedures.ProcedurePage",
+        required=False,
+        label=_("接着进入的流程"),
+        help_text=_("可选：以这个结果结束后，坐席可一键开始这个流程，已采集的同名变量自动带入"),
     )
 
     class Meta:
@@ -348,8 +413,13 @@ ERROR_FIELDS = {
     StepKind.QUESTION: {"answers", "key"},
     StepKind.INPUT: {"variables", "next", "key"},
     StepKind.RULE: {"branches", "default", "key"},
+    StepKind.SUBPROCEDURE: {"procedure", "next", "key"},
     StepKind.OUTCOME: {"outcome", "key"},
 }
+
+
+def _page_id(page):
+    return getattr(page, "pk", page) if page else None
 
 
 def step_dict(block_type, value):
@@ -371,8 +441,14 @@ def step_dict(block_type, value):
         step["default"] = value.get("default") or ""
     if block_type == StepKind.INSTRUCTION:
         step["checklist"] = [c for c in value.get("checklist") or [] if c]
+    if block_type == StepKind.SUBPROCEDURE:
+        step["procedure"] = _page_id(value.get("procedure"))
     if block_type == StepKind.OUTCOME:
         step["outcome"] = value.get("outcome") or ""
+        if value.get("continue_with"):
+            step["continue_with"] = _page_id(value.get("continue_with"))
+    if value.get("target_seconds"):
+        step["target_seconds"] = value.get("target_seconds")
     rules = [follow_up_dict(rule) for rule in value.get("follow_ups") or [] if rule]
     if rules:
         step["follow_ups"] = rules
@@ -410,6 +486,7 @@ class StepStreamBlock(blocks.StreamBlock):
     question = QuestionStepBlock()
     input = InputStepBlock()
     rule = RuleStepBlock()
+    subprocedure = SubprocedureStepBlock()
     outcome = OutcomeStepBlock()
 
     class Meta:
@@ -419,6 +496,11 @@ class StepStreamBlock(blocks.StreamBlock):
 
     def clean(self, value):
         value = super().clean(value)
+        taken = {child.value.get("key") for child in value}
+        for child in value:
+            if not child.value.get("key"):
+                child.value["key"] = graph.new_key(taken)
+                taken.add(child.value["key"])
         steps = stream_to_steps(value)
         errors = graph.validate(steps)
         if errors:

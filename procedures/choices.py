@@ -18,6 +18,7 @@ class StepKind(TextChoices):
     QUESTION = "question", _("判断")
     INPUT = "input", _("采集")
     RULE = "rule", _("规则")
+    SUBPROCEDURE = "subprocedure", _("子流程")
     OUTCOME = "outcome", _("结果")
 
 

@@ -14,6 +14,7 @@ index, for the admin to show the message on it) and field.
 """
 
 import re
+import secrets
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
@@ -21,6 +22,14 @@ from django.utils.translation import gettext as _
 from .choices import DATE_OPS, OPS_BY_TYPE, StepKind, VariableType
 
 KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
+
+
+def new_key(taken=()):
+    """A fresh step key: editors pick steps by title and never type one; the key only has to stay put."""
+    while True:
+        key = f"s-{secrets.token_hex(3)}"
+        if key not in taken:
+            return key
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,7 @@ class GraphError:
 def targets(step):
     """``[(field, target_key), ...]``: every arrow leaving ``step``, in display order."""
     kind = step.get("kind")
-    if kind in (StepKind.INSTRUCTION, StepKind.INPUT):
+    if kind in (StepKind.INSTRUCTION, StepKind.INPUT, StepKind.SUBPROCEDURE):
         return [("next", step.get("next") or "")]
     if kind == StepKind.QUESTION:
         return [("answers", a.get("next") or "") for a in step.get("answers") or []]

@@ -12,12 +12,13 @@ from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from taggit.models import TaggedItemBase
 from wagtail import hooks
-from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, MultipleChooserPanel
 from wagtail.documents.models import AbstractDocument, Document
 from wagtail.fields import StreamField
 from wagtail.models import (
     DraftStateMixin,
     LockableMixin,
+    Orderable,
     Page,
     PreviewableMixin,
     RevisionMixin,
@@ -217,6 +218,25 @@ class ArticlePageTag(TaggedItemBase):
     content_object = ParentalKey("content.ArticlePage", related_name="tagged_items", on_delete=models.CASCADE)
 
 
+class ArticleRelatedPage(Orderable):
+    """A page an article names as related (another article, a procedure on the same topic)."""
+
+    article = ParentalKey("content.ArticlePage", related_name="related_pages", on_delete=models.CASCADE)
+    page = models.ForeignKey(
+        "wagtailcore.Page",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("相关页面"),
+        help_text=_("同一话题的规范或引导流程，例如 少货处理规范 ↔ 少货处理"),
+    )
+
+    panels = [FieldPanel("page")]
+
+    class Meta(Orderable.Meta):
+        verbose_name = _("相关页面")
+        verbose_name_plural = _("相关页面")
+
+
 class ArticlePage(TaggedSearchableMixin, ReviewMixin, Page):
     """An SOP article: rules, steps, standard phrasings and time limits for one topic."""
 
@@ -234,6 +254,9 @@ class ArticlePage(TaggedSearchableMixin, ReviewMixin, Page):
         FieldPanel("summary"),
         FieldPanel("body"),
         FieldPanel("tags"),
+        MultipleChooserPanel(
+            "related_pages", chooser_field_name="page", heading=_("相关页面"), label=_("相关页面")
+        ),
         *ReviewMixin.review_panels,
     ]
 

@@ -7,6 +7,7 @@ from ..choices import EventAction, RunStatus, StepKind
 from .pages import (
     ProcedurePage,
     ProcedurePageTag,
+    ProcedureRelatedArticle,
     current_procedure,
     forget_cached_procedures,
     procedure_for_revision,
@@ -17,6 +18,7 @@ __all__ = [
     "EventAction",
     "ProcedurePage",
     "ProcedurePageTag",
+    "ProcedureRelatedArticle",
     "ProcedureRun",
     "ProcedureRunQuerySet",
     "RunEvent",

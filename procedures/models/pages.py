@@ -9,9 +9,9 @@ from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey
 from taggit.models import TaggedItemBase
 from wagtail import hooks
-from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, MultipleChooserPanel
 from wagtail.fields import StreamField
-from wagtail.models import Page, Revision
+from wagtail.models import Orderable, Page, Revision
 from wagtail.search import index
 
 from kb_site.content import roles
@@ -32,6 +32,7 @@ from ..signals import PROCEDURE_START_NOTE
 
 __all__ = [
     "ProcedurePage",
+    "ProcedureRelatedArticle",
     "ProcedurePageTag",
     "current_procedure",
     "forget_cached_procedures",
@@ -43,6 +44,27 @@ class ProcedurePageTag(TaggedItemBase):
     content_object = ParentalKey(
         "procedures.ProcedurePage", related_name="tagged_items", on_delete=models.CASCADE
     )
+
+
+class ProcedureRelatedArticle(Orderable):
+    """An article a procedure names as related (its 规范), shown on both pages."""
+
+    procedure = ParentalKey(
+        "procedures.ProcedurePage", related_name="related_articles", on_delete=models.CASCADE
+    )
+    article = models.ForeignKey(
+        "content.ArticlePage",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("相关规范"),
+        help_text=_("同一话题的规范文章，例如 少货处理 ↔ 少货处理规范"),
+    )
+
+    panels = [FieldPanel("article")]
+
+    class Meta(Orderable.Meta):
+        verbose_name = _("相关规范")
+        verbose_name_plural = _("相关规范")
 
 
 class ProcedurePage(TaggedSearchableMixin, ReviewMixin, Page):
@@ -79,6 +101,9 @@ class ProcedurePage(TaggedSearchableMixin, ReviewMixin, Page):
         FieldPanel("variables"),
         MultiFieldPanel([FieldPanel("outcomes")], heading=_("结果"), classname="collapsed"),
         FieldPanel("steps"),
+        MultipleChooserPanel(
+            "related_articles", chooser_field_name="article", heading=_("相关规范"), label=_("相关规范")
+        ),
         *ReviewMixin.review_panels,
     ]
 
@@ -123,7 +148,12 @@ class ProcedurePage(TaggedSearchableMixin, ReviewMixin, Page):
             text = value.get("text")
             step["text_html"] = text.source if text is not None and hasattr(text, "source") else ""
             step["phrasings"] = [
-                {"title": p.resolved_title(), "scenario": p.resolved_scenario(), "text": p.resolved_text()}
+                {
+                    "title": p.resolved_title(),
+                    "scenario": p.resolved_scenario(),
+                    "text": p.resolved_text(),
+                    "must_say": bool(p.get("must_say")),
+                }
                 for p in value.get("phrasings") or []
             ]
             steps.append(step)

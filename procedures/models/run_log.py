@@ -309,6 +309,14 @@ class RunEvent(models.Model):
     next_key = models.CharField(_("去往步骤"), max_length=64, blank=True)
     inputs = models.JSONField(_("采集的值"), default=dict, blank=True)
     note = models.TextField(_("备注"), blank=True)
+    # null, not default=list: adding a column with a default makes SQLite rebuild the table, which
+    # would drop the append-only triggers.
+    said = models.JSONField(
+        _("已说的必说话术"),
+        null=True,
+        blank=True,
+        help_text=_("坐席在这一步勾选“已说”的必说话术标题"),
+    )
     entered_at = models.DateTimeField(_("进入时间"))
     left_at = models.DateTimeField(_("离开时间"))
 

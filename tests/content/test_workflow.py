@@ -64,7 +64,7 @@ def test_trainer_page_edit_goes_through_workflow(client, trainer, supervisor, se
     form_page = client.get(edit_url)
     assert form_page.status_code == 200
 
-    from wagtail.test.utils.form_data import nested_form_data, streamfield
+    from wagtail.test.utils.form_data import inline_formset, nested_form_data, streamfield
 
     data = nested_form_data(
         {
@@ -73,6 +73,7 @@ def test_trainer_page_edit_goes_through_workflow(client, trainer, supervisor, se
             "summary": "新摘要",
             "body": streamfield([("heading", "核实")]),
             "tags": "",
+            "related_pages": inline_formset([]),
             "maintainer": "",
             "last_reviewed": "2026-11-01",
             "review_interval_days": "180",

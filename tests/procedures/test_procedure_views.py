@@ -386,6 +386,7 @@ def test_admin_shows_graph_errors_on_the_offending_step(client, missing_item):
             "expected_minutes": "",
             "tags": "",
             "outcomes": "",
+            "related_articles": inline_formset([]),
             "variables": streamfield([]),
             "steps": streamfield(
                 [

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 from wagtail.models import WorkflowState
-from wagtail.test.utils.form_data import nested_form_data, streamfield
+from wagtail.test.utils.form_data import inline_formset, nested_form_data, streamfield
 
 from kb_site.content.models import ArticlePage, Phrasing
 from tests.browser import browser  # noqa: F401
@@ -23,6 +23,7 @@ def article_form(**changes):
         "summary": "摘要",
         "body": streamfield([("heading", "核实")]),
         "tags": "",
+        "related_pages": inline_formset([]),
         "maintainer": "",
         "last_reviewed": "2026-11-01",
         "review_interval_days": "180",

@@ -502,6 +502,7 @@ def article_form(page, title, **extra):
             "summary": "文章摘要",
             "body": streamfield([("heading", "处理步骤")]),
             "tags": "",
+            "related_pages": inline_formset([]),
             "maintainer": "",
             "last_reviewed": "2026-11-01",
             "review_interval_days": "180",
@@ -529,6 +530,7 @@ def procedure_form(page, title, **extra):
             "expected_minutes": "",
             "tags": "",
             "outcomes": "",
+            "related_articles": inline_formset([]),
             "variables": streamfield([]),
             "steps": streamfield(
                 [
