@@ -55,6 +55,13 @@ CONTENT_MODEL_PERMISSIONS = {
         ("wagtailimages", "image", "choose_image"),
     ],
 }
+# Content feedback from agents (the ``feedback`` app, granted by its migration): 培训师 and 主管 handle
+# the feedback on content they own or their group owns, at /feedback/.
+FEEDBACK_PERMISSIONS = {
+    TRAINER: [("feedback", "feedback", "handle_feedback")],
+    SUPERVISOR: [("feedback", "feedback", "handle_feedback")],
+}
+
 # Wagtail lets whoever may edit a document or image delete it too; ``permissions.py`` makes deleting
 # need ``delete_document`` / ``delete_image`` as well, which only 主管 hold.
 

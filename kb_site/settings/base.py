@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "search",
     "training",
     "followups",
+    "feedback",
     "kb_site",
     "django_htmx",
     "django_tasks",
