@@ -12,6 +12,14 @@ class ItemKind(TextChoices):
     OFFLINE = "offline", _("线下任务")
 
 
+class ConfirmationKind(TextChoices):
+    """Why a ``ReadConfirmation`` was recorded: a trainee's read-and-confirm, or an agent acknowledging a
+    change notice (``changes``); only the first is evidence that a path's reading item was done."""
+
+    READ = "read", _("阅读确认")
+    CHANGE = "change", _("变更确认")
+
+
 class Gate(TextChoices):
     """What lets a trainee past a stage."""
 

@@ -19,7 +19,7 @@ from wagtail.models import Page
 
 from kb_site.content import roles
 
-from .choices import FINISHED, Gate, ItemKind, Status
+from .choices import FINISHED, ConfirmationKind, Gate, ItemKind, Status
 from .models import (
     ItemProgress,
     LearningPath,
@@ -208,7 +208,11 @@ def _evaluate(row, user_id):
     status, score, passes, finished_at = row.status, row.score, row.passes, row.finished_at
     if row.kind == ItemKind.READ:
         confirmations = _since(
-            row, ReadConfirmation.objects.filter(user_id=user_id, page_id=row.target_id), "confirmed_at"
+            row,
+            ReadConfirmation.objects.filter(
+                user_id=user_id, page_id=row.target_id, kind=ConfirmationKind.READ
+            ),
+            "confirmed_at",
         )
         latest = confirmations.order_by("-confirmed_at").first()
         if latest is not None:

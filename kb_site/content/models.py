@@ -31,8 +31,10 @@ from zhtext import pinyin_keys
 
 from . import placeholders
 from .blocks import ArticleStreamBlock
+from .forms import ReviewedPageForm
 
 __all__ = [
+    "ChangeClass",
     "ReviewMixin",
     "TaggedSearchableMixin",
     "tags_field",
@@ -55,6 +57,14 @@ ARTICLE_PANEL_HOOK = "register_article_panel"
 
 def default_review_interval():
     return getattr(settings, "CALLBOOK_DEFAULT_REVIEW_INTERVAL_DAYS", 180)
+
+
+class ChangeClass(models.TextChoices):
+    """How much a published change matters to the agents who use the content."""
+
+    MAJOR = "major", _("重大变更")
+    NORMAL = "normal", _("一般")
+    ERRATUM = "erratum", _("勘误")
 
 
 class ReviewMixin(models.Model):
@@ -83,19 +93,58 @@ class ReviewMixin(models.Model):
         help_text=_("每隔多少天需要重新复核；到期未复核会显示“待复核”"),
     )
     review_due = models.DateField(_("复核到期日"), null=True, blank=True, editable=False)
+    change_class = models.CharField(
+        _("变更类别"),
+        max_length=8,
+        choices=ChangeClass.choices,
+        blank=True,
+        default="",
+        help_text=_(
+            "这次修改对坐席有多重要：重大变更发布后，用过这份内容的坐席须确认变更；勘误不会让已完成的阅读确认失效；"
+            "不选按一般处理"
+        ),
+    )
+    change_summary = models.CharField(
+        _("变更说明"),
+        max_length=200,
+        blank=True,
+        help_text=_("一句话说明改了什么，坐席确认变更时会看到，例如“少货补发时限由 48 小时改为 24 小时”"),
+    )
 
     review_panels = [
+        MultiFieldPanel(
+            [FieldRowPanel([FieldPanel("change_class"), FieldPanel("change_summary")])],
+            heading=_("本次修改"),
+        ),
         MultiFieldPanel(
             [
                 FieldPanel("maintainer"),
                 FieldRowPanel([FieldPanel("last_reviewed"), FieldPanel("review_interval_days")]),
             ],
             heading=_("负责人与复核"),
-        )
+        ),
     ]
+
+    # The editor starts each change unclassed (``forms.ReviewedPageForm``).
+    base_form_class = ReviewedPageForm
 
     class Meta:
         abstract = True
+
+    def with_content_json(self, content):
+        """The page as a revision holds it, with the review date never earlier than the page's own.
+
+        复核完成 (``kb_site.content.review``) sets the date on the page row without a revision, so no
+        approval is needed; every revision saved before then still holds the old date. Publishing such a
+        revision (an older draft, a revert) builds the page from it through this method: keeping the
+        later of the two dates means a review is never undone by a publish, and the editor (which opens
+        the latest revision through here too) shows the reviewed date. A date can therefore only move
+        forward through the editor, which is what a review date is.
+        """
+        obj = super().with_content_json(content)
+        if self.last_reviewed and (not obj.last_reviewed or obj.last_reviewed < self.last_reviewed):
+            obj.last_reviewed = self.last_reviewed
+        return obj
 
     def compute_review_due(self):
         if not self.last_reviewed:

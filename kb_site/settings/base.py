@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "training",
     "followups",
     "feedback",
+    "changes",
     "kb_site",
     "django_htmx",
     "django_tasks",
@@ -210,6 +211,10 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Callbook settings
 CALLBOOK_DEFAULT_REVIEW_INTERVAL_DAYS = 180
+# Change notices: a 重大变更 is sent to the agents who ran the procedure or opened the page in this many
+# days (and those whose learning path includes it); they have this many days to acknowledge it.
+CALLBOOK_CHANGE_AUDIENCE_DAYS = 30
+CALLBOOK_CHANGE_ACK_DUE_DAYS = 7
 
 LOGGING = {
     "version": 1,

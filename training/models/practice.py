@@ -20,11 +20,15 @@ from modelcluster.models import ClusterableModel
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.models import Revision
 
+from ..choices import ConfirmationKind
+
 __all__ = ["PracticeSession", "ProcedureLicence", "ReadConfirmation", "ScenarioCard"]
 
 
 class ReadConfirmation(models.Model):
-    """A trainee confirmed reading one revision of an article (after scrolling to its end and dwelling)."""
+    """A user confirmed one revision of a page: a trainee read an article (after scrolling to its end and
+    dwelling: ``dwell_seconds``), or an agent acknowledged a change notice of an article or procedure
+    (``kind`` 变更确认, no dwell time: ``changes``)."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -33,12 +37,15 @@ class ReadConfirmation(models.Model):
         verbose_name=_("学员"),
     )
     page = models.ForeignKey(
-        "content.ArticlePage", on_delete=models.CASCADE, related_name="+", verbose_name=_("文章")
+        "wagtailcore.Page", on_delete=models.CASCADE, related_name="+", verbose_name=_("页面")
     )
     revision = models.ForeignKey(
-        Revision, on_delete=models.PROTECT, related_name="+", verbose_name=_("文章版本")
+        Revision, on_delete=models.PROTECT, related_name="+", verbose_name=_("页面版本")
     )
-    dwell_seconds = models.PositiveIntegerField(_("停留时间（秒）"))
+    kind = models.CharField(
+        _("类型"), max_length=8, choices=ConfirmationKind.choices, default=ConfirmationKind.READ
+    )
+    dwell_seconds = models.PositiveIntegerField(_("停留时间（秒）"), null=True, blank=True)
     answers = models.JSONField(_("检查题答案"), default=dict, blank=True)
     confirmed_at = models.DateTimeField(_("确认时间"), default=timezone.now)
 

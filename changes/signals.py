@@ -1,0 +1,1 @@
+"""Receivers: a published 重大变更 becomes a change notice."""
