@@ -89,6 +89,22 @@ def unfinished_runs_panel(request):
     return render_to_string("procedures/includes/home_runs.html", request=request)
 
 
+@hooks.register("register_article_related_pages")
+def procedures_naming_article(article):
+    """Under an article, 相关内容 also lists the procedures whose 相关规范 name it."""
+    return (
+        ProcedurePage.objects.filter(related_articles__article=article)
+        .order_by("path")
+        .values_list("pk", flat=True)
+    )
+
+
+@hooks.register("register_related_page_type")
+def procedures_may_be_related():
+    """An article's 相关页面 may name procedures."""
+    return ProcedurePage
+
+
 @hooks.register("register_demo_loader", order=20)
 def load_procedures_demo(update, report, **options):
     demo.load(update=update, report=report)

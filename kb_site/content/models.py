@@ -4,6 +4,7 @@ import datetime
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +21,7 @@ from wagtail.models import (
     LockableMixin,
     Orderable,
     Page,
+    PageViewRestriction,
     PreviewableMixin,
     RevisionMixin,
     WorkflowMixin,
@@ -53,6 +55,28 @@ __all__ = [
 HOME_PANEL_HOOK = "register_home_panel"
 # ... and panels under an article (``ArticlePage.panels_for``): training adds its read-and-confirm box.
 ARTICLE_PANEL_HOOK = "register_article_panel"
+# ... and pages related to an article that the article does not name itself (``ArticlePage.related_for``):
+# procedures adds those whose 相关规范 name it; a hook returns page ids given the article.
+ARTICLE_RELATED_HOOK = "register_article_related_pages"
+# ... and the page types an article may name as related besides articles (procedures adds ProcedurePage).
+RELATED_PAGE_TYPES_HOOK = "register_related_page_type"
+
+
+def related_page_types():
+    """The page models an article's 相关页面 may be: articles and what the apps above register."""
+    return (ArticlePage, *(fn() for fn in hooks.get_hooks(RELATED_PAGE_TYPES_HOOK)))
+
+
+def visible_pages(request, page_ids):
+    """The pages of ``page_ids`` that are live and whose view restrictions ``request`` passes: specific,
+    in the given order, each once (for the related-pages panels)."""
+    ids = list(dict.fromkeys(page_ids))
+    if not ids:
+        return []
+    found = {page.pk: page for page in Page.objects.filter(pk__in=ids).live().specific()}
+    restrictions = PageViewRestriction.objects.select_related("page").prefetch_related("groups")
+    blocked = tuple(r.page.path for r in restrictions if not r.accept_request(request))
+    return [found[pk] for pk in ids if pk in found and not found[pk].path.startswith(blocked)]
 
 
 def default_review_interval():
@@ -285,6 +309,22 @@ class ArticleRelatedPage(Orderable):
         verbose_name = _("相关页面")
         verbose_name_plural = _("相关页面")
 
+    def clean(self):
+        super().clean()
+        if not self.page_id:
+            return
+        allowed = related_page_types()
+        if not issubclass(self.page.specific_class, allowed):
+            raise ValidationError(
+                {
+                    "page": _("“%(title)s”不能作为相关页面：只能选择%(types)s。")
+                    % {
+                        "title": self.page.title,
+                        "types": "、".join(str(model._meta.verbose_name) for model in allowed),
+                    }
+                }
+            )
+
 
 class ArticlePage(TaggedSearchableMixin, ReviewMixin, Page):
     """An SOP article: rules, steps, standard phrasings and time limits for one topic."""
@@ -330,7 +370,16 @@ class ArticlePage(TaggedSearchableMixin, ReviewMixin, Page):
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         context["article_panels"] = self.panels_for(request)
+        context["related_pages"] = self.related_for(request)
         return context
+
+    def related_for(self, request):
+        """The pages shown under 相关内容: those this article names, then those the apps above relate to it
+        (``register_article_related_pages``); live ones the request may see, each once."""
+        ids = [link.page_id for link in self.related_pages.all() if link.page_id]
+        for fn in hooks.get_hooks(ARTICLE_RELATED_HOOK):
+            ids.extend(fn(self))
+        return [page for page in visible_pages(request, ids) if page.pk != self.pk]
 
     def panels_for(self, request):
         """HTML panels other apps add under the article (``register_article_panel`` hooks, called with the

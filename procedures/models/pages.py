@@ -15,7 +15,14 @@ from wagtail.models import Orderable, Page, Revision
 from wagtail.search import index
 
 from kb_site.content import roles
-from kb_site.content.models import Phrasing, ReviewMixin, TaggedSearchableMixin, tags_field
+from kb_site.content.models import (
+    ArticlePage,
+    Phrasing,
+    ReviewMixin,
+    TaggedSearchableMixin,
+    tags_field,
+    visible_pages,
+)
 
 from .. import engine, graph
 from ..blocks import (
@@ -208,7 +215,22 @@ class ProcedurePage(TaggedSearchableMixin, ReviewMixin, Page):
             procedure, request.GET, practice=_is_new_hire(request.user)
         )
         context["start_notes"] = self.start_notes(request)
+        context["related_pages"] = self.related_for(request)
         return context
+
+    def related_for(self, request):
+        """The articles shown under 相关规范: those this procedure names, then the articles naming it;
+        live ones the request may see, each once."""
+        ids = [link.article_id for link in self.related_articles.all() if link.article_id]
+        if self.pk:
+            ids.extend(self.articles_naming_it())
+        return visible_pages(request, ids)
+
+    def articles_naming_it(self):
+        """Ids of the articles whose 相关页面 name this procedure."""
+        return list(
+            ArticlePage.objects.filter(related_pages__page=self).order_by("path").values_list("pk", flat=True)
+        )
 
     def start_notes(self, request):
         """HTML notes other apps show in the start box (``procedure_start_note`` hooks); none in a preview."""
