@@ -26,6 +26,7 @@ urlpatterns = [
     path("procedures/", include("procedures.urls")),
     path("training/", include("training.urls")),
     path("followups/", include("followups.urls")),
+    path("feedback/", include("feedback.urls")),
 ]
 
 if settings.DEBUG:
