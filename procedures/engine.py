@@ -258,6 +258,28 @@ def checklist_missing(step, checked):
     return _("请先勾选：%(items)s") % {"items": "、".join(missing)} if missing else ""
 
 
+def must_say_lines(step):
+    """The titles of ``step``'s 必说 phrasings, in order, each once: what the agent ticks as 已说 and what
+    ``RunEvent.said`` keeps. A must-say phrasing without a title is named by the start of its text."""
+    lines = []
+    for phrasing in step.get("phrasings") or []:
+        if phrasing.get("must_say"):
+            title = (phrasing.get("title") or "").strip() or (phrasing.get("text") or "").strip()[:40]
+            if title and title not in lines:
+                lines.append(title)
+    return lines
+
+
+def clean_said(step, said):
+    """The ticked lines to keep for leaving ``step``: those of ``said`` that are its must-say lines, in
+    the step's order; None for a step without must-say lines (nothing to tick, nothing kept)."""
+    lines = must_say_lines(step)
+    if not lines:
+        return None
+    ticked = set(said or ())
+    return [line for line in lines if line in ticked]
+
+
 def inputs_text(inputs, labels=None):
     """The values an input step collected, as one line: ``订单号：A100，少货金额（元）：30``.
 

@@ -194,6 +194,7 @@ class MoveForm(VariableFieldsMixin, forms.Form):
                 required=False,
                 error_messages={"invalid_choice": _("这个回答不属于当前步骤。")},
             )
+        self.add_said_field()
         if self.is_bound and self.posted_action() != EventAction.NEXT:
             return
         if kind == StepKind.INSTRUCTION and self.step_def.get("checklist"):
@@ -209,6 +210,51 @@ class MoveForm(VariableFieldsMixin, forms.Form):
                 for name in self.step_def.get("variables") or []
             )
             self.initial.update({VARIABLE_PREFIX + name: value for name, value in run.variables.items()})
+
+    def add_said_field(self):
+        """已说 tick boxes for the step's 必说 lines (not on Back, which keeps nothing of the step).
+
+        Unticked lines never stop a move (the call may go another way); the page reminds the agent of
+        them instead. A posted title that is not one of this step's must-say lines is refused.
+        """
+        self.must_say_lines = engine.must_say_lines(self.step_def)
+        if not self.must_say_lines or (self.is_bound and self.posted_action() == EventAction.BACK):
+            return
+        self.fields["said"] = forms.MultipleChoiceField(
+            choices=[(line, line) for line in self.must_say_lines],
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            label=_("已说"),
+            error_messages={
+                "invalid_choice": _("“%(value)s”不是这一步的必说话术，没有保存；请刷新页面后重新勾选。")
+            },
+        )
+        self.initial["said"] = self.said_before_back()
+
+    def said_before_back(self):
+        """Back to this step: what was ticked when it was left (the move Back undid), ticked again."""
+        events = self.run.logged_events
+        if (
+            not events
+            or events[-1].action != EventAction.BACK
+            or events[-1].next_key != self.run.current_step
+        ):
+            return []
+        for event in reversed(events[:-1]):
+            if event.step_key == self.run.current_step and event.action != EventAction.BACK:
+                return list(event.said or [])
+        return []
+
+    def said_ticked(self):
+        """The must-say lines ticked on the form as shown (posted, else ticked before a Back)."""
+        if "said" not in self.fields:
+            return []
+        value = self["said"].value() or []
+        return [line for line in self.must_say_lines if line in value]
+
+    def said_unticked(self):
+        """How many must-say lines are not ticked yet: the reminder by the buttons."""
+        return len(self.must_say_lines) - len(self.said_ticked())
 
     def posted_action(self):
         """The button pressed: an answer button posts ``answer``, the others ``action``."""
@@ -276,6 +322,7 @@ class MoveForm(VariableFieldsMixin, forms.Form):
             "inputs": self.variable_values(),
             "checked": tuple(data.get("check") or ()),
             "note": data["note"],
+            "said": data.get("said") or [],
             **self.ending(),
         }
 

@@ -60,9 +60,24 @@ def start_run(page, user, *, variables=None, ref="", practice=False, now=None):
 
 
 def apply_move(
-    run_id, user, *, step, seq, action, answer=None, inputs=None, checked=(), note="", handoff=None, now=None
+    run_id,
+    user,
+    *,
+    step,
+    seq,
+    action,
+    answer=None,
+    inputs=None,
+    checked=(),
+    note="",
+    handoff=None,
+    said=None,
+    now=None,
 ):
     """Apply one move (as ``forms.MoveForm.move()`` cleans it). Returns the updated run.
+
+    ``said`` are the titles of the step's 必说 lines the agent ticked as 已说: kept on the event that
+    leaves the step (only the step's own must-say lines; ``[]`` when it has some and none was ticked).
 
     Raises MoveRejected (nothing written, except that a run found idle past the limit is marked
     abandoned) or engine.InputError.
@@ -77,7 +92,7 @@ def apply_move(
                     run.ending_reason = (handoff.get("reason") or "")[:2000]
                     run.handoff_group = handoff.get("group")
                     run.handoff_user = handoff.get("user")
-                _apply(run, action, answer, inputs, checked, (note or "").strip()[:2000], now)
+                _apply(run, action, answer, inputs, checked, (note or "").strip()[:2000], now, said)
                 return run
             if run.is_idle(now):
                 run.status = RunStatus.ABANDONED
@@ -90,11 +105,12 @@ def apply_move(
     raise rejected
 
 
-def _apply(run, action, answer, inputs, checked, note, now):
+def _apply(run, action, answer, inputs, checked, note, now, said=None):
     procedure = run.get_procedure()
     if action == EventAction.BACK:
         _go_back(run, procedure, now, note)
         return
+    said = engine.clean_said(procedure.step(run.current_step), said)
     moves, landing, values = engine.act(
         procedure,
         run.current_step,
@@ -106,7 +122,7 @@ def _apply(run, action, answer, inputs, checked, note, now):
         checked=checked,
     )
     run.variables = values
-    _record(run, procedure, moves, landing, now, note=note)
+    _record(run, procedure, moves, landing, now, note=note, said=said)
 
 
 def mark_abandoned_runs(now=None):
@@ -129,7 +145,7 @@ def _announce_end(run, ending):
     transaction.on_commit(functools.partial(run_ended.send, sender=ProcedureRun, run=run, ending=ending))
 
 
-def _record(run, procedure, moves, landing, now, note, save_run_first=False):
+def _record(run, procedure, moves, landing, now, note, save_run_first=False, said=None):
     """Write one RunEvent per move and bring the run to where the moves lead.
 
     Every event names the run's pinned revision: ``procedure`` is that revision's snapshot, so it is
@@ -155,6 +171,7 @@ def _record(run, procedure, moves, landing, now, note, save_run_first=False):
                 next_key=move.next_key or "",
                 inputs=move.inputs or {},
                 note=note if index == 0 else "",
+                said=said if index == 0 else None,
                 entered_at=run.step_entered_at if index == 0 else now,
                 left_at=now,
             )

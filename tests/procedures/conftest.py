@@ -96,3 +96,51 @@ def rule_first(missing_item):
 def login(client, user):
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def must_say_procedure(section):
+    """A three-step procedure with target times and 必说 lines: 开场 (one must-say line of two, target 30 s),
+    处理 (two must-say lines, target 60 s, answers 已解决 / 再说明), 结束."""
+    from procedures.models import ProcedurePage
+
+    def phrasing(label, text, must_say=False):
+        return {"phrasing": None, "label": label, "scenario": "", "text": text, "must_say": must_say}
+
+    def block(kind, **value):
+        return {"type": kind, "value": value}
+
+    page = ProcedurePage(
+        title="必说测试流程",
+        slug="must-say-flow",
+        when_to_use="测试",
+        steps=[
+            block(
+                "instruction",
+                key="greet",
+                title="开场",
+                target_seconds=30,
+                text="",
+                phrasings=[phrasing("报工号", "您好，{工号}号为您服务", True), phrasing("寒暄", "天气不错")],
+                checklist=[],
+                next="handle",
+            ),
+            block(
+                "question",
+                key="handle",
+                title="处理",
+                target_seconds=60,
+                text="",
+                phrasings=[
+                    phrasing("告知录音", "本次通话将被录音", True),
+                    phrasing("致歉", "给您添麻烦了", True),
+                ],
+                answers=[{"label": "已解决", "next": "done"}, {"label": "再说明", "next": "greet"}],
+            ),
+            block("outcome", key="done", title="结束", outcome="已解决", text="", phrasings=[]),
+        ],
+    )
+    section.add_child(instance=page)
+    page.save_revision().publish()
+    page.refresh_from_db()
+    return page
