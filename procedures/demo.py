@@ -178,6 +178,19 @@ def build_variables(spec_variables):
     ]
 
 
+def procedure_values(spec, section, phrasings_by_title, where, unresolved=None):
+    """A procedure spec's page field values (title, when to use, variables, outcomes, steps): what the demo
+    loader saves and the admin's YAML import (``procedures.interchange``) validates and saves."""
+    return {
+        "title": spec["title"],
+        "when_to_use": str(spec.get("when_to_use", "")).strip(),
+        "expected_minutes": spec.get("expected_minutes"),
+        "variables": build_variables(spec.get("variables")),
+        "outcomes": "\n".join(str(outcome) for outcome in spec.get("outcomes") or []),
+        "steps": build_steps(spec.get("steps"), section, phrasings_by_title, where, unresolved),
+    }
+
+
 def ensure_procedure(path, update, report, trainer=None, unresolved=None):
     """Create (or with ``update`` republish) the procedure of one fixture file. Slugs its follow-up
     rules name but that are not loaded yet go into ``unresolved`` (see ``link_follow_up_procedures``)."""
@@ -195,16 +208,8 @@ def ensure_procedure(path, update, report, trainer=None, unresolved=None):
         return page
     ensure_groups(rule_groups(spec.get("steps")), report)
     phrasings_by_title = {p.title: p for p in Phrasing.objects.filter(section=section)}
-    outcomes = spec.get("outcomes") or []
-    values = {
-        "title": spec["title"],
-        "when_to_use": str(spec.get("when_to_use", "")).strip(),
-        "expected_minutes": spec.get("expected_minutes"),
-        "variables": build_variables(spec.get("variables")),
-        "outcomes": "\n".join(outcomes),
-        "steps": build_steps(spec.get("steps"), section, phrasings_by_title, where, unresolved),
-        **review_values(spec, trainer),
-    }
+    values = procedure_values(spec, section, phrasings_by_title, where, unresolved)
+    values.update(review_values(spec, trainer))
     page = save_child_page(
         section, ProcedurePage, page, {"slug": spec["slug"], **values}, spec.get("tags"), user=trainer
     )
