@@ -159,6 +159,20 @@ class Feedback(models.Model):
             return f"#phrasing-{self.phrasing_id}"
         return ""
 
+    @property
+    def content_url(self):
+        """The page, at the block, phrasing or step the feedback is about."""
+        url = self.page.url or ""
+        return f"{url}{self.anchor}" if url else ""
+
+    @property
+    def replay_seq(self):
+        """The run's first event at the reported step (where its replay opens), or None."""
+        if not self.run_id:
+            return None
+        event = self.run.events.filter(step_key=self.step_key).order_by("seq").first()
+        return event.seq if event else None
+
 
 class FeedbackLog(models.Model):
     """A status change of a feedback: who, when, from what to what, and the note given with it."""

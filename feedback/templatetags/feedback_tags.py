@@ -1,0 +1,27 @@
+"""``{% feedback_link page_id block=… phrasing=… step=… run=… label=… %}``: the discreet 反馈 action.
+
+A plain link to the feedback form (works without script); with htmx the form opens in place, in the
+slot right after the link, and is sent from there.
+"""
+
+from django import template
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def feedback_link(context, page_id, block="", phrasing="", step="", run="", label=""):
+    request = context.get("request")
+    if request is None or not getattr(request, "user", None) or not request.user.is_authenticated:
+        return ""
+    if getattr(request, "is_preview", False) or not page_id:
+        return ""
+    query = {"page": page_id, "block": block, "phrasing": phrasing or "", "step": step, "run": run or ""}
+    url = reverse("feedback:new") + "?" + urlencode({k: v for k, v in query.items() if v})
+    return render_to_string(
+        "feedback/includes/link.html", {"url": url, "label": label or _("反馈")}, request=request
+    )
