@@ -31,7 +31,9 @@ class MoveRejected(Exception):
     """A move that cannot be applied: nothing is written and ``message`` is shown to the agent.
 
     ``code`` is stable for callers and tests: ``finished``, ``stale``, ``not_live``, ``no_back``,
-    ``unknown_step``, ``unknown_action``, ``not_a_question``, ``invalid_answer``, ``not_next``, ``loop``.
+    ``unknown_step``, ``unknown_action``, ``not_a_question``, ``invalid_answer``, ``not_next``, ``loop``,
+    ``sub_unavailable`` (a called procedure not live or deleted), ``sub_loop`` (a procedure calling
+    itself, or nested too deep).
     """
 
     def __init__(self, code, message):
@@ -76,15 +78,83 @@ class Move:
     outcome: str | None = None
 
 
-class Procedure:
-    """A procedure's steps and variables, as plain data (from one page revision)."""
+# Sub-procedures (子流程). A run that reaches a 子流程 step pins the called procedure's live revision
+# under the calling step's key, its *scope*: the called steps are walked in the same run under keys
+# ``<scope>/<inner key>`` (nested calls: ``verify/address/ask``), and one of its outcomes leads back to
+# the calling step's ``next``, logged as that step's move (answer ``身份核验：已核实``).
+SCOPE_SEP = "/"
+# The step a called procedure starts with when values it requires at start are still missing: an
+# input step of its own ("_" is not allowed in editors' keys, so it never clashes with one).
+SUB_START_INPUTS = "_start"
+MAX_SUB_DEPTH = 5
+MAX_KEY_LENGTH = 64  # RunEvent.step_key, ProcedureRun.current_step
 
-    def __init__(self, steps, variables=(), outcomes=None, title=""):
+
+def scope_of(key):
+    """The scope a step key belongs to: ``""`` for the run's own procedure, else the calling steps."""
+    return (key or "").rpartition(SCOPE_SEP)[0]
+
+
+def scopes_around(key):
+    """Every scope ``key`` is inside, outermost first: ``a/b/c`` → ``["a", "a/b"]``."""
+    parts = (key or "").split(SCOPE_SEP)[:-1]
+    return [SCOPE_SEP.join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _in_scope(key, scope):
+    return f"{scope}{SCOPE_SEP}{key}" if key else ""
+
+
+def scoped_step(step, scope):
+    """A called procedure's step as the run sees it: its key and every arrow inside ``scope``."""
+    scoped = {**step, "key": _in_scope(step["key"], scope)}
+    if "next" in step:
+        scoped["next"] = _in_scope(step.get("next"), scope)
+    if "default" in step:
+        scoped["default"] = _in_scope(step.get("default"), scope)
+    for name in ("answers", "branches"):
+        if name in step:
+            scoped[name] = [{**item, "next": _in_scope(item.get("next"), scope)} for item in step[name]]
+    return scoped
+
+
+@dataclass
+class Subprocedure:
+    """A called procedure pinned in a run: the page, its revision live when the run entered it, and its
+    steps and variables as they were then."""
+
+    scope: str
+    page: int | None
+    revision: int | None
+    title: str
+    procedure: "Procedure"
+
+    def to_dict(self):
+        return {
+            "page": self.page,
+            "revision": self.revision,
+            "title": self.title,
+            "definition": self.procedure.to_dict(),
+        }
+
+
+class Procedure:
+    """A procedure's steps and variables, as plain data (from one page revision).
+
+    In a run it also holds the sub-procedures the run has entered (``subprocedures``, by scope): their
+    steps are in ``by_key`` under scoped keys and their variables join ``variables`` by name (the
+    run's own definition of a name wins), while ``steps`` stays the procedure's own.
+    """
+
+    def __init__(self, steps, variables=(), outcomes=None, title="", page=None):
         self.steps = list(steps)
         self.by_key = {s["key"]: s for s in self.steps}
         self.variables = {v.name: v for v in variables}
+        self.own_variables = list(self.variables)
         self.outcomes = list(outcomes or DEFAULT_OUTCOMES)
         self.title = title
+        self.page = page
+        self.subprocedures = {}
 
     @property
     def start_key(self):
@@ -118,11 +188,14 @@ class Procedure:
         """Required variables that no input step collects: the agent gives them when starting the run,
         or every phrasing using them would show a gap all along it (客户称呼)."""
         collected = self.collected_names()
-        return [name for name, v in self.variables.items() if v.required and name not in collected]
+        return [
+            name for name in self.own_variables if self.variables[name].required and name not in collected
+        ]
 
     def to_dict(self):
-        """Plain JSON-able data: what a run keeps as its snapshot of the procedure."""
-        return {
+        """Plain JSON-able data: what a run keeps as its snapshot of the procedure (and of the
+        sub-procedures it has entered)."""
+        data = {
             "title": self.title,
             "steps": self.steps,
             "variables": [
@@ -133,19 +206,138 @@ class Procedure:
                     "choices": v.choices,
                     "required": v.required,
                 }
-                for v in self.variables.values()
+                for v in (self.variables[name] for name in self.own_variables)
             ],
             "outcomes": self.outcomes,
         }
+        if self.page is not None:
+            data["page"] = self.page
+        if self.subprocedures:
+            data["subprocedures"] = {scope: sub.to_dict() for scope, sub in self.subprocedures.items()}
+        return data
 
     @classmethod
     def from_dict(cls, data):
-        return cls(
+        procedure = cls(
             data.get("steps", []),
             [Variable(**v) for v in data.get("variables", [])],
             outcomes=data.get("outcomes"),
             title=data.get("title", ""),
+            page=data.get("page"),
         )
+        subs = data.get("subprocedures") or {}
+        for scope in sorted(subs, key=lambda s: (s.count(SCOPE_SEP), s)):
+            sub = subs[scope]
+            procedure.pin(
+                scope,
+                sub.get("page"),
+                sub.get("revision"),
+                sub.get("title", ""),
+                cls.from_dict(sub["definition"]),
+            )
+        return procedure
+
+    def copy(self):
+        """A procedure of its own for one run (pinning changes it; cached procedures must not change)."""
+        return Procedure.from_dict(self.to_dict())
+
+    # --- sub-procedures -------------------------------------------------------------------------
+
+    def pin(self, scope, page, revision, title, called):
+        """Walk ``called`` (one revision of the procedure ``page``) inside this run under ``scope``."""
+        self.subprocedures[scope] = Subprocedure(scope, page, revision, title, called)
+        for step in called.steps:
+            scoped = scoped_step(step, scope)
+            self.by_key[scoped["key"]] = scoped
+        for name, variable in called.variables.items():
+            self.variables.setdefault(name, variable)
+        needed = called.required_at_start()
+        if needed and called.start_key:
+            key = _in_scope(SUB_START_INPUTS, scope)
+            self.by_key[key] = {
+                "key": key,
+                "kind": StepKind.INPUT,
+                "title": _("%(title)s：需要的信息") % {"title": title},
+                "variables": needed,
+                "next": _in_scope(called.start_key, scope),
+                "text_html": "",
+                "phrasings": [],
+            }
+
+    def subprocedure_of(self, key):
+        """The pinned sub-procedure whose step ``key`` is, or None for the run's own steps."""
+        return self.subprocedures.get(scope_of(key))
+
+    def revision_of(self, key, own_revision):
+        """The revision step ``key`` came from: its sub-procedure's pinned one, or ``own_revision``."""
+        sub = self.subprocedure_of(key)
+        return sub.revision if sub else own_revision
+
+    def scope_titles(self, key):
+        """The titles of the sub-procedures ``key`` is inside, outermost first."""
+        return [self.subprocedures[s].title for s in scopes_around(key) if s in self.subprocedures]
+
+    def display_title(self, key, title):
+        """A step's title with the sub-procedures it is in: ``身份核验 › 核对姓名``."""
+        return " › ".join([*self.scope_titles(key), title])
+
+    def enter(self, key, values, load):
+        """The step to go to on reaching the 子流程 step ``key``: pins the called procedure first (the
+        first time only: leaving and entering again keeps the revision pinned).
+
+        ``load(page_id)`` returns ``(revision_id, title, Procedure)`` for the page's live revision,
+        or None when the page is not live or gone.
+        """
+        step = self.step(key)
+        if key not in self.subprocedures:
+            page = step.get("procedure")
+            chain = [
+                self.page,
+                *(self.subprocedures[s].page for s in scopes_around(key) if s in self.subprocedures),
+            ]
+            if page is not None and page in chain:
+                raise MoveRejected(
+                    "sub_loop",
+                    _(
+                        "子流程“%(title)s”调用了正在运行的流程，会无限循环，无法进入；请升级或转接，并告知流程负责人。"
+                    )
+                    % {"title": step.get("title", "")},
+                )
+            if key.count(SCOPE_SEP) + 1 > MAX_SUB_DEPTH:
+                raise MoveRejected(
+                    "sub_loop",
+                    _("子流程嵌套超过 %(depth)d 层，无法进入；请升级或转接，并告知流程负责人。")
+                    % {"depth": MAX_SUB_DEPTH},
+                )
+            loaded = load(page) if (load is not None and page) else None
+            if loaded is None:
+                raise MoveRejected(
+                    "sub_unavailable",
+                    _(
+                        "子流程“%(title)s”要运行的流程没有发布或已被删除，无法进入；请升级或转接，并告知流程负责人。"
+                    )
+                    % {"title": step.get("title", "")},
+                )
+            revision, title, called = loaded
+            longest = max((len(k) for k in called.by_key), default=0)
+            if len(key) + len(SCOPE_SEP) + max(longest, len(SUB_START_INPUTS)) > MAX_KEY_LENGTH:
+                raise MoveRejected(
+                    "sub_loop",
+                    _(
+                        "子流程嵌套太深（步骤标识超过 %(n)d 个字符），无法进入；请升级或转接，并告知流程负责人。"
+                    )
+                    % {"n": MAX_KEY_LENGTH},
+                )
+            self.pin(key, page, revision, title, called)
+        sub = self.subprocedures[key]
+        inputs = self.by_key.get(_in_scope(SUB_START_INPUTS, key))
+        if inputs and any(values.get(name) in (None, "") for name in inputs["variables"]):
+            return inputs["key"]
+        if not sub.procedure.start_key:
+            raise MoveRejected(
+                "sub_unavailable", _("子流程“%(title)s”没有步骤，无法进入。") % {"title": sub.title}
+            )
+        return _in_scope(sub.procedure.start_key, key)
 
 
 def required_message(variable):
@@ -292,11 +484,13 @@ def inputs_text(inputs, labels=None):
     )
 
 
-def follow(procedure, key, values, today, limit=200):
+def follow(procedure, key, values, today, limit=200, load=None):
     """Moves made automatically on entering ``key``; returns ``(moves, landing_key)``.
 
     ``landing_key`` is the interactive step the agent now faces, or None when an outcome
-    step ended the run (its move carries the outcome).
+    step ended the run (its move carries the outcome). A 子流程 step enters the called procedure
+    (``Procedure.enter``, with ``load``); an outcome inside one returns to the calling step's
+    ``next``, logged as a move of the calling step whose answer names the outcome.
     """
     moves = []
     for _hop in range(limit):
@@ -308,6 +502,23 @@ def follow(procedure, key, values, today, limit=200):
                 Move(key, kind, step.get("title", ""), EventAction.RULE, answer=description, next_key=target)
             )
             key = target
+        elif kind == StepKind.SUBPROCEDURE:
+            key = procedure.enter(key, values, load)
+        elif kind == StepKind.OUTCOME and scope_of(key) in procedure.subprocedures:
+            scope = scope_of(key)
+            calling = procedure.step(scope)
+            answer = f"{procedure.subprocedures[scope].title}：{step.get('outcome', '')}"
+            moves.append(
+                Move(
+                    scope,
+                    StepKind.SUBPROCEDURE,
+                    calling.get("title", ""),
+                    EventAction.NEXT,
+                    answer=answer,
+                    next_key=calling.get("next"),
+                )
+            )
+            key = calling.get("next")
         elif kind == StepKind.OUTCOME:
             moves.append(
                 Move(key, kind, step.get("title", ""), EventAction.OUTCOME, outcome=step.get("outcome", ""))
@@ -318,7 +529,7 @@ def follow(procedure, key, values, today, limit=200):
     raise MoveRejected("loop", _("规则步骤形成了循环，流程无法继续。"))
 
 
-def act(procedure, key, action, *, values, today, answer=None, inputs=None, checked=()):
+def act(procedure, key, action, *, values, today, answer=None, inputs=None, checked=(), load=None):
     """Apply the agent's ``action`` on step ``key``.
 
     Returns ``(moves, landing_key, new_values)``. ``answer`` is the answer's index for
@@ -365,7 +576,7 @@ def act(procedure, key, action, *, values, today, answer=None, inputs=None, chec
     else:
         raise MoveRejected("unknown_action", _("无法识别的操作。"))
 
-    moves, landing = follow(procedure, first.next_key, values, today)
+    moves, landing = follow(procedure, first.next_key, values, today, load=load)
     return [first, *moves], landing, values
 
 
@@ -388,12 +599,29 @@ def active_path(events):
     return path
 
 
+AUTOMATIC_KINDS = (StepKind.RULE, StepKind.SUBPROCEDURE)
+
+
 def back_target(procedure, path_keys):
-    """Where Back leads: the last interactive step on the path (rule steps re-run by themselves)."""
+    """Where Back leads: the last interactive step on the path (rule steps re-run by themselves, and a
+    子流程 step's move is the called procedure's return: Back goes into it, to its last step)."""
     for key in reversed(path_keys):
-        if procedure.by_key.get(key, {}).get("kind") != StepKind.RULE:
+        if procedure.by_key.get(key, {}).get("kind") not in AUTOMATIC_KINDS:
             return key
     return None
+
+
+def scope_step_number(procedure, path_keys, key):
+    """Which step of its sub-procedure ``key`` is (1 for the first), counting the interactive steps of
+    that sub-procedure on the path since the run last entered it."""
+    scope = scope_of(key)
+    number = 1
+    for done in reversed(path_keys):
+        if not done.startswith(scope + SCOPE_SEP):
+            break
+        if scope_of(done) == scope and procedure.by_key.get(done, {}).get("kind") not in AUTOMATIC_KINDS:
+            number += 1
+    return number
 
 
 def _get(obj, name):
@@ -411,12 +639,15 @@ def format_duration(seconds):
     return f"{seconds}秒"
 
 
-def call_summary(*, title, ref, variables, path, outcome, seconds, notes=()):
+def call_summary(*, title, ref, variables, path, outcome, seconds, notes=(), came_from=""):
     """The 小结 an agent pastes into the ticket: plain text, one fact per line.
 
-    ``path`` is ``[(step_title, answer_text), ...]``; ``variables`` ``[(label, value), ...]``.
+    ``path`` is ``[(step_title, answer_text), ...]``; ``variables`` ``[(label, value), ...]``;
+    ``came_from`` the title of the procedure whose outcome led into this run.
     """
     lines = [f"【流程】{title}"]
+    if came_from:
+        lines.append(f"【来源】由“{came_from}”转入")
     if ref:
         lines.append(f"【单号】{ref}")
     for label, value in variables:

@@ -12,14 +12,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import engine
-from .choices import ENDING_ACTIONS, EventAction, RunStatus
+from .choices import ENDING_ACTIONS, EventAction, RunStatus, StepKind
 from .engine import MoveRejected
-from .models import ProcedureRun, RunEvent, current_procedure
+from .models import ProcedurePage, ProcedureRun, RunEvent, current_procedure
 from .signals import run_ended
 
 __all__ = [
     "MoveRejected",
     "apply_move",
+    "continued_run",
     "mark_abandoned_runs",
     "run_path",
     "run_summary_text",
@@ -27,24 +28,37 @@ __all__ = [
 ]
 
 
-def start_run(page, user, *, variables=None, ref="", practice=False, now=None):
+def start_run(page, user, *, variables=None, ref="", practice=False, now=None, came_from=None):
     """Create a run of ``page``'s live revision and make any automatic first moves.
 
     ``variables`` are values already cleaned (``forms.StartForm``); names the procedure does not
-    declare are left out.
+    declare are left out. ``came_from`` is the agent's finished run whose outcome leads into ``page``
+    (``continue_with``): the new run notes it, and a second start from the same run (a double submit)
+    returns the run the first one started instead of starting another.
     """
     now = now or timezone.now()
     revision = page.live_revision
     if revision is None:
         raise MoveRejected("not_live", _("这个流程还没有发布，不能开始。"))
-    procedure = current_procedure(revision)  # the snapshot holds today's phrasing texts
+    # the snapshot holds today's phrasing texts; a copy, as entering a sub-procedure adds to it
+    procedure = current_procedure(revision).copy()
+    procedure.page = page.pk
     values = {name: value for name, value in (variables or {}).items() if name in procedure.variables}
     with transaction.atomic():
+        if came_from is not None:
+            # Locked (on SQLite the transaction itself is exclusive), so two starts queue.
+            ProcedureRun.objects.select_for_update().filter(pk=came_from.pk).first()
+            existing = continued_run(came_from)
+            if existing is not None:
+                return existing
+        origin = (
+            {"came_from": {"run": str(came_from.pk), "title": came_from.procedure_title}} if came_from else {}
+        )
         run = ProcedureRun(
             procedure=page,
             procedure_title=revision.content.get("title", page.title)[:255],
             revision=revision,
-            definition=procedure.to_dict(),
+            definition={**procedure.to_dict(), **origin},
             user=user,
             ref=(ref or "").strip()[:100],
             variables=values,
@@ -54,9 +68,30 @@ def start_run(page, user, *, variables=None, ref="", practice=False, now=None):
             last_activity_at=now,
             step_entered_at=now,
         )
-        moves, landing = engine.follow(procedure, procedure.start_key, values, timezone.localdate(now))
+        moves, landing = engine.follow(
+            procedure, procedure.start_key, values, timezone.localdate(now), load=load_subprocedure
+        )
         _record(run, procedure, moves, landing, now, note="", save_run_first=True)
     return run
+
+
+def continued_run(run):
+    """The run the agent started from ``run``'s outcome (``接着处理``), or None."""
+    return (
+        ProcedureRun.objects.filter(user_id=run.user_id, definition__came_from__run=str(run.pk))
+        .order_by("started_at")
+        .first()
+    )
+
+
+def load_subprocedure(page_id):
+    """``(revision id, title, procedure)`` of a called procedure's live revision, or None when the page
+    is not live or gone (``engine.Procedure.enter`` tells the agent)."""
+    page = ProcedurePage.objects.live().filter(pk=page_id).first()
+    revision = page.live_revision if page is not None else None
+    if revision is None:
+        return None
+    return revision.pk, revision.content.get("title", page.title), current_procedure(revision)
 
 
 def apply_move(
@@ -120,6 +155,7 @@ def _apply(run, action, answer, inputs, checked, note, now, said=None):
         answer=answer,
         inputs=inputs,
         checked=checked,
+        load=load_subprocedure,
     )
     run.variables = values
     _record(run, procedure, moves, landing, now, note=note, said=said)
@@ -148,8 +184,10 @@ def _announce_end(run, ending):
 def _record(run, procedure, moves, landing, now, note, save_run_first=False, said=None):
     """Write one RunEvent per move and bring the run to where the moves lead.
 
-    Every event names the run's pinned revision: ``procedure`` is that revision's snapshot, so it is
-    the revision the move was computed from, whatever is live by now.
+    Every event names the revision its step came from: the run's pinned revision, or for a step of a
+    sub-procedure the revision pinned when the run entered it (``procedure`` holds those snapshots, so
+    it is the revision the move was computed from, whatever is live by now). Entering a sub-procedure
+    adds its snapshot to the run's ``definition``.
     """
     if save_run_first:
         first_step = procedure.step(procedure.start_key)
@@ -161,7 +199,7 @@ def _record(run, procedure, moves, landing, now, note, save_run_first=False, sai
         events.append(
             RunEvent(
                 run=run,
-                revision_id=run.revision_id,
+                revision_id=procedure.revision_of(move.key, run.revision_id),
                 seq=run.next_seq + index,
                 step_key=move.key,
                 step_title=(move.title or "")[:200],
@@ -177,6 +215,8 @@ def _record(run, procedure, moves, landing, now, note, save_run_first=False, sai
             )
         )
     RunEvent.objects.bulk_create(events)
+    if procedure.subprocedures:
+        run.definition = {**run.definition, **procedure.to_dict()}
     run.next_seq += len(events)
     run.last_activity_at = now
     run.step_entered_at = now
@@ -205,7 +245,7 @@ def _go_back(run, procedure, now, note):
     current = procedure.step(run.current_step)
     RunEvent.objects.create(
         run=run,
-        revision_id=run.revision_id,
+        revision_id=procedure.revision_of(run.current_step, run.revision_id),
         seq=run.next_seq,
         step_key=run.current_step,
         step_title=current.get("title", "")[:200],
@@ -242,14 +282,19 @@ def run_summary_text(run):
             continue
         if event.action == EventAction.INPUT:
             answer = engine.inputs_text(event.inputs, labels)
+        elif event.action == EventAction.ANSWER or event.kind == StepKind.SUBPROCEDURE:
+            answer = event.answer  # a 子流程 step's answer is the called procedure's outcome
         else:
-            answer = event.answer if event.action == EventAction.ANSWER else ""
-        path.append((event.step_title, answer))
+            answer = ""
+        path.append((procedure.display_title(event.step_key, event.step_title), answer))
     ending = [e for e in events if e.action in (EventAction.OUTCOME, *ENDING_ACTIONS)]
     if ending:
         last = ending[-1]
         path.append(
-            (last.step_title, "" if last.action == EventAction.OUTCOME else last.get_action_display())
+            (
+                procedure.display_title(last.step_key, last.step_title),
+                "" if last.action == EventAction.OUTCOME else last.get_action_display(),
+            )
         )
     variables = [(v.display_label, run.variables.get(name)) for name, v in procedure.variables.items()]
     outcome = run.outcome or run.get_shown_status_display()
@@ -261,4 +306,5 @@ def run_summary_text(run):
         outcome=outcome,
         seconds=run.duration_seconds,
         notes=[e.note for e in events if e.note],
+        came_from=(run.definition.get("came_from") or {}).get("title", ""),
     )

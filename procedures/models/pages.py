@@ -199,8 +199,29 @@ class ProcedurePage(TaggedSearchableMixin, ReviewMixin, Page):
                         % {"outcome": step["outcome"], "choices": "、".join(outcomes)},
                     )
                 )
+        errors.extend(self.subprocedure_loops(steps))
         if errors:
             raise ValidationError({"steps": graph_errors_to_validation_error(errors, steps)})
+
+    def subprocedure_loops(self, steps):
+        """A ``GraphError`` for each 子流程 step that would call this procedure again, directly or through
+        the procedures it calls (read from their live revisions, as a run would pin them)."""
+        errors = []
+        for position, step in enumerate(steps):
+            called = step.get("procedure") if step.get("kind") == StepKind.SUBPROCEDURE else None
+            if not called:
+                continue
+            if self.pk and called == self.pk:
+                message = _("子流程不能运行本流程自己，否则会无限循环。")
+            else:
+                trail = calls_back(called, self.pk) if self.pk else None
+                if trail is None:
+                    continue
+                message = _("子流程会经由其他流程回到本流程（%(trail)s），运行时会无限循环。") % {
+                    "trail": " → ".join([self.title, *trail, self.title])
+                }
+            errors.append(graph.GraphError(position, step["key"], "procedure", message))
+        return errors
 
     # --- front end ------------------------------------------------------------------------
 
@@ -260,6 +281,38 @@ def referenced_phrasing_ids(revision):
             if isinstance(value, dict) and value.get("phrasing"):
                 ids.add(value["phrasing"])
     return ids
+
+
+def called_page_ids(revision):
+    """Pks of the procedures a revision's 子流程 steps run (read from the raw revision data)."""
+    steps = revision.content.get("steps") or []
+    if isinstance(steps, str):
+        steps = json.loads(steps)
+    return [
+        block["value"]["procedure"]
+        for block in steps
+        if block.get("type") == StepKind.SUBPROCEDURE and (block.get("value") or {}).get("procedure")
+    ]
+
+
+def calls_back(start_id, target_id):
+    """The titles of the procedures from ``start_id`` through which their live revisions' 子流程 steps
+    lead to ``target_id`` (``["身份核验", "地址核验"]``), or None when none does."""
+    trails = {start_id: []}
+    queue = [start_id]
+    while queue:
+        page_id = queue.pop(0)
+        page = ProcedurePage.objects.filter(pk=page_id).select_related("live_revision").first()
+        if page is None or page.live_revision is None:
+            continue
+        trail = [*trails[page_id], page.title]
+        for called in called_page_ids(page.live_revision):
+            if called == target_id:
+                return trail
+            if called not in trails:
+                trails[called] = trail
+                queue.append(called)
+    return None
 
 
 _current = {}
