@@ -2,6 +2,7 @@
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from wagtail.admin.ui.tables import Column, TitleColumn
@@ -27,13 +28,29 @@ def overdue_pages(today=None):
     return Page.objects.filter(condition).specific()
 
 
+class SelectColumn(Column):
+    """A checkbox per row: the rows 复核完成 acts on (``review.MarkReviewedBulkAction``); not exported."""
+
+    def get_value(self, instance):
+        return format_html(
+            '<input type="checkbox" name="id" value="{}" aria-label="{}">',
+            instance.pk,
+            _("选择“%(title)s”") % {"title": instance.title},
+        )
+
+
 class OverdueReviewReportView(ColumnsReportView):
-    """待复核内容: every article and procedure whose review interval has run out, for page editors."""
+    """待复核内容: every article and procedure whose review interval has run out, for page editors.
+
+    The rows can be marked reviewed together: the listing is a form that sends the checked ids to the
+    复核完成 bulk action (its confirmation page takes an optional note)."""
 
     page_title = _("待复核内容")
     header_icon = "time"
     index_url_name = "content_overdue_review:index"
     index_results_url_name = "content_overdue_review:index_results"
+    results_template_name = "content/admin/overdue_review_results.html"
+    select_column = SelectColumn("select", label=_("选择"))
     columns = [
         TitleColumn("title", label=_("标题"), url_name="wagtailadmin_pages:edit"),
         Column("page_type", label=_("类型")),
@@ -50,6 +67,9 @@ class OverdueReviewReportView(ColumnsReportView):
     ]
     model = Page
     any_permission_required = ["add", "change", "publish"]
+
+    def get_table(self, object_list):
+        return self.table_class([self.select_column, *self.columns], object_list, **self.get_table_kwargs())
 
     def get_filename(self):
         return f"overdue-review-{timezone.localdate():%Y-%m-%d}"

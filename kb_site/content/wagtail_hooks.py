@@ -6,9 +6,14 @@ from wagtail import hooks
 
 from kb_site.reports import ReportViewSet
 
-from . import demo
+from . import demo, review
 from .models import ArticlePage, CallbookDocument, Phrasing, SectionPage
 from .reports import OverdueReviewReportView
+
+hooks.register("register_log_actions", review.register_log_actions)
+hooks.register("register_admin_urls", review.admin_urls)
+hooks.register("register_page_header_buttons", review.page_header_buttons)
+hooks.register("register_bulk_action", review.MarkReviewedBulkAction)
 
 
 @hooks.register("register_admin_viewset")
