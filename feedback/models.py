@@ -167,10 +167,13 @@ class Feedback(models.Model):
 
     @property
     def replay_seq(self):
-        """The run's first event at the reported step (where its replay opens), or None."""
+        """Where the run's replay opens: its first event at the reported step, else (the step was still on
+        screen when reported, and a step's event is written on leaving it) the run's last event; None
+        for a run with no events yet."""
         if not self.run_id:
             return None
-        event = self.run.events.filter(step_key=self.step_key).order_by("seq").first()
+        events = self.run.events.order_by("seq")
+        event = events.filter(step_key=self.step_key).first() or events.last()
         return event.seq if event else None
 
 

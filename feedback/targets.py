@@ -99,10 +99,9 @@ def resolve(user, data):
     if page is None:
         raise Http404(_("没有找到这个页面。"))
     page = page.specific
-    block_id = (data.get("block") or "").strip()
-    step_key = (data.get("step") or "").strip()
-    phrasing_raw = (data.get("phrasing") or "").strip()
-    run_raw = (data.get("run") or "").strip()
+    block_id, step_key, phrasing_raw, run_raw = (
+        str(data.get(name) or "").strip() for name in ("block", "step", "phrasing", "run")
+    )
     target = Target(page=page, block_id=block_id, step_key=step_key)
 
     if phrasing_raw:
