@@ -40,16 +40,22 @@ def procedure_files():
 
 
 def _phrasings(items, section, phrasings_by_title, where):
+    """A step's phrasings: a section phrasing's title, ``{phrasing: <title>, must_say: true}``, or an inline
+    ``{label, scenario, text, must_say}``."""
     result = []
     for item in items or []:
-        if isinstance(item, str):
-            phrasing = phrasings_by_title.get(item)
+        must_say = bool(item.get("must_say")) if isinstance(item, dict) else False
+        title = item if not isinstance(item, dict) else item.get("phrasing")
+        if title is not None:
+            phrasing = phrasings_by_title.get(str(title))
             if phrasing is None:
                 raise DemoFixtureError(
-                    f"{where}: phrasing {item!r} not found in section {section.slug!r} "
+                    f"{where}: phrasing {title!r} not found in section {section.slug!r} "
                     f"(known: {', '.join(sorted(phrasings_by_title)) or 'none'})"
                 )
-            result.append({"phrasing": phrasing.pk, "label": "", "scenario": "", "text": ""})
+            result.append(
+                {"phrasing": phrasing.pk, "label": "", "scenario": "", "text": "", "must_say": must_say}
+            )
         else:
             result.append(
                 {
@@ -57,6 +63,7 @@ def _phrasings(items, section, phrasings_by_title, where):
                     "label": item.get("label", ""),
                     "scenario": item.get("scenario", ""),
                     "text": str(item["text"]).strip(),
+                    "must_say": must_say,
                 }
             )
     return result
@@ -118,14 +125,30 @@ def build_follow_ups(items, where, unresolved=None):
 
 
 def build_steps(spec_steps, section, phrasings_by_title, where, unresolved=None):
-    """The fixture's step list as StreamField raw data (procedures named by follow-up rules and not
-    loaded yet are added to ``unresolved``)."""
+    """The fixture's step list as StreamField raw data (procedures named by follow-up rules, 子流程 steps
+    or ``continue_with`` and not loaded yet are left empty and added to ``unresolved``)."""
+    ids = procedure_ids(
+        [
+            str(spec[name])
+            for spec in spec_steps or []
+            for name in ("procedure", "continue_with")
+            if spec.get(name)
+        ]
+    )
+
+    def procedure_id(slug):
+        if slug and str(slug) not in ids and unresolved is not None:
+            unresolved.add(str(slug))
+        return ids.get(str(slug)) if slug else None
+
     steps = []
     for spec in spec_steps or []:
         kind = spec.get("kind")
         key = str(spec.get("key", ""))
         here = f"{where} step {key!r}"
         value = {"key": key, "title": str(spec.get("title", key))}
+        if spec.get("target_seconds"):
+            value["target_seconds"] = int(spec["target_seconds"])
         if kind in (StepKind.INSTRUCTION, StepKind.QUESTION, StepKind.INPUT, StepKind.OUTCOME):
             value["text"] = text_to_html(spec.get("text", ""))
             value["phrasings"] = _phrasings(spec.get("phrasings"), section, phrasings_by_title, here)
@@ -150,8 +173,12 @@ def build_steps(spec_steps, section, phrasings_by_title, where, unresolved=None)
                 for b in spec.get("branches") or []
             ]
             value["default"] = str(spec.get("default", ""))
+        elif kind == StepKind.SUBPROCEDURE:
+            value["procedure"] = procedure_id(spec.get("procedure"))
+            value["next"] = str(spec.get("next", ""))
         elif kind == StepKind.OUTCOME:
             value["outcome"] = str(spec.get("outcome", ""))
+            value["continue_with"] = procedure_id(spec.get("continue_with"))
         else:
             raise DemoFixtureError(f"{here}: unknown kind {kind!r}")
         if spec.get("follow_ups"):
