@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.models import Site
 
 from followups import panels as followup_panels
+from kb_site import inbox
 from kb_site.content.models import SectionPage
 from training.models import PathAssignment
 
@@ -15,12 +16,13 @@ HEADER_LINKS = [{"label": _("我的流程记录"), "url": reverse_lazy("procedur
 
 def header_links(user):
     """The menu's links for ``user``: training's only for trainees, their mentors, trainers and supervisors;
-    follow-ups' (with how many of mine are due today or overdue, and the bell with my unread notices)
-    for those who work follow-ups."""
+    follow-ups' (with how many of mine are due today or overdue) for those who work follow-ups; the bell
+    (the site-wide inbox, with my unread notices of every app) for everyone; 我的反馈, and 内容反馈 for
+    those who handle it."""
     links = list(HEADER_LINKS)
     counts = followup_panels.header_counts(user)
     if counts is not None:
-        due, unread = counts
+        due, _unread = counts
         links.append(
             {
                 "label": _("我的跟进 (%(n)d)") % {"n": due} if due else _("我的跟进"),
@@ -28,18 +30,22 @@ def header_links(user):
                 "css": "header-followups" + (" has-due" if due else ""),
             }
         )
-        links.append(
-            {
-                "label": f"🔔 {unread}" if unread else "🔔",
-                "url": reverse_lazy("followups:inbox"),
-                "css": "header-bell" + (" has-unread" if unread else ""),
-                "title": _("提醒：%(n)d 条未读") % {"n": unread},
-            }
-        )
+    links.append({"label": _("我的反馈"), "url": reverse_lazy("feedback:mine")})
+    if user.has_perm("feedback.handle_feedback"):
+        links.append({"label": _("内容反馈"), "url": reverse_lazy("feedback:list")})
     if PathAssignment.objects.filter(user=user).exists():
         links.append({"label": _("我的培训"), "url": reverse_lazy("training:home")})
     if user.has_perm("training.view_all_training") or PathAssignment.objects.filter(mentor=user).exists():
         links.append({"label": _("培训看板"), "url": reverse_lazy("training:dashboard")})
+    unread = inbox.unread_count(user)
+    links.append(
+        {
+            "label": f"🔔 {unread}" if unread else "🔔",
+            "url": reverse_lazy("inbox"),
+            "css": "header-bell" + (" has-unread" if unread else ""),
+            "title": _("提醒：%(n)d 条未读") % {"n": unread},
+        }
+    )
     return links
 
 
