@@ -5,16 +5,20 @@ The time is measured by the server: the confirm box carries a signed token with 
 was served (and the revision shown); a confirmation sent sooner than the minimum, for another page or
 user, or for a revision that is no longer live, is refused. Scrolling to the end is reported by the
 page (``<read-confirm>`` enables the button only then); a form sent without it is refused too.
-Confirmations are kept per revision: confirming the same revision twice records it once.
+Confirmations are kept per revision: confirming the same revision twice records it once. A
+publish classed 勘误 (erratum) resets nothing: a confirmation stands until a publish of another class
+(``substantive_revisions``).
 """
 
 import time
 
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils.translation import gettext as _
+from wagtail.models import PageLogEntry
 
-from kb_site.content.models import ArticlePage
+from kb_site.content.models import ArticlePage, ChangeClass
 
 from . import progress, quizzes
 from .choices import FINISHED, ItemKind
@@ -73,6 +77,25 @@ def make_token(user, page, revision_id, now=None):
     )
 
 
+def substantive_revisions(page_ids):
+    """``{page_id: revision_id}``: the newest published revision of each page that was not an erratum
+    (a confirmation of that revision or a later one is current)."""
+    return dict(
+        PageLogEntry.objects.filter(page_id__in=page_ids, action="wagtail.publish", revision__isnull=False)
+        .exclude(revision__content__change_class=ChangeClass.ERRATUM)
+        .values("page_id")
+        .annotate(latest=Max("revision_id"))
+        .values_list("page_id", "latest")
+    )
+
+
+def is_current(confirmed_revision_id, live_revision_id, substantive_revision_id):
+    """Whether a confirmation of ``confirmed_revision_id`` still stands for the live page."""
+    if not confirmed_revision_id or not live_revision_id:
+        return False
+    return confirmed_revision_id >= (substantive_revision_id or live_revision_id)
+
+
 def confirm_state(user, page):
     """What the confirm box shows for ``user`` on ``page``, or None when it has nothing to show."""
     minimum, question_ids, in_path = requirements(user, page)
@@ -80,7 +103,8 @@ def confirm_state(user, page):
     if not in_path and not confirmations:
         return None
     live = page.live_revision_id
-    current = next((c for c in confirmations if c.revision_id == live), None)
+    substantive = substantive_revisions([page.pk]).get(page.pk)
+    current = next((c for c in confirmations if is_current(c.revision_id, live, substantive)), None)
     return {
         "confirmed": current,
         "earlier": confirmations[0] if confirmations and current is None else None,
@@ -151,6 +175,7 @@ def to_confirm(user):
         .values_list("page_id", "revision_id")
     ):
         latest[page_id] = revision_id
+    substantive = substantive_revisions(list(pages))
     result = []
     seen = set()
     for row in rows:
@@ -159,7 +184,9 @@ def to_confirm(user):
             continue
         confirmed = latest.get(page.pk)
         if row.status not in FINISHED or (
-            confirmed and page.live_revision_id and confirmed != page.live_revision_id
+            confirmed
+            and page.live_revision_id
+            and not is_current(confirmed, page.live_revision_id, substantive.get(page.pk))
         ):
             seen.add(page.pk)
             result.append(
