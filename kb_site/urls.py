@@ -1,11 +1,12 @@
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
-from kb_site import builtin_reports
+from kb_site import builtin_reports, health_views, inbox
 from kb_site.lockouts import SiteLoginForm
 
 urlpatterns = [
@@ -25,8 +26,14 @@ urlpatterns = [
     path("search/", include("search.urls")),
     path("procedures/", include("procedures.urls")),
     path("training/", include("training.urls")),
+    path("inbox/", inbox.inbox, name="inbox"),
+    path("inbox/read/", inbox.mark_read, name="inbox_read"),
+    # The inbox is site-wide now; the follow-ups' old address still leads there.
+    path("followups/inbox/", RedirectView.as_view(pattern_name="inbox"), name="followups_inbox_moved"),
     path("followups/", include("followups.urls")),
     path("feedback/", include("feedback.urls")),
+    path("changes/", include("changes.urls")),
+    path("health/", health_views.dashboard, name="health"),
     path("changes/", include("changes.urls")),
 ]
 

@@ -274,6 +274,49 @@ class CommonPathsReportView(ProcedureFiguresReportView):
     ]
 
 
+class StepTimesReportView(ProcedureFiguresReportView):
+    """步骤用时: per procedure, each step's time (median, P90) against its target and the share of runs
+    over it. Figures without names, like 流程统计: trainers and supervisors."""
+
+    page_title = _("步骤用时")
+    header_icon = "time"
+    index_url_name = "procedures_step_times:index"
+    index_results_url_name = "procedures_step_times:index_results"
+    export_name = "step-times"
+    figures = staticmethod(stats.step_times)
+    columns = [
+        Column("procedure", label=_("流程")),
+        Column("step", label=_("步骤")),
+        Column("runs", label=_("经过的运行")),
+        DurationColumn("median_display", label=_("用时中位数"), seconds="median_seconds"),
+        DurationColumn("p90_display", label=_("用时 P90"), seconds="p90_seconds"),
+        DurationColumn("target_display", label=_("目标用时"), seconds="target_seconds"),
+        Column("over_share", label=_("超过目标的占比")),
+    ]
+
+
+class MustSayReportView(ProcedureFiguresReportView):
+    """必说话术勾选率: per procedure and agent, how often each 必说 line was ticked when its step was left.
+    Per agent, so for supervisors only, as 坐席流程统计."""
+
+    permission_required = VIEW_RUNS
+    page_title = _("必说话术勾选率")
+    header_icon = "tick-inverse"
+    index_url_name = "procedures_must_say:index"
+    index_results_url_name = "procedures_must_say:index_results"
+    export_name = "must-say"
+    figures = staticmethod(stats.must_say_rates)
+    columns = [
+        Column("procedure", label=_("流程")),
+        Column("agent", label=_("坐席")),
+        Column("step", label=_("步骤")),
+        Column("line", label=_("必说话术")),
+        Column("left", label=_("离开该步骤次数")),
+        Column("ticked", label=_("勾选“已说”次数")),
+        Column("share", label=_("勾选率")),
+    ]
+
+
 class RunTimelineView(PermissionCheckedMixin, TemplateView):
     """One run's full timeline, for supervisors following up a call."""
 
@@ -312,7 +355,7 @@ class RunReportViewSet(ReportViewSet):
 
 def _report(slug, view_class, order, viewset_class=ReportViewSet):
     return viewset_class(
-        f"procedures_{slug}",
+        f"procedures_{slug.replace('-', '_')}",
         view_class=view_class,
         url_prefix=f"reports/procedures/{slug}",
         menu_order=order,
@@ -327,4 +370,6 @@ def report_viewsets():
         _report("agents", AgentStatsReportView, 202),
         _report("abandonment", AbandonmentReportView, 203),
         _report("paths", CommonPathsReportView, 204),
+        _report("step-times", StepTimesReportView, 205),
+        _report("must-say", MustSayReportView, 206),
     ]

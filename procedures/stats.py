@@ -9,9 +9,14 @@ import statistics
 from collections import Counter, defaultdict
 from types import SimpleNamespace
 
+from django.contrib.auth import get_user_model
+from django.db.models import F, Max, Sum
+
+from kb_site.reports import display_name
+
 from . import engine
-from .choices import ENDING_ACTIONS, EventAction, RunStatus
-from .models import ProcedureRun, RunEvent
+from .choices import ENDING_ACTIONS, EventAction, RunStatus, StepKind
+from .models import ProcedureRun, RunEvent, procedure_for_revision
 
 
 def percentile(values, fraction):
@@ -133,12 +138,160 @@ def common_paths(runs, limit=50):
     return sorted(rows, key=lambda row: (-row.runs, row.procedure, row.path))[:limit]
 
 
+# Events the run writes by itself, in no time: a rule evaluated, an outcome reached, a 子流程 step's return.
+AUTOMATIC_ACTIONS = (EventAction.RULE, EventAction.OUTCOME)
+
+
+def _share(part, whole):
+    return f"{part / whole:.0%}" if whole else "—"
+
+
+def _revision_steps(revision_ids):
+    """``{revision_id: {step_key: step}}``: each revision's steps as ``procedure_for_revision`` reads them
+    (cached per process, revisions never change: one query per revision the first time, then none)."""
+    return {rev: procedure_for_revision(rev).by_key for rev in revision_ids}
+
+
+def _step_order(steps_by_revision, revisions):
+    """``{step_key: position}`` in the newest of ``revisions`` (the order the procedure has now)."""
+    newest = max(revisions)
+    return {key: index for index, key in enumerate(steps_by_revision[newest])}
+
+
+def step_times(runs):
+    """Time per step against its target: one row per (procedure, step) with the runs through it, the
+    median and p90 of each run's time there (all its visits summed: Back and coming again included),
+    the target and the share of runs over it.
+
+    A run is compared with the target of its own revision; runs of revisions without one count in the
+    times but not in the share. Cost: one query, grouped in the database by run and step (a row per
+    step a run went through, not per event), then one pass in Python for the percentiles, plus each
+    revision's structure once per process (``_revision_steps``).
+    """
+    per_run = (
+        RunEvent.objects.filter(run__in=counted_runs(runs))
+        .exclude(action__in=AUTOMATIC_ACTIONS)
+        .exclude(kind=StepKind.SUBPROCEDURE)
+        .order_by()
+        .values("run_id", "step_key", "run__procedure_id", "run__procedure_title", "run__revision_id")
+        .annotate(spent=Sum(F("left_at") - F("entered_at")), title=Max("step_title"))
+    )
+    groups = defaultdict(list)
+    titles, procedures = {}, {}
+    for row in per_run:
+        key = (row["run__procedure_id"], row["step_key"])
+        groups[key].append((row["spent"].total_seconds(), row["run__revision_id"]))
+        titles[key] = row["title"]
+        procedures.setdefault(row["run__procedure_id"], row["run__procedure_title"])
+    revisions = defaultdict(set)
+    for (procedure_id, _key), visits in groups.items():
+        revisions[procedure_id].update(rev for _seconds, rev in visits)
+    steps = _revision_steps({rev for revs in revisions.values() for rev in revs})
+    order = {procedure_id: _step_order(steps, revs) for procedure_id, revs in revisions.items()}
+    rows = []
+    for (procedure_id, step_key), visits in groups.items():
+        seconds = [spent for spent, _rev in visits]
+        targets = [(spent, steps[rev].get(step_key, {}).get("target_seconds")) for spent, rev in visits]
+        targeted = [(spent, target) for spent, target in targets if target]
+        over = sum(1 for spent, target in targeted if spent > target)
+        newest_target = next(
+            (
+                steps[rev].get(step_key, {}).get("target_seconds")
+                for rev in sorted(revisions[procedure_id], reverse=True)
+                if steps[rev].get(step_key, {}).get("target_seconds")
+            ),
+            None,
+        )
+        median, p90 = statistics.median(seconds), percentile(seconds, 0.9)
+        rows.append(
+            SimpleNamespace(
+                procedure_id=procedure_id,
+                procedure=procedures[procedure_id],
+                step_key=step_key,
+                step=titles[(procedure_id, step_key)] or step_key,
+                runs=len(seconds),
+                median_seconds=median,
+                p90_seconds=p90,
+                median_display=engine.format_duration(median),
+                p90_display=engine.format_duration(p90),
+                target_seconds=newest_target,
+                target_display=engine.format_duration(newest_target) if newest_target else "—",
+                over=over,
+                with_target=len(targeted),
+                over_share=_share(over, len(targeted)),
+                position=order[procedure_id].get(step_key, len(order[procedure_id])),
+            )
+        )
+    return sorted(rows, key=lambda row: (row.procedure, row.procedure_id or 0, row.position, row.step))
+
+
+def must_say_rates(runs):
+    """How often each 必说 line was ticked when its step was left: one row per (procedure, agent, line)
+    with the times the step was left, the times the line was ticked and the share.
+
+    Only events that kept ticks count (``RunEvent.said`` is ``[]`` or a list when the step had must-say
+    lines; Back keeps none). The lines of a step are those of the run's revision (its phrasings' titles as
+    they are now: a phrasing snippet renamed since then is counted under its new title). Cost: one query
+    over those events, one for the agents' names, each revision's structure once per process.
+    """
+    events = (
+        RunEvent.objects.filter(run__in=counted_runs(runs), said__isnull=False)
+        .order_by()
+        .values_list(
+            "run__procedure_id",
+            "run__procedure_title",
+            "run__user_id",
+            "run__revision_id",
+            "step_key",
+            "said",
+        )
+    )
+    left, ticked = Counter(), Counter()
+    procedures, line_order = {}, {}
+    events = list(events)
+    steps = _revision_steps({event[3] for event in events})
+    positions = {rev: {key: index for index, key in enumerate(by_key)} for rev, by_key in steps.items()}
+    for procedure_id, procedure_title, user_id, revision_id, step_key, said in events:
+        procedures.setdefault(procedure_id, procedure_title)
+        step = steps[revision_id].get(step_key) or {}
+        # A step the revision does not know (inside a sub-procedure): its ticked lines are all we know.
+        lines = engine.must_say_lines(step) or list(said)
+        position = positions[revision_id].get(step_key, len(positions[revision_id]))
+        for index, line in enumerate(lines):
+            key = (procedure_id, user_id, step_key, line)
+            line_order.setdefault(key, (position, index, step.get("title") or step_key))
+            left[key] += 1
+            if line in said:
+                ticked[key] += 1
+    names = {
+        user.pk: display_name(user) for user in get_user_model().objects.filter(pk__in={k[1] for k in left})
+    }
+    rows = [
+        SimpleNamespace(
+            procedure_id=procedure_id,
+            procedure=procedures[procedure_id],
+            agent=names.get(user_id, ""),
+            step=line_order[key][2],
+            line=line,
+            left=count,
+            ticked=ticked[key],
+            share=_share(ticked[key], count),
+            sort=(procedures[procedure_id], procedure_id or 0, names.get(user_id, ""), *line_order[key][:2]),
+        )
+        for key, count in left.items()
+        for procedure_id, user_id, _step_key, line in [key]
+    ]
+    return sorted(rows, key=lambda row: row.sort)
+
+
 __all__ = [
     "ProcedureRun",
     "abandonment_by_step",
     "common_paths",
     "grouped_stats",
+    "must_say_rates",
     "outcome_distribution",
     "percentile",
     "run_paths",
+    "step_times",
 ]

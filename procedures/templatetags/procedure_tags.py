@@ -1,6 +1,9 @@
 from django import template
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from procedures import engine
+from procedures.choices import EventAction, StepKind
 from procedures.models import ProcedureRun
 
 register = template.Library()
@@ -37,3 +40,28 @@ def must_say_tick(context, phrasing):
 def duration(seconds):
     """Seconds as a run shows them: ``1分30秒`` ("" for none)."""
     return engine.format_duration(seconds) if seconds not in (None, "") else ""
+
+
+@register.simple_tag
+def step_time(run, event):
+    """An event's time on its step and, where the step has one in the run's snapshot, its target:
+    ``45秒 / 目标 30秒 · 超过目标`` (marked in words, not only in colour). Events the run writes by itself
+    (a rule, an outcome, a 子流程 step's return) take no time and show no target."""
+    shown = engine.format_duration(event.seconds)
+    if event.action in (EventAction.RULE, EventAction.OUTCOME) or event.kind == StepKind.SUBPROCEDURE:
+        return shown
+    target = run.get_procedure().by_key.get(event.step_key, {}).get("target_seconds")
+    if not target:
+        return shown
+    if event.seconds > target:
+        return format_html(
+            '{} <span class="step-time-target is-over">/ {} · <strong>{}</strong></span>',
+            shown,
+            _("目标 %(target)s") % {"target": engine.format_duration(target)},
+            _("超过目标"),
+        )
+    return format_html(
+        '{} <span class="step-time-target">/ {}</span>',
+        shown,
+        _("目标 %(target)s") % {"target": engine.format_duration(target)},
+    )

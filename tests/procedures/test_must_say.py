@@ -1,13 +1,21 @@
 """必说 lines: the 已说 boxes on the run step, the ticks kept on the step's event, the reminder, tampered
 ticks refused, Back and replay showing what was ticked, and the tick-rate report."""
 
+import csv
+import datetime
+import io
+
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 
+from procedures import stats
 from procedures.models import ProcedureRun, RunEvent
 from procedures.runs import start_run
 from tests.procedures.conftest import login
+from tests.procedures.test_procedure_reports import denied
+from tests.procedures.test_step_times import walk
 
 
 @pytest.fixture
@@ -123,3 +131,82 @@ def test_the_replay_shows_what_was_ticked(client, agent, supervisor, run):
     )
     html = client.get(reverse("procedures:replay", args=[run.pk, handle.seq])).content.decode()
     assert html.count("未勾选“已说”") == 2
+
+
+@pytest.fixture
+def ticked_runs(must_say_procedure, agent, other_agent, newhire):
+    base = timezone.now() - datetime.timedelta(days=1)
+
+    def said(*lines):
+        return {"said": list(lines)}
+
+    return [
+        walk(
+            must_say_procedure,
+            agent,
+            base,
+            [(5, "next", said("报工号")), (5, "answer", {"answer": "0", **said("告知录音", "致歉")})],
+        ),
+        walk(
+            must_say_procedure,
+            agent,
+            base,
+            [(5, "next", said()), (5, "answer", {"answer": "0", **said("告知录音")})],
+        ),
+        walk(
+            must_say_procedure,
+            other_agent,
+            base,
+            [
+                (5, "next", said("报工号")),
+                (5, "back", {}),  # Back keeps no ticks and is not a time the step was left
+                (5, "next", said("报工号")),
+                (5, "answer", {"answer": "1"}),
+                (5, "next", said("报工号")),
+                (5, "answer", {"answer": "0", **said("致歉", "告知录音")}),
+            ],
+        ),
+        walk(must_say_procedure, newhire, base, [(5, "next", said())], practice=True),
+    ]
+
+
+EXPECTED_RATES = [
+    ("小李", "开场", "报工号", 3, 3, "100%"),  # left three times: the pass Back undid counts too
+    ("小李", "处理", "告知录音", 2, 1, "50%"),
+    ("小李", "处理", "致歉", 2, 1, "50%"),
+    ("小王", "开场", "报工号", 2, 1, "50%"),
+    ("小王", "处理", "告知录音", 2, 2, "100%"),
+    ("小王", "处理", "致歉", 2, 1, "50%"),
+]
+
+
+def test_tick_rates_per_procedure_agent_and_line(ticked_runs):
+    rows = stats.must_say_rates(ProcedureRun.objects.all())
+    assert {row.procedure for row in rows} == {"必说测试流程"}
+    assert [(r.agent, r.step, r.line, r.left, r.ticked, r.share) for r in rows] == EXPECTED_RATES
+
+
+def csv_rows(response):
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+
+
+def test_the_report_is_for_supervisors_filterable_and_exportable(
+    client, supervisor, trainer, agent, other_agent, ticked_runs
+):
+    url = reverse("procedures_must_say:index")
+    login(client, supervisor)
+    html = client.get(url).content.decode()
+    assert "必说话术勾选率" in html and "告知录音" in html and 'name="user"' in html
+    rows = csv_rows(client.get(url, {"export": "csv"}))
+    assert [
+        (r["坐席"], r["步骤"], r["必说话术"], int(r["离开该步骤次数"]), int(r["勾选“已说”次数"]), r["勾选率"])
+        for r in rows
+    ] == EXPECTED_RATES
+    assert {r["坐席"] for r in csv_rows(client.get(url, {"export": "csv", "user": agent.pk}))} == {"小王"}
+    assert 'name="procedure"' in html
+    assert len(csv_rows(client.get(url, {"export": "csv", "procedure": ticked_runs[0].procedure_id}))) == 6
+    tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    assert csv_rows(client.get(url, {"export": "csv", "started_at_from": tomorrow})) == []
+    for user in (trainer, agent):  # figures per agent are the supervisors' (as 坐席流程统计)
+        login(client, user)
+        assert denied(client.get(url))

@@ -29,6 +29,8 @@ REPORTS = [
     "procedures_agents:index",
     "procedures_abandonment:index",
     "procedures_paths:index",
+    "procedures_step_times:index",
+    "procedures_must_say:index",
     "search_top_queries:index",
     "search_zero_results:index",
     "content_overdue_review:index",

@@ -113,6 +113,8 @@ report.agents                      ·       ·        ·         ✓           �
 report.stats                       ·       ·        ✓         ✓           ✓          ·
 report.abandonment                 ·       ·        ✓         ✓           ✓          ·
 report.paths                       ·       ·        ✓         ✓           ✓          ·
+report.step_times                  ·       ·        ✓         ✓           ✓          ·
+report.must_say                    ·       ·        ·         ✓           ✓          ·
 report.overdue_review              ·       ·        ✓         ✓           ✓          ·
 report.top_queries                 ·       ·        ✓         ✓           ✓          ·
 report.zero_results                ·       ·        ✓         ✓           ✓          ·
@@ -834,6 +836,8 @@ report("agents", "/admin/reports/procedures/agents/")
 report("stats", "/admin/reports/procedures/stats/")
 report("abandonment", "/admin/reports/procedures/abandonment/")
 report("paths", "/admin/reports/procedures/paths/")
+report("step_times", "/admin/reports/procedures/step-times/")
+report("must_say", "/admin/reports/procedures/must-say/")
 report("overdue_review", "/admin/reports/overdue-review/")
 report("top_queries", "/admin/reports/top-queries/")
 report("zero_results", "/admin/reports/zero-results/")
