@@ -18,6 +18,7 @@ urlpatterns = [
     path("runs/", views.my_runs, name="my_runs"),
     path("runs/<uuid:run_id>/", views.run_detail, name="run"),
     path("runs/<uuid:run_id>/move/", views.run_move, name="move"),
+    path("runs/<uuid:run_id>/continue/", views.continue_run, name="continue"),
     path("runs/<uuid:run_id>.json", views.run_json, name="run_json"),
     path("runs/<uuid:run_id>/replay/", views.run_replay, name="replay_start"),
     path("runs/<uuid:run_id>/replay/<int:seq>/", views.run_replay, name="replay"),

@@ -21,9 +21,9 @@ from kb_site.content.profiles import system_values
 
 from . import engine
 from .choices import ENDING_ACTIONS, EventAction, RunStatus, StepKind
-from .forms import MoveForm, StartForm
+from .forms import VARIABLE_PREFIX, MoveForm, StartForm
 from .models import ProcedurePage, ProcedureRun, current_procedure
-from .runs import MoveRejected, apply_move, run_summary_text, start_run
+from .runs import MoveRejected, apply_move, continued_run, run_summary_text, start_run
 from .signals import BEFORE_START_RUN, RUN_JSON_EXTRA, RUN_SUMMARY_PANEL
 from .text import fill_rich_text, speech_values, spoken_values
 
@@ -62,16 +62,19 @@ class StartRunView(View):
         if refused is not None:
             return refused
         try:
-            run = start_run(
-                self.page,
-                self.request.user,
-                variables=form.start_values(),
-                ref=form.cleaned_data["ref"],
-                practice=practice,
-            )
+            run = self.start(form, practice)
         except MoveRejected as rejected:
             return self.refuse(rejected.message)
         return redirect(run.get_absolute_url())
+
+    def start(self, form, practice):
+        return start_run(
+            self.page,
+            self.request.user,
+            variables=form.start_values(),
+            ref=form.cleaned_data["ref"],
+            practice=practice,
+        )
 
     def form_invalid(self, form):
         context = self.page.get_context(self.request, start_form=form)
@@ -146,8 +149,61 @@ class RunMoveView(View):
         return redirect(self.run.get_absolute_url())
 
 
+class ContinueRunView(StartRunView):
+    """接着处理: the procedure a finished run's outcome leads into (``continue_with``), started through the
+    start flow (its hooks and checks) with the run's values carried over by name and its ``ref``.
+
+    Posted with the agent's own finished run (another's is a 404); a second post (a double submit)
+    leads to the run the first one started. Values the new procedure requires at start and the run did
+    not collect: its page is shown with the start form to complete, as a start that does not validate.
+    """
+
+    def post(self, request, run_id):
+        self.source = _own_run(request, run_id)
+        self.page = continuation_page(self.source)
+        if self.page is None:
+            messages.error(
+                request, _("这次运行没有可以接着处理的流程（未以带后续流程的结果结束，或该流程已下线）。")
+            )
+            return redirect(self.source.get_absolute_url())
+        existing = continued_run(self.source)
+        if existing is not None:
+            return redirect(existing.get_absolute_url())
+        form = self.get_form()
+        if form.is_valid():
+            return self.form_valid(form)
+        return self.form_invalid(form)
+
+    def get_form(self):
+        procedure = current_procedure(self.page.live_revision)
+        data = {f"{VARIABLE_PREFIX}{name}": value for name, value in self.source.variables.items()}
+        data.update(ref=self.source.ref, practice="on" if self.source.practice else "")
+        return StartForm(procedure, data)
+
+    def start(self, form, practice):
+        return start_run(
+            self.page,
+            self.request.user,
+            variables=form.start_values(),
+            ref=form.cleaned_data["ref"],
+            practice=practice,
+            came_from=self.source,
+        )
+
+
+def continuation_page(run):
+    """The live procedure ``run``'s outcome step leads into (``continue_with``), or None."""
+    if run.status != RunStatus.COMPLETED:
+        return None
+    step = run.get_procedure().by_key.get(run.current_step) or {}
+    if step.get("kind") != StepKind.OUTCOME or not step.get("continue_with"):
+        return None
+    return ProcedurePage.objects.live().filter(pk=step["continue_with"]).first()
+
+
 start = StartRunView.as_view()
 run_move = RunMoveView.as_view()
+continue_run = ContinueRunView.as_view()
 
 
 @require_GET
@@ -197,12 +253,18 @@ def run_as_dict(run):
         "finished_at": _local_iso(run.finished_at),
         "duration_seconds": round(run.duration_seconds),
         "current_step": run.current_step,
+        "came_from": (run.definition.get("came_from") or {}).get("run"),
+        "subprocedures": [
+            {"step": scope, "procedure": sub.page, "title": sub.title, "revision": sub.revision}
+            for scope, sub in run.get_procedure().subprocedures.items()
+        ],
         "events": [
             {
                 "seq": e.seq,
                 "step": e.step_key,
                 "title": e.step_title,
                 "kind": e.kind,
+                "revision": e.revision_id,
                 "action": e.action,
                 "answer": e.answer,
                 "next": e.next_key,
@@ -230,7 +292,7 @@ def _display_step(step, values):
     }
 
 
-def _path_items(events, labels):
+def _path_items(events, labels, procedure=None):
     items = []
     for event in engine.active_path(events):
         if event.action == EventAction.INPUT:
@@ -239,7 +301,8 @@ def _path_items(events, labels):
             answer = f"规则：{event.answer}"
         else:
             answer = event.answer
-        items.append({"title": event.step_title, "answer": answer, "kind": event.kind})
+        title = procedure.display_title(event.step_key, event.step_title) if procedure else event.step_title
+        items.append({"title": title, "answer": answer, "kind": event.kind})
     return items
 
 
@@ -247,7 +310,7 @@ def step_context(run, form=None):
     form = form or MoveForm(run)
     procedure = run.get_procedure()
     events = run.logged_events
-    path = _path_items(events, procedure.labels())
+    path = _path_items(events, procedure.labels(), procedure)
     values = speech_values(run, procedure)
     return {
         **RUN_SCREEN,
@@ -266,7 +329,17 @@ def step_context(run, form=None):
         "end_actions": ENDING_ACTIONS,
         "can_go_back": engine.back_target(procedure, [e.step_key for e in engine.active_path(events)])
         is not None,
+        "scope": _scope(procedure, events, run.current_step),
     }
+
+
+def _scope(procedure, events, key):
+    """Where in a sub-procedure the agent is (``子流程：身份核验 · 第 2 步``), or None outside one."""
+    titles = procedure.scope_titles(key)
+    if not titles:
+        return None
+    keys = [e.step_key for e in engine.active_path(events)]
+    return {"title": " › ".join(titles), "number": engine.scope_step_number(procedure, keys, key)}
 
 
 def summary_context(run):
@@ -279,12 +352,13 @@ def summary_context(run):
         if step.get("kind") == StepKind.OUTCOME:
             outcome_step = _display_step(step, values)
     summary_text = run_summary_text(run)
+    continue_with = continuation_page(run)
     return {
         **RUN_SCREEN,
         "run": run,
         "procedure": procedure,
         "outcome_step": outcome_step,
-        "path": _path_items(events, procedure.labels()),
+        "path": _path_items(events, procedure.labels(), procedure),
         "timeline": [
             {
                 "event": e,
@@ -298,6 +372,9 @@ def summary_context(run):
         "values": values,
         "variables": [(v.display_label, run.variables.get(n, "")) for n, v in procedure.variables.items()],
         "now": timezone.now(),
+        "came_from": run.definition.get("came_from"),
+        "continue_with": continue_with,
+        "continued_run": continued_run(run) if continue_with else None,
     }
 
 
@@ -381,7 +458,7 @@ def run_replay(request, run_id, seq=None):
             "event": event,
             "step": _display_step(step_def, values),
             "values": values,
-            "path": _path_items(events[:position], labels),
+            "path": _path_items(events[:position], labels, procedure),
             "replayed": _replayed_action(event, step_def, procedure),
             "seconds": engine.format_duration(event.seconds),
             "previous": events[position - 1] if position else None,

@@ -212,7 +212,7 @@ class ProcedurePage(TaggedSearchableMixin, ReviewMixin, Page):
             if not called:
                 continue
             if self.pk and called == self.pk:
-                message = _("子流程不能运行本流程自己，否则会无限循环。")
+                message = str(_("子流程不能运行本流程自己，否则会无限循环。"))
             else:
                 trail = calls_back(called, self.pk) if self.pk else None
                 if trail is None:

@@ -227,3 +227,294 @@ def test_a_called_procedure_not_live_is_refused_with_a_clear_message():
     with pytest.raises(MoveRejected) as refused:
         engine.act(procedure, "greet", "next", values={}, today=TODAY, load=loader({}))
     assert refused.value.code == "sub_unavailable" and "没有发布或已被删除" in refused.value.message
+
+
+# --- through the Django client ------------------------------------------------------------------
+
+
+def block(kind, **value):
+    if kind != "rule":
+        value.setdefault("text", "")
+        value.setdefault("phrasings", [])
+    return {"type": kind, "value": value}
+
+
+def add_procedure(section, slug, title, steps, variables=(), outcomes=""):
+    from procedures.models import ProcedurePage
+
+    page = ProcedurePage(
+        title=title,
+        slug=slug,
+        when_to_use="测试",
+        outcomes=outcomes,
+        variables=[
+            block("variable", name=name, label="", type="text", choices=[], required=required)
+            for name, required in variables
+        ],
+        steps=steps,
+    )
+    section.add_child(instance=page)
+    page.save_revision().publish()
+    page.refresh_from_db()
+    return page
+
+
+@pytest.fixture
+def verify_page(section):
+    """身份核验: 手机号 is required and no step of it collects it."""
+    return add_procedure(
+        section,
+        "verify-identity",
+        "身份核验",
+        [
+            block(
+                "question",
+                key="ask",
+                title="核对手机号后四位",
+                answers=[{"label": "一致", "next": "ok"}, {"label": "不一致", "next": "fail"}],
+            ),
+            block("outcome", key="ok", title="核验通过", outcome="已核实"),
+            block("outcome", key="fail", title="核验未通过", outcome="未通过"),
+        ],
+        variables=[("手机号", True)],
+        outcomes="已核实\n未通过",
+    )
+
+
+@pytest.fixture
+def caller_page(section, verify_page):
+    """少货处理 (test copy): 问候 → 子流程 身份核验 → 确认方案 → 已解决."""
+    return add_procedure(
+        section,
+        "missing-with-verify",
+        "少货登记",
+        [
+            block("instruction", key="greet", title="问候", checklist=[], next="verify"),
+            block("subprocedure", key="verify", title="核验身份", procedure=verify_page.pk, next="confirm"),
+            block("question", key="confirm", title="确认方案", answers=[{"label": "同意", "next": "done"}]),
+            block("outcome", key="done", title="已登记", outcome="已解决"),
+        ],
+        variables=[("客户称呼", True), ("手机号", False)],
+    )
+
+
+def _step_page(client, run):
+    from django.urls import reverse
+
+    return client.get(reverse("procedures:run", args=[run.pk])).content.decode()
+
+
+def test_a_run_enters_walks_and_comes_back_from_a_sub_procedure(client, agent, caller_page, verify_page):
+    from django.urls import reverse
+
+    from procedures.models import RunEvent
+    from tests.procedures.test_procedure_views import start, step
+
+    client.force_login(agent)
+    run = start(client, caller_page, **{"v-客户称呼": "王女士"})
+    step(client, run, action="next")
+    run.refresh_from_db()
+    # 手机号 is required by 身份核验 and not known yet: asked on entering it
+    assert run.current_step == "verify/_start"
+    html = _step_page(client, run)
+    assert "子流程：身份核验 · 第 1 步" in html and "身份核验：需要的信息" in html
+    step(client, run, action="next", **{"v-手机号": "13800001234"})
+    html = _step_page(client, run)
+    assert "子流程：身份核验 · 第 2 步" in html and "核对手机号后四位" in html
+    step(client, run, answer="0")
+    run.refresh_from_db()
+    assert run.current_step == "confirm" and run.status == "in_progress"
+    assert "子流程：" not in _step_page(client, run)
+    step(client, run, answer="0")
+    run.refresh_from_db()
+    assert run.status == "completed" and run.outcome == "已解决"
+
+    events = list(RunEvent.objects.filter(run=run).order_by("seq"))
+    assert [(e.step_key, e.kind, e.action, e.answer) for e in events] == [
+        ("greet", "instruction", "next", "继续"),
+        ("verify/_start", "input", "input", ""),
+        ("verify/ask", "question", "answer", "一致"),
+        ("verify", "subprocedure", "next", "身份核验：已核实"),
+        ("confirm", "question", "answer", "同意"),
+        ("done", "outcome", "outcome", ""),
+    ]
+    sub_revision = verify_page.live_revision_id
+    assert [e.revision_id for e in events] == [run.revision_id, sub_revision, sub_revision] + [
+        run.revision_id
+    ] * 3
+    assert run.variables["手机号"] == "13800001234"
+    assert run.visited_steps() == ["greet", "verify/_start", "verify/ask", "verify", "confirm", "done"]
+
+    summary = client.get(reverse("procedures:run", args=[run.pk])).content.decode()
+    assert "身份核验 › 核对手机号后四位 → 一致" in summary and "核验身份 → 身份核验：已核实" in summary
+    data = client.get(reverse("procedures:run_json", args=[run.pk])).json()
+    assert data["subprocedures"] == [
+        {"step": "verify", "procedure": verify_page.pk, "title": "身份核验", "revision": sub_revision}
+    ]
+    assert [e["revision"] for e in data["events"]][2] == sub_revision
+    inner = events[2]
+    replay = client.get(reverse("procedures:replay", args=[run.pk, inner.seq]))
+    assert replay.status_code == 200 and "核对手机号后四位" in replay.content.decode()
+
+
+def test_values_already_known_are_not_asked_again(client, agent, caller_page):
+    from tests.procedures.test_procedure_views import start, step
+
+    client.force_login(agent)
+    run = start(client, caller_page, **{"v-客户称呼": "王女士", "v-手机号": "13800001234"})
+    step(client, run, action="next")
+    run.refresh_from_db()
+    assert run.current_step == "verify/ask"
+    assert "子流程：身份核验 · 第 1 步" in _step_page(client, run)
+
+
+def test_back_goes_across_the_boundary_both_ways(client, agent, caller_page):
+    from tests.procedures.test_procedure_views import start, step
+
+    client.force_login(agent)
+    run = start(client, caller_page, **{"v-客户称呼": "王女士", "v-手机号": "1234"})
+    step(client, run, action="next")
+    step(client, run, answer="0")
+    run.refresh_from_db()
+    assert run.current_step == "confirm"
+    step(client, run, action="back")  # from the calling procedure back into the called one
+    run.refresh_from_db()
+    assert run.current_step == "verify/ask" and run.visited_steps() == ["greet", "verify/ask"]
+    step(client, run, action="back")  # and out of it
+    run.refresh_from_db()
+    assert run.current_step == "greet"
+    step(client, run, action="next")
+    step(client, run, answer="1")  # 不一致 this time
+    run.refresh_from_db()
+    assert run.current_step == "confirm"
+    assert run.events.order_by("-seq").first().answer == "身份核验：未通过"
+
+
+def test_the_revision_pinned_on_entering_stays_when_the_sub_procedure_is_republished(
+    client, agent, caller_page, verify_page
+):
+    from tests.procedures.test_procedure_views import start, step
+
+    client.force_login(agent)
+    run = start(client, caller_page, **{"v-客户称呼": "王女士", "v-手机号": "1234"})
+    step(client, run, action="next")
+    pinned = verify_page.live_revision_id
+
+    draft = verify_page.get_latest_revision_as_object()
+    draft.steps[0].value["title"] = "请客户报身份证后四位"
+    draft.save_revision().publish()
+    verify_page.refresh_from_db()
+    assert verify_page.live_revision_id != pinned
+
+    html = _step_page(client, run)
+    assert "核对手机号后四位" in html and "身份证后四位" not in html
+    step(client, run, answer="0")
+    run.refresh_from_db()
+    assert run.current_step == "confirm"
+    assert list(run.events.filter(step_key="verify/ask").values_list("revision_id", flat=True)) == [pinned]
+    # a new run enters the new revision
+    fresh = start(client, caller_page, **{"v-客户称呼": "李先生", "v-手机号": "1234"})
+    step(client, fresh, action="next")
+    assert "身份证后四位" in _step_page(client, fresh)
+
+
+def test_a_sub_procedure_not_live_is_refused_with_a_message_and_nothing_logged(
+    client, agent, caller_page, verify_page
+):
+    from tests.procedures.test_procedure_views import start, step
+
+    client.force_login(agent)
+    run = start(client, caller_page, **{"v-客户称呼": "王女士"})
+    verify_page.unpublish()
+    response = step(client, run, action="next")
+    run.refresh_from_db()
+    assert run.current_step == "greet" and run.events.count() == 0 and run.next_seq == 1
+    html = client.get(response["Location"]).content.decode()
+    assert "要运行的流程没有发布或已被删除" in html
+
+
+def _procedure_form(page, steps):
+    from wagtail.test.utils.form_data import inline_formset, nested_form_data, rich_text, streamfield
+
+    def empty():
+        return {"count": "0"}
+
+    blocks = []
+    for kind, value in steps:
+        if kind not in ("subprocedure", "rule"):
+            value = {"text": rich_text(""), "phrasings": empty(), "follow_ups": empty(), **value}
+        if kind == "question":
+            value["answers"] = {
+                "count": str(len(value["answers"])),
+                **{
+                    str(i): {"deleted": "", "order": str(i), "value": a}
+                    for i, a in enumerate(value["answers"])
+                },
+            }
+        if kind == "instruction":
+            value["checklist"] = empty()
+        blocks.append((kind, value))
+    return nested_form_data(
+        {
+            "title": page.title,
+            "slug": page.slug,
+            "when_to_use": "测试",
+            "expected_minutes": "",
+            "tags": "",
+            "outcomes": page.outcomes,
+            "related_articles": inline_formset([]),
+            "variables": streamfield([]),
+            "steps": streamfield(blocks),
+            "last_reviewed": "2026-11-01",
+            "review_interval_days": "180",
+            "comments": inline_formset([]),
+        }
+    )
+
+
+def test_saving_a_sub_procedure_that_calls_itself_is_refused(client, trainer, verify_page, caller_page):
+    from django.urls import reverse
+
+    client.force_login(trainer)
+    edit_url = reverse("wagtailadmin_pages:edit", args=[verify_page.pk])
+    revisions = verify_page.revisions.count()
+
+    def calling(target):
+        return _procedure_form(
+            verify_page,
+            [
+                ("subprocedure", {"key": "again", "title": "再核验", "procedure": target.pk, "next": "ok"}),
+                ("outcome", {"key": "ok", "title": "核验通过", "outcome": "已核实"}),
+            ],
+        )
+
+    def step_errors(response):
+        """The errors the editor shows on each step block: {index: {field: [messages]}}."""
+        assert response.status_code == 200
+        error = response.context["form"].errors["steps"].as_data()[0]
+        return {
+            index: {field: list(e.messages) for field, e in block.block_errors.items()}
+            for index, block in error.block_errors.items()
+        }
+
+    assert step_errors(client.post(edit_url, calling(verify_page))) == {
+        0: {"procedure": ["子流程不能运行本流程自己，否则会无限循环。"]}
+    }
+    # through another: 少货登记 (live) runs 身份核验, so 身份核验 may not run 少货登记
+    assert step_errors(client.post(edit_url, calling(caller_page))) == {
+        0: {
+            "procedure": [
+                "子流程会经由其他流程回到本流程（身份核验 → 少货登记 → 身份核验），运行时会无限循环。"
+            ]
+        }
+    }
+    assert verify_page.revisions.count() == revisions
+    # calling a procedure that does not lead back is saved
+    other = add_procedure(
+        caller_page.get_parent(),
+        "plain",
+        "普通流程",
+        [block("outcome", key="end", title="完", outcome="已解决")],
+    )
+    assert client.post(edit_url, calling(other)).status_code == 302
+    assert verify_page.revisions.count() == revisions + 1
