@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.models import Site
 
 from followups import panels as followup_panels
-from kb_site import inbox
+from kb_site import health, inbox
 from kb_site.content.models import SectionPage
 from training.models import PathAssignment
 
@@ -18,7 +18,7 @@ def header_links(user):
     """The menu's links for ``user``: training's only for trainees, their mentors, trainers and supervisors;
     follow-ups' (with how many of mine are due today or overdue) for those who work follow-ups; the bell
     (the site-wide inbox, with my unread notices of every app) for everyone; 我的反馈, and 内容反馈 for
-    those who handle it."""
+    those who handle it, and 内容健康 (what to fix next) for them too."""
     links = list(HEADER_LINKS)
     counts = followup_panels.header_counts(user)
     if counts is not None:
@@ -33,6 +33,8 @@ def header_links(user):
     links.append({"label": _("我的反馈"), "url": reverse_lazy("feedback:mine")})
     if user.has_perm("feedback.handle_feedback"):
         links.append({"label": _("内容反馈"), "url": reverse_lazy("feedback:list")})
+    if health.can_view(user):
+        links.append({"label": _("内容健康"), "url": reverse_lazy("health")})
     if PathAssignment.objects.filter(user=user).exists():
         links.append({"label": _("我的培训"), "url": reverse_lazy("training:home")})
     if user.has_perm("training.view_all_training") or PathAssignment.objects.filter(mentor=user).exists():

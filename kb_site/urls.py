@@ -32,7 +32,6 @@ urlpatterns = [
     path("followups/inbox/", RedirectView.as_view(pattern_name="inbox"), name="followups_inbox_moved"),
     path("followups/", include("followups.urls")),
     path("feedback/", include("feedback.urls")),
-    path("changes/", include("changes.urls")),
     path("health/", health_views.dashboard, name="health"),
     path("changes/", include("changes.urls")),
 ]

@@ -1,0 +1,583 @@
+"""Content health (内容健康): which article or procedure a trainer should fix next, and why.
+
+Every live article and procedure is one ``HealthItem``. Its signals are read over a window of the last
+``days`` local days (today included), except the review state and open feedback, which are states:
+
+- 复核 (review): ``ReviewMixin.review_due`` passed (已逾期 N 天), within ``REVIEW_SOON_DAYS`` (即将到期), or 正常;
+- 浏览 (views): the page-view record (``changes.PageView``, one row per user, page and local day);
+- 运行 (runs), 弃用率 and 升级率: the procedure's runs started in the window that count in statistics
+  (``ProcedureRun.objects.counted()``: practice runs never count). A run is abandoned as every list shows
+  it (``with_status(ABANDONED)``: marked, or idle past the limit); it escalated when it ended 已升级 or
+  已转接, or handed the case to a group or person (``handoff_group`` / ``handoff_user``). Both rates are
+  over all the window's counted runs;
+- 反馈 (open feedback): ``Feedback.objects.open()`` on the page, by type;
+- 无结果搜索 near it: see ``content_words`` and ``near_zero_result_searches``;
+- 测验错误率 (quiz miss rate): answers submitted in the window to questions citing the page (an option's
+  ``cite_page``, or the question's ``procedure`` for a scenario question), the share answered wrongly.
+
+Cost: a fixed number of queries whatever the number of items: each table is read once, aggregated in
+the database per page (``values(...).annotate(...)``), and the rows are merged in Python. The step where a
+procedure's runs stop (``add_stop_steps``) is read for the items of one screen only, in three queries.
+
+The score (``score_item``) is documented on ``WEIGHTS`` below; the view is ``kb_site.health_views``.
+"""
+
+import dataclasses
+import datetime
+from collections import Counter, defaultdict
+
+from django.db.models import Count, F, Max, Q, Sum, Window
+from django.db.models.functions import RowNumber
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from changes.models import PageView
+from feedback.choices import FeedbackKind
+from feedback.models import Feedback
+from kb_site.content.models import ArticlePage
+from kb_site.reports import display_name
+from procedures.choices import ENDING_OUTCOMES, EventAction, RunStatus
+from procedures.models import ProcedurePage, ProcedureRun, RunEvent
+from search.models import ZeroResultQuery
+from training.models import AttemptAnswer, Question, QuestionOption
+from zhtext import analyze
+
+__all__ = [
+    "DEFAULT_DAYS",
+    "REVIEW_SOON_DAYS",
+    "SORTS",
+    "WEIGHTS",
+    "HealthItem",
+    "add_stop_steps",
+    "content_words",
+    "health_items",
+    "score_item",
+]
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 365
+# A review date this close (in days) is shown as 即将到期.
+REVIEW_SOON_DAYS = 14
+# How many of the runs that stopped at a procedure's stop step are shown as evidence.
+EVIDENCE_RUNS = 5
+# How many near zero-result searches an item lists.
+NEAR_QUERIES_SHOWN = 5
+
+ESCALATED_OUTCOMES = (ENDING_OUTCOMES[EventAction.ESCALATE], ENDING_OUTCOMES[EventAction.TRANSFER])
+# Runs that stopped before the flow's own end: abandoned, or ended by one of the always-available endings
+# (升级 / 转接 / 客户放弃), which leave the run on the step the agent pressed it at.
+STOPPED_OUTCOMES = tuple(ENDING_OUTCOMES.values())
+
+# Words that say nothing about a topic: a zero-result search sharing only these with a title is not near it.
+GENERIC_WORDS = frozenset(
+    [
+        "处理",
+        "规范",
+        "流程",
+        "问题",
+        "标准",
+        "话术",
+        "客服",
+        "客户",
+        "服务",
+        "办理",
+        "说明",
+        "须知",
+        "指南",
+        "方法",
+        "步骤",
+        "步法",
+        "情况",
+        "相关",
+        "一下",
+        "一个",
+        "这个",
+        "那个",
+        "怎么",
+        "怎么办",
+        "怎样",
+        "如何",
+        "什么",
+        "为什么",
+        "哪里",
+        "哪个",
+        "多久",
+        "多少",
+        "可以",
+        "能否",
+        "是否",
+        "需要",
+        "没有",
+        "不能",
+        "我们",
+        "你们",
+        "他们",
+        "您好",
+    ]
+)
+
+
+# The score: points per signal, summed, then weighed by reach. Why these weights:
+# - Open feedback is agents telling us directly that what they read is wrong: an error or outdated content
+#   is said to customers on every call until fixed, so it weighs most (12 / 10 per item); missing content
+#   and unclear wording cost time (8 / 6); a suggestion is welcome but not urgent (3).
+# - A review overdue means nobody has confirmed the content is still true: 10 points, plus one per 3 days
+#   late, at most 30 in all; 即将到期 is a reminder (2).
+# - 弃用率 (up to 40) and 升级率 (up to 25) are where a procedure fails the agent on a call; 测验错误率 (up to 25)
+#   where the content fails to teach. Each rate counts in full from 10 runs or answers on, proportionally
+#   below (one abandoned run out of one is no pattern).
+# - Each zero-result search near the item is 2 points, at most 20: agents looked for something on its topic
+#   and found nothing.
+# - Reach: the sum is multiplied by 1 + min(views + runs, 200) / 200 (×1 to ×2): the same problem in content
+#   the floor uses every day reaches more customers than in content nobody opened.
+WEIGHTS = {
+    "feedback": {
+        FeedbackKind.ERROR: 12,
+        FeedbackKind.OUTDATED: 10,
+        FeedbackKind.MISSING: 8,
+        FeedbackKind.UNCLEAR: 6,
+        FeedbackKind.SUGGESTION: 3,
+    },
+    "review_overdue": 10,
+    "review_overdue_per_days": 3,
+    "review_overdue_max": 30,
+    "review_soon": 2,
+    "abandonment": 40,
+    "escalation": 25,
+    "quiz_miss": 25,
+    "full_confidence": 10,
+    "zero_result_search": 2,
+    "zero_result_max": 20,
+    "reach_full": 200,
+}
+
+
+class Review:
+    OVERDUE = "overdue"
+    SOON = "soon"
+    OK = "ok"
+
+
+# The orders the dashboard offers: {value: (label, the key an item is sorted by, highest first)}.
+SORTS = {
+    "score": (gettext_lazy("得分"), lambda item: item.score),
+    "feedback": (gettext_lazy("反馈"), lambda item: item.feedback_total),
+    "review": (gettext_lazy("复核逾期"), lambda item: item.review_days_overdue),
+    "abandonment": (gettext_lazy("弃用率"), lambda item: item.abandonment_rate or 0),
+    "escalation": (gettext_lazy("升级率"), lambda item: item.escalation_rate or 0),
+    "views": (gettext_lazy("浏览"), lambda item: item.views),
+    "runs": (gettext_lazy("运行"), lambda item: item.runs),
+    "zero": (gettext_lazy("无结果搜索"), lambda item: item.zero_result_hits),
+    "quiz": (gettext_lazy("测验错误率"), lambda item: item.quiz_miss_rate or 0),
+}
+
+
+@dataclasses.dataclass
+class Reason:
+    """A badge: why an item ranks where it does, and the points it adds."""
+
+    label: str
+    points: float
+    level: str = "warn"  # "bad", "warn" or "info": the badge's colour
+
+
+@dataclasses.dataclass
+class StopStep:
+    """The step where most of a procedure's stopped runs stopped, and the latest of those runs."""
+
+    key: str
+    title: str
+    stopped: int
+    editor_url: str
+    runs: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class HealthItem:
+    """One live article or procedure and its signals over the window."""
+
+    page: object
+    kind: str  # "article" or "procedure"
+    kind_label: str
+    review_due: datetime.date | None
+    review_state: str = Review.OK
+    review_days_overdue: int = 0
+    views: int = 0
+    runs: int = 0
+    abandoned: int = 0
+    escalated: int = 0
+    feedback: Counter = dataclasses.field(default_factory=Counter)
+    zero_result_queries: list = dataclasses.field(default_factory=list)  # [(query, hits)], most first
+    quiz_answers: int = 0
+    quiz_missed: int = 0
+    score: float = 0.0
+    reasons: list = dataclasses.field(default_factory=list)
+    stop: StopStep | None = None
+
+    @property
+    def page_id(self):
+        return self.page.pk
+
+    @property
+    def title(self):
+        return self.page.title
+
+    @property
+    def is_procedure(self):
+        return self.kind == "procedure"
+
+    @property
+    def abandonment_rate(self):
+        return self.abandoned / self.runs if self.runs else None
+
+    @property
+    def escalation_rate(self):
+        return self.escalated / self.runs if self.runs else None
+
+    @property
+    def quiz_miss_rate(self):
+        return self.quiz_missed / self.quiz_answers if self.quiz_answers else None
+
+    @property
+    def feedback_total(self):
+        return sum(self.feedback.values())
+
+    @property
+    def feedback_display(self):
+        """``错误 1、不清楚 2`` in the order of the types."""
+        labels = dict(FeedbackKind.choices)
+        return "、".join(
+            f"{labels[kind]} {self.feedback[kind]}" for kind in FeedbackKind if self.feedback[kind]
+        )
+
+    @property
+    def zero_result_hits(self):
+        return sum(hits for _query, hits in self.zero_result_queries)
+
+    @property
+    def review_display(self):
+        if self.review_state == Review.OVERDUE:
+            return _("已逾期 %(days)d 天") % {"days": self.review_days_overdue}
+        if self.review_state == Review.SOON:
+            return _("即将到期")
+        return _("正常")
+
+    @property
+    def edit_url(self):
+        return reverse("wagtailadmin_pages:edit", args=[self.page.pk])
+
+
+def window_start(days, today=None):
+    """The first local day of a window of ``days`` days ending today, and its start as an aware datetime."""
+    today = today or timezone.localdate()
+    first = today - datetime.timedelta(days=days - 1)
+    return first, timezone.make_aware(datetime.datetime.combine(first, datetime.time.min))
+
+
+def percent(rate):
+    return "—" if rate is None else f"{rate:.0%}"
+
+
+# --- words -------------------------------------------------------------------------------------------
+
+
+def content_words(text):
+    """The words of ``text`` that name a topic: segmented with zhtext (words and their dictionary sub-words,
+    so 快递单号 also gives 快递 and 单号), at least two characters long (a single character is a particle or
+    part of a word), and not one of ``GENERIC_WORDS`` (处理, 规范, 怎么办…, which every title or question has)."""
+    return {word for word in analyze(text or "") if len(word) >= 2 and word not in GENERIC_WORDS}
+
+
+def near_zero_result_searches(items, queries):
+    """Set each item's ``zero_result_queries``: the window's searches that found nothing and are "near" it.
+
+    A search is near an item when the search's content words (``content_words``) and those of the item's
+    title and tags share at least one word: 少货赔多少 is near 少货处理 (少货), 怎么处理 near nothing. Such a
+    search was about the item's topic, yet the item was not found: a word, a synonym or a section is missing.
+    ``queries`` is ``{query_string: hits}``; the words are matched through an index from word to items."""
+    by_word = defaultdict(list)
+    for item in items:
+        for word in item.words:
+            by_word[word].append(item)
+    for query, hits in queries.items():
+        near = {id(item): item for word in content_words(query) for item in by_word.get(word, ())}
+        for item in near.values():
+            item.zero_result_queries.append((query, hits))
+    for item in items:
+        item.zero_result_queries.sort(key=lambda pair: (-pair[1], pair[0]))
+
+
+# --- the signals, one query (or two) per table ----------------------------------------------------------
+
+
+def _items(kind=None):
+    """The live articles and procedures, with their words (title and tags): two queries per page type."""
+    types = [("article", ArticlePage), ("procedure", ProcedurePage)]
+    items = []
+    for name, model in types:
+        if kind and kind != name:
+            continue
+        pages = list(model.objects.live().defer_streamfields().order_by("path"))
+        tags = defaultdict(list)
+        for page_id, tag in model.tags.through.objects.values_list("content_object_id", "tag__name"):
+            tags[page_id].append(tag)
+        for page in pages:
+            item = HealthItem(
+                page=page,
+                kind=name,
+                kind_label=str(model._meta.verbose_name),
+                review_due=page.review_due or page.compute_review_due(),
+            )
+            item.words = content_words(" ".join([page.title, *tags[page.pk]]))
+            items.append(item)
+    return items
+
+
+def _set_review_state(items, today):
+    soon = today + datetime.timedelta(days=REVIEW_SOON_DAYS)
+    for item in items:
+        due = item.review_due
+        if due and due < today:
+            item.review_state, item.review_days_overdue = Review.OVERDUE, (today - due).days
+        elif due and due <= soon:
+            item.review_state = Review.SOON
+
+
+def _counted_runs(since):
+    return ProcedureRun.objects.counted().filter(started_at__gte=since)
+
+
+def _add_runs(by_id, since, now):
+    runs = _counted_runs(since).order_by()
+    escalated = Q(outcome__in=ESCALATED_OUTCOMES, status=RunStatus.COMPLETED) | Q(handoff_group__isnull=False)
+    escalated |= Q(handoff_user__isnull=False)
+    for row in runs.values("procedure_id").annotate(
+        total=Count("pk"), escalated=Count("pk", filter=escalated)
+    ):
+        if item := by_id.get(row["procedure_id"]):
+            item.runs, item.escalated = row["total"], row["escalated"]
+    abandoned = runs.with_status(RunStatus.ABANDONED, now).values("procedure_id").annotate(n=Count("pk"))
+    for row in abandoned:
+        if item := by_id.get(row["procedure_id"]):
+            item.abandoned = row["n"]
+
+
+def _add_views(by_id, first_day):
+    rows = PageView.objects.filter(day__gte=first_day).order_by().values("page_id").annotate(n=Sum("count"))
+    for row in rows:
+        if item := by_id.get(row["page_id"]):
+            item.views = row["n"]
+
+
+def _add_feedback(by_id):
+    rows = Feedback.objects.open().order_by().values("page_id", "kind").annotate(n=Count("pk"))
+    for row in rows:
+        if item := by_id.get(row["page_id"]):
+            item.feedback[row["kind"]] += row["n"]
+
+
+def _add_zero_results(items, first_day):
+    rows = (
+        ZeroResultQuery.objects.filter(date__gte=first_day)
+        .order_by()
+        .values("query_string")
+        .annotate(n=Sum("hits"))
+    )
+    near_zero_result_searches(items, {row["query_string"]: row["n"] for row in rows})
+
+
+def _add_quiz(by_id, since):
+    """Answers to questions citing a page: which questions cite which pages (two queries), then the answers
+    submitted in the window, counted per question (one query)."""
+    cites = defaultdict(set)
+    options = QuestionOption.objects.filter(cite_page__isnull=False).values_list(
+        "question_id", "cite_page_id"
+    )
+    for question_id, page_id in options.distinct():
+        cites[question_id].add(page_id)
+    for question_id, page_id in Question.objects.filter(procedure__isnull=False).values_list(
+        "pk", "procedure_id"
+    ):
+        cites[question_id].add(page_id)
+    if not cites:
+        return
+    answers = (
+        AttemptAnswer.objects.filter(attempt__submitted_at__gte=since, question_id__in=list(cites))
+        .order_by()
+        .values("question_id")
+        .annotate(total=Count("pk"), missed=Count("pk", filter=Q(correct=False)))
+    )
+    for row in answers:
+        for page_id in cites[row["question_id"]]:
+            if item := by_id.get(page_id):
+                item.quiz_answers += row["total"]
+                item.quiz_missed += row["missed"]
+
+
+# --- the score -----------------------------------------------------------------------------------------
+
+
+def _confidence(count):
+    return min(count, WEIGHTS["full_confidence"]) / WEIGHTS["full_confidence"]
+
+
+def score_item(item):
+    """Set ``item.score`` and ``item.reasons`` (the badges) from its signals, per ``WEIGHTS``."""
+    reasons = []
+    feedback_points = sum(WEIGHTS["feedback"][kind] * n for kind, n in item.feedback.items())
+    if feedback_points:
+        reasons.append(
+            Reason(
+                _("%(n)d 条反馈") % {"n": item.feedback_total},
+                feedback_points,
+                "bad" if feedback_points >= 10 else "warn",
+            )
+        )
+    if item.review_state == Review.OVERDUE:
+        points = min(
+            WEIGHTS["review_overdue"] + item.review_days_overdue // WEIGHTS["review_overdue_per_days"],
+            WEIGHTS["review_overdue_max"],
+        )
+        reasons.append(Reason(_("复核逾期 %(days)d 天") % {"days": item.review_days_overdue}, points, "bad"))
+    elif item.review_state == Review.SOON:
+        reasons.append(Reason(_("复核即将到期"), WEIGHTS["review_soon"], "info"))
+    if item.abandoned:
+        points = WEIGHTS["abandonment"] * item.abandonment_rate * _confidence(item.runs)
+        reasons.append(Reason(_("弃用率 %(rate)s") % {"rate": percent(item.abandonment_rate)}, points))
+    if item.escalated:
+        points = WEIGHTS["escalation"] * item.escalation_rate * _confidence(item.runs)
+        reasons.append(Reason(_("升级率 %(rate)s") % {"rate": percent(item.escalation_rate)}, points))
+    if item.quiz_missed:
+        points = WEIGHTS["quiz_miss"] * item.quiz_miss_rate * _confidence(item.quiz_answers)
+        reasons.append(Reason(_("测验错误率 %(rate)s") % {"rate": percent(item.quiz_miss_rate)}, points))
+    if item.zero_result_hits:
+        points = min(WEIGHTS["zero_result_search"] * item.zero_result_hits, WEIGHTS["zero_result_max"])
+        reasons.append(Reason(_("无结果搜索 %(n)d 次") % {"n": item.zero_result_hits}, points, "info"))
+    reach = 1 + min(item.views + item.runs, WEIGHTS["reach_full"]) / WEIGHTS["reach_full"]
+    item.reasons = sorted(reasons, key=lambda reason: -reason.points)
+    item.score = round(sum(reason.points for reason in reasons) * reach, 1)
+    return item.score
+
+
+def health_items(days=DEFAULT_DAYS, kind=None, sort="score", now=None):
+    """Every live article and procedure (or those of ``kind``) with its signals over the last ``days`` days,
+    scored, in ``sort`` order (``SORTS``: highest first; ties by title). A fixed number of queries."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    first_day, since = window_start(days, today)
+    items = _items(kind)
+    by_id = {item.page_id: item for item in items}
+    _set_review_state(items, today)
+    _add_views(by_id, first_day)
+    if kind != "article":
+        _add_runs(by_id, since, now)
+    _add_feedback(by_id)
+    _add_zero_results(items, first_day)
+    _add_quiz(by_id, since)
+    for item in items:
+        score_item(item)
+    key = SORTS.get(sort, SORTS["score"])[1]
+    items.sort(key=lambda item: (-key(item), -item.score, item.title, item.page_id))
+    return items
+
+
+# --- where runs stop -------------------------------------------------------------------------------------
+
+
+def _stopped_runs(procedure_ids, since, now):
+    runs = _counted_runs(since).filter(procedure_id__in=procedure_ids).order_by()
+    return runs.with_status(RunStatus.ABANDONED, now) | runs.filter(
+        status=RunStatus.COMPLETED, outcome__in=STOPPED_OUTCOMES
+    )
+
+
+def editor_step_url(page_id, step_key):
+    """The page editor opened at a step's block (``#step-<key>``: ``static/js/editor-step-link.js``). A step
+    inside a sub-procedure (``<calling-key>/<inner-key>``) opens the calling step: the one this page holds."""
+    top = step_key.split("/", 1)[0]
+    return reverse("wagtailadmin_pages:edit", args=[page_id]) + (f"#step-{top}" if top else "")
+
+
+def add_stop_steps(items, days=DEFAULT_DAYS, now=None, show_agents=False):
+    """For the procedures among ``items`` (one screen), the step where most of the window's stopped runs
+    stopped: runs abandoned there (their ``current_step``) or ended there by 升级 / 转接 / 客户放弃 (the run
+    stays on the step where the ending was pressed, which is its last event's step). Ties go to the step
+    key in alphabetical order. With it, the latest ``EVIDENCE_RUNS`` runs that stopped there: when, how it
+    ended, the ending reason and every note its agent wrote on the way, the replay at its last event, and
+    (``show_agents``: for those who may see agents' runs) the agent's name.
+
+    Three queries: stopped runs counted per step, the evidence runs (numbered per step in the database, so
+    only the shown ones are read), and their notes."""
+    now = now or timezone.now()
+    procedures = {item.page_id: item for item in items if item.is_procedure}
+    if not procedures:
+        return
+    _first_day, since = window_start(days, timezone.localdate(now))
+    stopped = _stopped_runs(list(procedures), since, now)
+    counts = defaultdict(list)
+    rows = stopped.values("procedure_id", "current_step").annotate(
+        n=Count("pk"), title=Max("current_step_title")
+    )
+    for row in rows:
+        counts[row["procedure_id"]].append((row["n"], row["current_step"], row["title"]))
+    top = {}
+    for procedure_id, steps in counts.items():
+        n, key, title = sorted(steps, key=lambda s: (-s[0], s[1]))[0]
+        top[procedure_id] = key
+        procedures[procedure_id].stop = StopStep(
+            key=key, title=title or key, stopped=n, editor_url=editor_step_url(procedure_id, key)
+        )
+    if not top:
+        return
+    at_top = Q()
+    for procedure_id, key in top.items():
+        at_top |= Q(procedure_id=procedure_id, current_step=key)
+    evidence = list(
+        stopped.filter(at_top)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("procedure_id")],
+                order_by=[F("last_activity_at").desc(), F("pk")],
+            )
+        )
+        .filter(rank__lte=EVIDENCE_RUNS)
+        .select_related("user")
+        .defer("definition", "variables", "start_variables")
+        .order_by("procedure_id", "rank")
+    )
+    notes = defaultdict(list)
+    for run_id, title, note in (
+        RunEvent.objects.filter(run_id__in=[run.pk for run in evidence])
+        .exclude(note="")
+        .order_by("run_id", "seq")
+        .values_list("run_id", "step_title", "note")
+    ):
+        notes[run_id].append((title, note))
+    for run in evidence:
+        procedures[run.procedure_id].stop.runs.append(
+            {
+                "run": run,
+                "when": timezone.localtime(run.last_activity_at),
+                "ending": run.ending_display,
+                "reason": run.ending_reason,
+                "notes": notes[run.pk],
+                "agent": display_name(run.user) if show_agents else "",
+                "replay_url": reverse("procedures:replay", args=[run.pk, run.next_seq - 1])
+                if show_agents and run.next_seq > 1
+                else "",
+            }
+        )
+
+
+def can_view(user):
+    """Who sees the dashboard: those who handle content feedback (培训师, 主管), i.e. who fix content."""
+    return user.is_authenticated and user.has_perm("feedback.handle_feedback")
+
+
+def sees_runs(user):
+    """Whether the evidence names agents and links to their runs' replays (主管: ``view_procedurerun``);
+    培训师 see the figures and the notes, not individual agents' runs."""
+    return user.has_perm("procedures.view_procedurerun")
