@@ -1,11 +1,16 @@
 """The admin, assembled: the apps' viewsets in one menu (the site is the one place that knows them all),
-the 登录锁定 report (``kb_site.lockouts``) and one-click approval with a message (``kb_site.approvals``)."""
+the 登录锁定 report (``kb_site.lockouts``), one-click approval with a message (``kb_site.approvals``), and the
+内容健康 page (``kb_site.health``) in the Reports menu, whose links open the editor at a step."""
 
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.admin.menu import MenuItem
 from wagtail.snippets.views.snippets import SnippetViewSetGroup
 
-from kb_site import approvals
+from kb_site import approvals, health
 from kb_site.content.viewsets import PhrasingViewSet
 from kb_site.lockouts import LoginLockoutViewSet
 from search.viewsets import SynonymGroupViewSet
@@ -29,6 +34,24 @@ def register_knowledge_viewsets():
 @hooks.register("register_admin_viewset")
 def register_login_lockouts():
     return LoginLockoutViewSet("login_lockouts", url_prefix="reports/login-lockouts", menu_order=900)
+
+
+class HealthMenuItem(MenuItem):
+    """内容健康 (a front-end page) in the Reports menu, for those who may see it."""
+
+    def is_shown(self, request):
+        return health.can_view(request.user)
+
+
+@hooks.register("register_reports_menu_item")
+def register_health_menu_item():
+    return HealthMenuItem(_("内容健康"), reverse("health"), icon_name="tasks", order=50)
+
+
+@hooks.register("insert_editor_js")
+def editor_step_link():
+    """``/admin/pages/<id>/edit/#step-<key>`` opens that step's block (``static/js/editor-step-link.js``)."""
+    return format_html('<script src="{}" defer></script>', static("js/editor-step-link.js"))
 
 
 # A reviewer approves from the editor in one click, and is told what an approval did, in the editor and

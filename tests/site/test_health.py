@@ -416,3 +416,19 @@ def test_the_number_of_queries_does_not_grow_with_the_items(
     items = response.context["page"].object_list
     assert len(items) == 21
     assert sum(1 for item in items if item.stop and item.stop.runs[0]["notes"]) == 10
+
+
+# --- in the admin -------------------------------------------------------------------------------------
+
+
+def test_the_editor_opens_a_step_named_in_the_address(client, trainer, procedure):
+    """The page editor loads the script that opens ``#step-<key>``, and the step's key input is there."""
+    client.force_login(trainer)
+    html = client.get(reverse("wagtailadmin_pages:edit", args=[procedure.pk])).content.decode()
+    assert "js/editor-step-link.js" in html
+    assert "ask-package" in html
+
+
+def test_the_reports_menu_links_to_it(client, trainer):
+    client.force_login(trainer)
+    assert f'"url": "{URL}"' in client.get(reverse("wagtailadmin_home")).content.decode()
