@@ -133,6 +133,14 @@ followups.queue_all                ·       ·        ·         ✓           �
 followups.calendar_add             ·       ·        ✓         ✓           ✓          ·
 report.followups_stats             ·       ·        ·         ✓           ✓          ·
 report.followups_dissatisfaction   ·       ·        ·         ✓           ✓          ·
+
+feedback.send                      ✓       ✓        ✓         ✓           ✓          ·
+feedback.mine                      ✓       ✓        ✓         ✓           ✓          ·
+feedback.list                      ·       ·        ✓         ✓           ✓          ·
+feedback.handle_groups             ·       ·        ✓         ✓           ✓          ·
+feedback.anothers_detail           ·       ·        ✓         ✓           ✓          ·
+report.feedback_open               ·       ·        ✓         ✓           ✓          ·
+inbox                              ✓       ✓        ✓         ✓           ✓          ·
 """
 
 
@@ -934,6 +942,68 @@ def report_runs_export(w):
     run = w.anothers_run
     response = w.client.get("/admin/reports/procedures/runs/?export=csv")
     return response, response.status_code == 200 and run.ref in body_of(response).decode("utf-8-sig")
+
+
+# Feedback: everyone sends and follows their own; 培训师 (the content's owner, else their group) and 主管
+# handle it; the inbox (the bell) is everyone's.
+
+report("feedback_open", "/admin/reports/feedback/open/")
+
+
+def anothers_feedback(w):
+    """Another agent's remark on the article (no owner: the 培训师 group handles it)."""
+    from feedback import handling
+    from feedback.targets import resolve
+
+    target = resolve(w.other_agent, {"page": w.article.pk, "block": w.article.body[0].id})
+    return handling.submit(target, w.other_agent, "unclear", "这一段看不懂。")
+
+
+@action("feedback.send", allowed=OK, admin=False)
+def feedback_send(w):
+    from feedback.models import Feedback
+
+    response = w.client.post(
+        reverse("feedback:new"),
+        {"page": w.article.pk, "block": w.article.body[0].id, "kind": "error", "text": "时限写错了。"},
+    )
+    return response, Feedback.objects.filter(text="时限写错了。").exists()
+
+
+@action("feedback.mine", allowed=OK, admin=False)
+def feedback_mine(w):
+    response = w.client.get(reverse("feedback:mine"))
+    return response, response.status_code == 200
+
+
+@action("feedback.list", allowed=OK, refused=FORBIDDEN, admin=False)
+def feedback_list(w):
+    feedback = anothers_feedback(w)
+    response = w.client.get(reverse("feedback:list"))
+    return response, response.status_code == 200 and feedback.text in response.content.decode()
+
+
+@action("feedback.handle_groups", allowed=(302, "/feedback/"), refused=FORBIDDEN, admin=False)
+def feedback_handle_groups(w):
+    feedback = anothers_feedback(w)
+    response = w.client.post(
+        reverse("feedback:handle", args=[feedback.pk]), {"action": "reject", "note": "不改"}
+    )
+    feedback.refresh_from_db()
+    return response, feedback.status == "rejected"
+
+
+@action("feedback.anothers_detail", allowed=OK, refused=NOT_FOUND, admin=False)
+def feedback_anothers_detail(w):
+    feedback = anothers_feedback(w)
+    response = w.client.get(reverse("feedback:detail", args=[feedback.pk]))
+    return response, response.status_code == 200
+
+
+@action("inbox", allowed=OK, admin=False)
+def inbox(w):
+    response = w.client.get(reverse("inbox"))
+    return response, response.status_code == 200
 
 
 CELLS = [(action_name, role) for action_name in MATRIX for role in ROLES]
