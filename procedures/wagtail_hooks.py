@@ -9,7 +9,7 @@ from wagtail import hooks
 from wagtail.admin.utils import get_valid_next_url_from_request
 from wagtail.models import Page
 
-from . import demo
+from . import demo, interchange_views
 from .hits import step_anchor
 from .models import ProcedurePage, ProcedureRun
 from .reports import report_viewsets
@@ -87,6 +87,11 @@ def procedure_search_kind():
 def unfinished_runs_panel(request):
     """The agent's unfinished runs, to resume, on the home page."""
     return render_to_string("procedures/includes/home_runs.html", request=request)
+
+
+hooks.register("register_admin_urls", interchange_views.admin_urls)
+hooks.register("register_page_header_buttons", interchange_views.page_buttons)
+hooks.register("register_page_listing_more_buttons", interchange_views.page_buttons)
 
 
 @hooks.register("register_article_related_pages")
