@@ -7,6 +7,7 @@ from wagtail.snippets.views.snippets import IndexView, SnippetViewSet
 
 from kb_site.reports import IdChoiceFilter, SafeExportMixin, YesNoColumn
 
+from .impact import PhrasingImpactPanel
 from .models import Phrasing, SectionPage
 
 
@@ -44,3 +45,5 @@ class PhrasingViewSet(SnippetViewSet):
     filterset_class = PhrasingFilterSet
     search_fields = None  # use the model's search_fields through the search backend
     ordering = ["title"]
+    # The editor's fields, then where the phrasing is used (``impact``).
+    panels = [*Phrasing.panels, PhrasingImpactPanel(heading=_("使用这句话术的页面"))]
