@@ -13,7 +13,8 @@ class FeedbackForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("类型"),
         choices=FeedbackKind.choices,
-        widget=forms.RadioSelect,
+        # autofocus: opened in place by htmx, the form takes the keyboard at its first choice.
+        widget=forms.RadioSelect(attrs={"autofocus": True}),
         error_messages={"required": _("请选择反馈类型。"), "invalid_choice": _("请选择列出的反馈类型。")},
     )
     text = forms.CharField(

@@ -47,7 +47,7 @@ def submit(target, user, kind, text):
     FeedbackLog.objects.create(
         feedback=feedback, user=user, to_status=FeedbackStatus.OPEN, at=feedback.created_at
     )
-    _notify(feedback, owners_to_tell(feedback), NoticeKind.NEW)
+    _notify(feedback, [u for u in owners_to_tell(feedback) if u.pk != user.pk], NoticeKind.NEW)
     return feedback
 
 
