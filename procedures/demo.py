@@ -218,7 +218,7 @@ def procedure_values(spec, section, phrasings_by_title, where, unresolved=None):
     }
 
 
-def ensure_procedure(path, update, report, trainer=None, unresolved=None):
+def ensure_procedure(path, update, report, trainer=None, unresolved=None, loading=()):
     """Create (or with ``update`` republish) the procedure of one fixture file. Slugs its follow-up
     rules name but that are not loaded yet go into ``unresolved`` (see ``link_follow_up_procedures``)."""
     spec = load_yaml(path)
@@ -234,6 +234,7 @@ def ensure_procedure(path, update, report, trainer=None, unresolved=None):
         report.add("procedures", False)
         return page
     ensure_groups(rule_groups(spec.get("steps")), report)
+    ensure_called_procedures(spec, report, trainer, unresolved, (*loading, spec["slug"]))
     phrasings_by_title = {p.title: p for p in Phrasing.objects.filter(section=section)}
     values = procedure_values(spec, section, phrasings_by_title, where, unresolved)
     values.update(review_values(spec, trainer))
@@ -254,6 +255,29 @@ def _rule_slugs(spec):
     }
 
 
+def _called_slugs(spec):
+    """The procedures the file's 子流程 steps run: they must exist before it is saved (the step needs one)."""
+    return {
+        str(step["procedure"])
+        for step in spec.get("steps") or []
+        if step.get("kind") == StepKind.SUBPROCEDURE and step.get("procedure")
+    }
+
+
+def _continue_slugs(spec):
+    return {str(step["continue_with"]) for step in spec.get("steps") or [] if step.get("continue_with")}
+
+
+def ensure_called_procedures(spec, report, trainer=None, unresolved=None, loading=()):
+    """Load the files of the procedures ``spec``'s 子流程 steps run and that are not there yet (a file
+    loaded on its own, as the tests do, brings the procedures it calls)."""
+    missing = _called_slugs(spec) - set(procedure_ids(_called_slugs(spec)))
+    for path in procedure_files():
+        slug = load_yaml(path).get("slug")
+        if slug in missing and slug not in loading:
+            ensure_procedure(path, False, report, trainer=trainer, unresolved=unresolved, loading=loading)
+
+
 def load_order(paths):
     """``paths`` ordered so that a procedure named by another file's follow-up rules loads before it
     (file order otherwise; a cycle keeps file order and is resolved by the second pass)."""
@@ -265,7 +289,9 @@ def load_order(paths):
         if path in ordered or path in visiting:
             return
         visiting.add(path)
-        for slug in sorted(_rule_slugs(specs[path])):
+        for slug in sorted(
+            _rule_slugs(specs[path]) | _called_slugs(specs[path]) | _continue_slugs(specs[path])
+        ):
             if slug in by_slug:
                 visit(by_slug[slug])
         visiting.discard(path)
@@ -317,6 +343,40 @@ def link_follow_up_procedures(path, report, trainer=None):
     return page
 
 
+def link_continue_with(path, report, trainer=None):
+    """Second pass: set the ``continue_with`` of outcome steps whose procedure was not loaded when the
+    page was built (only empty ones, so a second load changes nothing)."""
+    spec = load_yaml(path)
+    wanted = {
+        str(step.get("key")): str(step["continue_with"])
+        for step in spec.get("steps") or []
+        if step.get("continue_with")
+    }
+    if not wanted:
+        return None
+    section = SectionPage.objects.filter(slug=spec.get("section")).first()
+    page = ProcedurePage.objects.child_of(section).filter(slug=spec["slug"]).first() if section else None
+    if page is None:
+        return None
+    ids = procedure_ids(set(wanted.values()))
+    missing = sorted(set(wanted.values()) - set(ids))
+    if missing:
+        raise DemoFixtureError(f"{path.name}: continue_with names unknown procedures: {', '.join(missing)}")
+    page = page.get_latest_revision_as_object()
+    steps = page.steps.raw_data
+    changed = False
+    for step in steps:
+        slug = wanted.get(step["value"].get("key"))
+        if slug and step["type"] == StepKind.OUTCOME and not step["value"].get("continue_with"):
+            step["value"]["continue_with"] = ids[slug]
+            changed = True
+    if changed:
+        page.steps = steps
+        publish(page, user=trainer)
+        report.add("procedure continue_with links", False)
+    return page
+
+
 def load(update=False, report=None):
     """Create (or with ``update`` republish) every demo procedure. Returns the report."""
     report = report if report is not None else DemoReport()
@@ -333,6 +393,7 @@ def load(update=False, report=None):
             for path in paths:
                 try:
                     link_follow_up_procedures(path, report, trainer=trainer)
+                    link_continue_with(path, report, trainer=trainer)
                 except ValidationError as error:
                     raise DemoFixtureError(f"{path.name}: invalid procedure: {error}") from error
     return report

@@ -518,3 +518,26 @@ def test_saving_a_sub_procedure_that_calls_itself_is_refused(client, trainer, ve
     )
     assert client.post(edit_url, calling(other)).status_code == 302
     assert verify_page.revisions.count() == revisions + 1
+
+
+def test_the_demo_shares_identity_check_and_leads_missing_item_into_transit_damage(db):
+    from kb_site.content.demo import DemoReport
+    from procedures import demo
+    from procedures.models import ProcedurePage
+    from tests.procedures.conftest import load_demo_procedure
+
+    damage = load_demo_procedure("30-transit-damage.yaml")  # brings the procedure it calls
+    wrong = load_demo_procedure("30-wrong-item.yaml")
+    missing = load_demo_procedure("30-missing-item.yaml")
+    identity = ProcedurePage.objects.get(slug="identity-check-flow")
+    for page in (damage, wrong):
+        calls = [s.value["procedure"] for s in page.steps if s.block_type == "subprocedure"]
+        assert [p.pk for p in calls] == [identity.pk]
+    to_damage = next(s for s in missing.steps if s.value["key"] == "to-damage")
+    assert to_damage.value["continue_with"].pk == damage.pk
+
+    revisions = {p.pk: p.live_revision_id for p in ProcedurePage.objects.all()}
+    for name in ("25-identity-check.yaml", "30-transit-damage.yaml", "30-missing-item.yaml"):
+        demo.ensure_procedure(demo.DEMO_DIR / "procedures" / name, False, DemoReport())
+        demo.link_continue_with(demo.DEMO_DIR / "procedures" / name, DemoReport())
+    assert {p.pk: p.live_revision_id for p in ProcedurePage.objects.all()} == revisions
