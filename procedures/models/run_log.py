@@ -17,7 +17,8 @@ transaction only (``run_log_unlocked``). Note that on SQLite a migration that re
 
 Each event names the page revision it was made on (``RunEvent.revision``): the revision whose steps
 the move was computed from, which is the run's pinned revision (a newer revision published mid-run is
-never shown to that run). It is ``on_delete=PROTECT``, as the run's own revision is: Wagtail's
+never shown to that run), or for a step of a sub-procedure (子流程) the called procedure's revision
+pinned when the run entered it (kept in the run's ``definition``, see ``engine.Procedure.pin``). It is ``on_delete=PROTECT``, as the run's own revision is: Wagtail's
 ``purge_revisions`` skips a protected revision (it catches ``ProtectedError``), so a revision the
 log names stays until ``purge_run_log`` has removed the runs and events that name it. ``SET_NULL``
 would be no choice: deleting a revision would UPDATE logged events, which the triggers refuse (and
@@ -198,7 +199,11 @@ class ProcedureRun(models.Model):
 
     def visited_steps(self):
         """The keys of the steps the run went through, in order, Back undone, the step it is at (or
-        ended on) included: what apps built on runs read (a practice score, the rules a run leaves)."""
+        ended on) included: what apps built on runs read (a practice score, the rules a run leaves).
+
+        Steps of a sub-procedure the run entered are named ``<calling key>/<inner key>`` (nested:
+        ``verify/address/ask``) and the calling 子流程 step follows them when the sub-procedure returned;
+        ``get_procedure().by_key`` knows them all (``engine.Procedure.pin``)."""
         keys = [event.step_key for event in engine.active_path(self.logged_events)]
         if self.current_step and (not keys or keys[-1] != self.current_step):
             keys.append(self.current_step)
