@@ -612,6 +612,11 @@ def drive(page, user, values, answers, started, *, run=None, ref="", ending=None
                 except ValueError as error:
                     fail(f"step {run.current_step!r}, {name}: {error}")
             move["inputs"] = inputs
+        lines = engine.must_say_lines(step)
+        if lines:
+            # 必说 lines ticked as said, but not always the last one on every fourth move: the
+            # 必说话术勾选率 report then has rates to show.
+            move["said"] = lines if run.next_seq % 4 else lines[:-1]
         try:
             run = apply_move(run.pk, user, **move)
         except (engine.MoveRejected, engine.InputError) as error:

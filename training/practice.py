@@ -6,10 +6,13 @@ run log like any other and, as a practice run, never counts in statistics. ``sco
 to ``procedures.signals.run_ended``.
 """
 
+from collections import defaultdict
+
 from django.db import transaction
 from django.utils import timezone
 
 from procedures.choices import EventAction, RunStatus, StepKind
+from procedures.engine import must_say_lines
 from procedures.runs import start_run
 
 from . import progress, scoring
@@ -32,14 +35,23 @@ def start_practice(card, user, *, variables=None, ref=""):
 
 
 def said_lines(run, phrasings):
-    """Which of ``phrasings`` (Phrasing objects) the run went through: a step it visited shows them."""
+    """Which of ``phrasings`` (Phrasing objects) the run said. A step's 必说 lines have the agent's own
+    word for it: said when an event leaving that step kept them ticked (``RunEvent.said``); any other
+    phrasing of a step the run visited counts as said, as the step shows it."""
     procedure = run.get_procedure()
-    shown_titles, shown_texts = set(), set()
+    ticked = defaultdict(set)
+    for event in run.logged_events:
+        ticked[event.step_key].update(event.said or ())
+    said_titles, said_texts = set(), set()
     for key in run.visited_steps():
         for line in procedure.by_key.get(key, {}).get("phrasings") or []:
-            shown_titles.add(line.get("title", ""))
-            shown_texts.add(line.get("text", ""))
-    return [p.pk for p in phrasings if p.title in shown_titles or p.text in shown_texts]
+            if line.get("must_say"):
+                (name,) = must_say_lines({"phrasings": [line]}) or ("",)
+                if name not in ticked[key]:
+                    continue
+            said_titles.add(line.get("title", ""))
+            said_texts.add(line.get("text", ""))
+    return [p.pk for p in phrasings if p.title in said_titles or p.text in said_texts]
 
 
 def score_run(run, ending):

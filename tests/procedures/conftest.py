@@ -26,7 +26,13 @@ def _section_spec(slug):
 
 
 def _referenced_phrasings(spec):
-    return {p for step in spec.get("steps", []) for p in step.get("phrasings") or [] if isinstance(p, str)}
+    """The section phrasings a procedure names: by title, or as ``{phrasing: <title>, must_say: true}``."""
+    return {
+        p if isinstance(p, str) else p["phrasing"]
+        for step in spec.get("steps", [])
+        for p in step.get("phrasings") or []
+        if isinstance(p, str) or p.get("phrasing")
+    }
 
 
 def load_demo_procedure(filename):
