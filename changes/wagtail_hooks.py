@@ -78,7 +78,7 @@ def register_acknowledgement_report():
     return reports.report_viewset()
 
 
-@hooks.register("register_demo_loader", order=50)
+@hooks.register("register_demo_loader", order=60)
 def load_changes_demo(update, report, **options):
     from . import demo  # only load_demo needs it
 
