@@ -23,12 +23,13 @@ from kb_site.content.demo import (
     publish,
     review_values,
     save_child_page,
+    section_files,
     text_to_html,
 )
-from kb_site.content.models import Phrasing, SectionPage
+from kb_site.content.models import ArticlePage, ArticleRelatedPage, Phrasing, SectionPage
 
 from .choices import AssignTo, DueUnit, FollowUpKind, Priority, StepKind
-from .models import ProcedurePage
+from .models import ProcedurePage, ProcedureRelatedArticle
 
 
 class DemoFixtureError(ValueError):
@@ -396,4 +397,62 @@ def load(update=False, report=None):
                     link_continue_with(path, report, trainer=trainer)
                 except ValidationError as error:
                     raise DemoFixtureError(f"{path.name}: invalid procedure: {error}") from error
+        link_related_pages(report, trainer=trainer)
     return report
+
+
+def _related_targets(slugs, models, section, where):
+    """The pages ``related:`` names by slug, of one of ``models``: one in ``section`` first, else anywhere."""
+    pages = []
+    for slug in slugs:
+        candidates = [model.objects.filter(slug=str(slug)) for model in models]
+        page = next(
+            (qs.child_of(section).first() for qs in candidates if qs.child_of(section).exists()), None
+        )
+        page = page or next((qs.order_by("path").first() for qs in candidates if qs.exists()), None)
+        if page is None:
+            raise DemoFixtureError(f"{where}: related names unknown page {slug!r}")
+        pages.append(page)
+    return pages
+
+
+def _add_related(page, relation, field, link_model, targets, report, trainer):
+    """Add the links to ``targets`` that ``page``'s latest revision lacks; publish only when one was."""
+    page = page.get_latest_revision_as_object()
+    links = list(getattr(page, relation).all())
+    have = {getattr(link, f"{field}_id") for link in links}
+    missing = [target for target in targets if target.pk not in have]
+    if not missing:
+        return
+    setattr(page, relation, links + [link_model(**{field: target}) for target in missing])
+    publish(page, user=trainer)
+    report.add("related links", True)
+
+
+def link_related_pages(report, trainer=None):
+    """Last pass, once every page exists: the ``related:`` slugs of articles (in the section files: articles
+    or procedures, 相关页面) and of procedures (articles, 相关规范). Links are only added, so a second load,
+    or a link an editor added, changes nothing."""
+    for path in section_files():
+        spec = load_yaml(path)
+        section = SectionPage.objects.filter(slug=spec.get("slug")).first()
+        for article_spec in spec.get("articles") or []:
+            if not article_spec.get("related") or section is None:
+                continue
+            article = ArticlePage.objects.child_of(section).filter(slug=article_spec["slug"]).first()
+            if article is None:
+                continue
+            where = f"{path.name} {article_spec['slug']}"
+            targets = _related_targets(article_spec["related"], (ArticlePage, ProcedurePage), section, where)
+            _add_related(article, "related_pages", "page", ArticleRelatedPage, targets, report, trainer)
+    for path in procedure_files():
+        spec = load_yaml(path)
+        if not spec.get("related"):
+            continue
+        section = SectionPage.objects.filter(slug=spec.get("section")).first()
+        page = ProcedurePage.objects.child_of(section).filter(slug=spec["slug"]).first() if section else None
+        if page is not None:
+            targets = _related_targets(spec["related"], (ArticlePage,), section, path.name)
+            _add_related(
+                page, "related_articles", "article", ProcedureRelatedArticle, targets, report, trainer
+            )

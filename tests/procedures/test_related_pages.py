@@ -5,9 +5,12 @@ from django.urls import reverse
 from wagtail.models import PageViewRestriction
 from wagtail.test.utils.form_data import inline_formset, nested_form_data, streamfield
 
+from kb_site.content import demo as content_demo
 from kb_site.content import roles
 from kb_site.content.models import ArticlePage, ArticleRelatedPage
-from procedures.models import ProcedureRelatedArticle
+from kb_site.demo import DemoReport
+from procedures import demo as procedures_demo
+from procedures.models import ProcedurePage, ProcedureRelatedArticle
 from tests.factories import ArticlePageFactory
 
 
@@ -115,3 +118,29 @@ def test_the_editor_refuses_a_section_as_related_page(client, trainer, missing_i
     assert response.status_code == 302
     draft = ArticlePage.objects.get(pk=rules.pk).get_latest_revision_as_object()
     assert [link.page_id for link in draft.related_pages.all()] == [missing_item.pk]
+
+
+def test_demo_related_keys_link_both_sides_once(agent_client, missing_item):
+    section = missing_item.get_parent()
+    section_spec = next(
+        content_demo.load_yaml(path)
+        for path in content_demo.section_files()
+        if content_demo.load_yaml(path).get("slug") == "ecommerce"
+    )
+    article_spec = next(a for a in section_spec["articles"] if a["slug"] == "missing-item")
+    phrasings = {p.title: p for p in section.specific.phrasings.all()}
+    article_spec = {**article_spec, "body": [b for b in article_spec["body"] if "phrasing" not in b]}
+    rules = content_demo.ensure_article(section, article_spec, phrasings, None, False, DemoReport())
+
+    report = DemoReport()
+    procedures_demo.link_related_pages(report)
+    assert report.created == {"related links": 1}  # 30-missing-item.yaml: related: [missing-item]
+    revision = ProcedurePage.objects.get(pk=missing_item.pk).live_revision_id
+
+    again = DemoReport()
+    procedures_demo.link_related_pages(again)
+    assert again.created == {} and again.updated == {}
+    assert ProcedurePage.objects.get(pk=missing_item.pk).live_revision_id == revision
+
+    assert related_panel(agent_client.get(missing_item.url)) == ["少货处理规范"]
+    assert related_panel(agent_client.get(rules.url)) == ["少货处理"]
