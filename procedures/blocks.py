@@ -5,6 +5,7 @@ other steps point to. ``StepStreamBlock.clean`` runs the graph validation of
 ``procedures.graph`` so the admin shows every problem on the offending step.
 """
 
+from django import forms
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -25,6 +26,30 @@ TARGET_HELP = _("从本流程的步骤中按标题选择，也可以在这里新
 key_validator = RegexValidator(graph.KEY_RE, _("只能用英文字母、数字和连字符，例如 ask-package"))
 
 
+FLOW_EDITOR_MEDIA = {"js": ["procedures/flow-editor.js"], "css": {"all": ["procedures/flow-editor.css"]}}
+
+
+class StepKeyInput(forms.TextInput):
+    """The key as a muted label over a hidden input: ``flow-editor.js`` fills an empty key (and a duplicated
+    step's copied key) with ``s-`` and six hex digits, as ``graph.new_key`` does on save."""
+
+    template_name = "procedures/admin/step_key_widget.html"
+
+    class Media:
+        js = FLOW_EDITOR_MEDIA["js"]
+        css = FLOW_EDITOR_MEDIA["css"]
+
+
+class StepTargetInput(forms.TextInput):
+    """A picker of the procedure's own steps by title (with ＋ 新建步骤…) over a hidden input holding the key."""
+
+    template_name = "procedures/admin/step_target_widget.html"
+
+    class Media:
+        js = FLOW_EDITOR_MEDIA["js"]
+        css = FLOW_EDITOR_MEDIA["css"]
+
+
 class StepKeyBlock(blocks.CharBlock):
     """A step's stable key: generated (in the editor when the step is added, else on save), never typed."""
 
@@ -33,6 +58,7 @@ class StepKeyBlock(blocks.CharBlock):
         kwargs.setdefault("required", False)
         kwargs.setdefault("validators", [key_validator])
         super().__init__(**kwargs)
+        self.field.widget = StepKeyInput()
 
 
 class StepTargetBlock(blocks.CharBlock):
@@ -41,6 +67,7 @@ class StepTargetBlock(blocks.CharBlock):
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 64)
         super().__init__(**kwargs)
+        self.field.widget = StepTargetInput()
 
 
 def target_block(label=_("下一步"), help_text=TARGET_HELP, **kwargs):

@@ -3,13 +3,14 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
+from django.urls import path
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.utils import get_valid_next_url_from_request
 from wagtail.models import Page
 
-from . import demo, interchange_views
+from . import admin_views, demo, interchange_views
 from .hits import step_anchor
 from .models import ProcedurePage, ProcedureRun
 from .reports import report_viewsets
@@ -19,6 +20,12 @@ from .reports import report_viewsets
 def register_procedure_reports():
     """The supervisors' and trainers' reports on runs (see ``procedures.reports``)."""
     return report_viewsets()
+
+
+@hooks.register("register_admin_urls")
+def register_flow_map_url():
+    """The flow map the procedure editor shows beside the steps (``procedures.flow_map``)."""
+    return [path("procedures/flow-map/", admin_views.flow_map, name="procedures_flow_map")]
 
 
 @hooks.register("before_delete_page")

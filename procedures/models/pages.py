@@ -32,6 +32,7 @@ from ..blocks import (
     stream_to_steps,
 )
 from ..choices import DEFAULT_OUTCOMES, StepKind, VariableType
+from ..flow_map import FlowMapPanel
 from ..forms import StartForm
 from ..hits import step_text
 from ..overview import overview_rows
@@ -107,6 +108,7 @@ class ProcedurePage(TaggedSearchableMixin, ReviewMixin, Page):
         FieldPanel("tags"),
         FieldPanel("variables"),
         MultiFieldPanel([FieldPanel("outcomes")], heading=_("结果"), classname="collapsed"),
+        FlowMapPanel("steps"),
         FieldPanel("steps"),
         MultipleChooserPanel(
             "related_articles", chooser_field_name="article", heading=_("相关规范"), label=_("相关规范")
@@ -184,6 +186,13 @@ class ProcedurePage(TaggedSearchableMixin, ReviewMixin, Page):
 
     def clean(self):
         super().clean()
+        steps, errors = self.graph_errors()
+        if errors:
+            raise ValidationError({"steps": graph_errors_to_validation_error(errors, steps)})
+
+    def graph_errors(self):
+        """``(steps, errors)``: the steps as plain dicts and every problem saving reports (the editor's flow
+        map shows the same list)."""
         steps = stream_to_steps(self.steps)
         variables = {v.name: v.type for v in self.variable_defs()}
         errors = graph.validate(steps, variables)
@@ -200,8 +209,7 @@ class ProcedurePage(TaggedSearchableMixin, ReviewMixin, Page):
                     )
                 )
         errors.extend(self.subprocedure_loops(steps))
-        if errors:
-            raise ValidationError({"steps": graph_errors_to_validation_error(errors, steps)})
+        return steps, errors
 
     def subprocedure_loops(self, steps):
         """A ``GraphError`` for each 子流程 step that would call this procedure again, directly or through
