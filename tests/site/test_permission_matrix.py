@@ -19,11 +19,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from wagtail.images import get_image_model
 from wagtail.images.tests.utils import get_test_image_file
-from wagtail.models import Collection, Page
+from wagtail.models import Collection, Page, PageLogEntry
 from wagtail.test.utils.form_data import inline_formset, nested_form_data, rich_text, streamfield
 
 from kb_site.content import roles
 from kb_site.content.models import ArticlePage, CallbookDocument, Phrasing, SectionPage
+from kb_site.content.review import REVIEWED
 from procedures.models import ProcedurePage, ProcedureRun, RunEvent
 from procedures.runs import start_run
 from search.models import SynonymGroup
@@ -77,6 +78,7 @@ article.move                       ·       ·        ·         ✓           �
 article.delete                     ·       ·        ·         ✓           ✓          ·
 article.bulk_delete                ·       ·        ·         ✓           ✓          ·
 draft_article.delete               ·       ·        ✓         ✓           ✓          ·
+article.mark_reviewed              ·       ·        ✓         ✓           ✓          ·
 section.edit                       ·       ·        ✓         ✓           ✓          ·
 section.publish                    ·       ·        ·         ✓           ✓          ·
 section.unpublish                  ·       ·        ·         ✓           ✓          ·
@@ -120,6 +122,7 @@ report.top_queries                 ·       ·        ✓         ✓           
 report.zero_results                ·       ·        ✓         ✓           ✓          ·
 report.training_progress           ·       ·        ✓         ✓           ✓          ·
 report.training_items              ·       ·        ✓         ✓           ✓          ·
+report.change_acknowledgements     ·       ·        ✓         ✓           ✓          ·
 
 training.my_training               ✓       ✓        ✓         ✓           ✓          ·
 training.dashboard                 ·       ·        ✓         ✓           ✓          ·
@@ -141,6 +144,7 @@ feedback.handle_groups             ·       ·        ✓         ✓           
 feedback.anothers_detail           ·       ·        ✓         ✓           ✓          ·
 report.feedback_open               ·       ·        ✓         ✓           ✓          ·
 inbox                              ✓       ✓        ✓         ✓           ✓          ·
+changes.mine                       ✓       ✓        ✓         ✓           ✓          ·
 """
 
 
@@ -855,6 +859,7 @@ report("training_progress", "/admin/reports/training/progress/")
 report("training_items", "/admin/reports/training/items/")
 report("followups_stats", "/admin/reports/followups/stats/")
 report("followups_dissatisfaction", "/admin/reports/followups/dissatisfaction/")
+report("change_acknowledgements", "/admin/reports/change-acknowledgements/")
 
 
 # Follow-ups: agents work their own and their groups'; supervisors see all; trainers keep the calendar.
@@ -1003,6 +1008,18 @@ def feedback_anothers_detail(w):
 @action("inbox", allowed=OK, admin=False)
 def inbox(w):
     response = w.client.get(reverse("inbox"))
+    return response, response.status_code == 200
+
+
+@action("article.mark_reviewed", allowed=lambda w: (302, edit_url(w.article)), refused=FORBIDDEN)
+def article_mark_reviewed(w):
+    response = w.client.post(reverse("content_review_page", args=[w.article.pk]), {"note": "核对无误"})
+    return response, PageLogEntry.objects.filter(page=w.article, action=REVIEWED).exists()
+
+
+@action("changes.mine", allowed=OK, admin=False)
+def changes_mine(w):
+    response = w.client.get(reverse("changes:mine"))
     return response, response.status_code == 200
 
 
