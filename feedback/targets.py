@@ -6,6 +6,7 @@ cannot see is not there), the part of it, the revision the remark is pinned to a
 that is not on that page raises ``TargetError`` with a message for the user.
 """
 
+import json
 import uuid
 from dataclasses import dataclass
 
@@ -99,8 +100,8 @@ def resolve(user, data):
     if page is None:
         raise Http404(_("没有找到这个页面。"))
     page = page.specific
-    block_id, step_key, phrasing_raw, run_raw = (
-        str(data.get(name) or "").strip() for name in ("block", "step", "phrasing", "run")
+    block_id, step_key, phrasing_raw, run_raw, index_raw = (
+        str(data.get(name) or "").strip() for name in ("block", "step", "phrasing", "run", "phrasing_index")
     )
     target = Target(page=page, block_id=block_id, step_key=step_key)
 
@@ -130,6 +131,10 @@ def resolve(user, data):
             raise TargetError(_("流程没有文章段落。"))
         if run_raw:
             _pin_to_run(user, page, target, run_raw)
+            if index_raw:
+                if phrasing_raw:
+                    raise TargetError(_("这条话术不在这个页面上。"))
+                target.phrasing = _step_phrasing(target.revision, step_key, index_raw)
         else:
             target.revision = page.live_revision
             if step_key:
@@ -153,6 +158,31 @@ def resolve(user, data):
     else:
         raise TargetError(_("这个页面不能提交反馈。"))
     return target
+
+
+def _raw_steps(revision):
+    steps = revision.content.get("steps") or []
+    return json.loads(steps) if isinstance(steps, str) else steps
+
+
+def _step_phrasing(revision, step_key, index_raw):
+    """The library phrasing that is the n-th phrasing of a step in ``revision`` (read from the raw
+    revision, as the run shows it); None for a phrasing written in the step itself."""
+    if not index_raw.isdigit() or len(index_raw) > 3:
+        raise TargetError(_("这一步没有这条话术。"))
+    index = int(index_raw)
+    for block in _raw_steps(revision):
+        value = block.get("value") or {}
+        if value.get("key") != step_key:
+            continue
+        items = value.get("phrasings") or []
+        if index >= len(items):
+            break
+        item = items[index]
+        item = item.get("value", item) if isinstance(item, dict) else {}
+        phrasing_id = item.get("phrasing") if isinstance(item, dict) else None
+        return Phrasing.objects.filter(pk=phrasing_id).first() if phrasing_id else None
+    raise TargetError(_("这一步没有这条话术。"))
 
 
 def _pin_to_run(user, page, target, run_raw):

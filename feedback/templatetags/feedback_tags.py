@@ -1,4 +1,5 @@
-"""``{% feedback_link page_id block=… phrasing=… step=… run=… label=… %}``: the discreet 反馈 action.
+"""``{% feedback_link page_id block=… phrasing=… step=… run=… phrasing_index=… label=… %}``: the discreet
+反馈 action (``phrasing_index``: the n-th phrasing of a run's step, read from the run's revision).
 
 A plain link to the feedback form (works without script); with htmx the form opens in place, in the
 slot right after the link, and is sent from there.
@@ -14,14 +15,21 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def feedback_link(context, page_id, block="", phrasing="", step="", run="", label=""):
+def feedback_link(context, page_id, block="", phrasing="", step="", run="", phrasing_index="", label=""):
     request = context.get("request")
     if request is None or not getattr(request, "user", None) or not request.user.is_authenticated:
         return ""
     if getattr(request, "is_preview", False) or not page_id:
         return ""
-    query = {"page": page_id, "block": block, "phrasing": phrasing or "", "step": step, "run": run or ""}
-    url = reverse("feedback:new") + "?" + urlencode({k: v for k, v in query.items() if v})
+    query = {
+        "page": page_id,
+        "block": block,
+        "phrasing": phrasing or "",
+        "step": step,
+        "run": run or "",
+        "phrasing_index": "" if phrasing_index in ("", None) else phrasing_index,
+    }
+    url = reverse("feedback:new") + "?" + urlencode({k: v for k, v in query.items() if v != ""})
     return render_to_string(
         "feedback/includes/link.html", {"url": url, "label": label or _("反馈")}, request=request
     )

@@ -149,3 +149,19 @@ def test_no_owner_and_no_trainers_still_saves(client, agent, section, phrasing):
     login(client, agent)
     assert send(client, page=section.pk, phrasing=phrasing.pk).status_code == 200
     assert Feedback.objects.count() == 1 and not FeedbackNotice.objects.exists()
+
+
+def test_feedback_on_a_phrasing_of_the_run_step_names_the_library_phrasing(client, agent, procedure, run):
+    login(client, agent)
+    assert run.current_step == "greet"
+    page = client.get(run.get_absolute_url()).content.decode()
+    assert "phrasing_index=0" in page and "反馈这句话术" in page
+    send(client, page=procedure.pk, step="greet", run=run.pk, phrasing_index="0")
+    feedback = Feedback.objects.get()
+    assert (
+        feedback.phrasing.title == "开场问候" and feedback.step_key == "greet" and feedback.run_id == run.pk
+    )
+    response = send(client, page=procedure.pk, step="greet", run=run.pk, phrasing_index="7")
+    assert response.status_code == 400 and "这一步没有这条话术" in response.content.decode()
+    response = send(client, page=procedure.pk, step="greet", run=run.pk, phrasing_index="x")
+    assert response.status_code == 400 and Feedback.objects.count() == 1
