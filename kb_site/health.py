@@ -26,7 +26,7 @@ import dataclasses
 import datetime
 from collections import Counter, defaultdict
 
-from django.db.models import Count, F, Max, Q, Sum, Window
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
@@ -38,7 +38,7 @@ from feedback.choices import FeedbackKind
 from feedback.models import Feedback
 from kb_site.content.models import ArticlePage
 from kb_site.reports import display_name
-from procedures.choices import ENDING_OUTCOMES, EventAction, RunStatus
+from procedures.choices import ENDING_ACTIONS, ENDING_OUTCOMES, EventAction, RunStatus
 from procedures.models import ProcedurePage, ProcedureRun, RunEvent
 from search.models import ZeroResultQuery
 from training.models import AttemptAnswer, Question, QuestionOption
@@ -66,9 +66,6 @@ EVIDENCE_RUNS = 5
 NEAR_QUERIES_SHOWN = 5
 
 ESCALATED_OUTCOMES = (ENDING_OUTCOMES[EventAction.ESCALATE], ENDING_OUTCOMES[EventAction.TRANSFER])
-# Runs that stopped before the flow's own end: abandoned, or ended by one of the always-available endings
-# (升级 / 转接 / 客户放弃), which leave the run on the step the agent pressed it at.
-STOPPED_OUTCOMES = tuple(ENDING_OUTCOMES.values())
 
 # Words that say nothing about a topic: a zero-result search sharing only these with a title is not near it.
 GENERIC_WORDS = frozenset(
@@ -487,10 +484,12 @@ def health_items(days=DEFAULT_DAYS, kind=None, sort="score", now=None):
 
 
 def _stopped_runs(procedure_ids, since, now):
+    """Runs that stopped before the flow's own end: abandoned, or ended by one of the always-available
+    endings (升级 / 转接 / 客户放弃: an ending event, which leaves the run on the step it was pressed at).
+    A run that reached an outcome step, even one recording 已转接, went where the procedure led it."""
     runs = _counted_runs(since).filter(procedure_id__in=procedure_ids).order_by()
-    return runs.with_status(RunStatus.ABANDONED, now) | runs.filter(
-        status=RunStatus.COMPLETED, outcome__in=STOPPED_OUTCOMES
-    )
+    ended_early = Exists(RunEvent.objects.filter(run=OuterRef("pk"), action__in=ENDING_ACTIONS))
+    return runs.with_status(RunStatus.ABANDONED, now) | runs.filter(ended_early, status=RunStatus.COMPLETED)
 
 
 def editor_step_url(page_id, step_key):

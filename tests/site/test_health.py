@@ -68,11 +68,13 @@ def move(run, action, note="", **extra):
 
 @pytest.fixture
 def runs(procedure, agent, other_agent):
-    """Six runs of 少货处理 in the window and one before it:
+    """Seven runs of 少货处理 in the window and one before it:
 
     - ``abandoned``: greet → ask-package (noted), then left idle and marked abandoned there;
     - ``escalated``: greet → ask-package, escalated there to 主管 (with a reason);
     - ``gave_up``: the customer gave up on greet;
+    - ``transferred``: greet → ask-package → 有破损或被拆过 → the outcome step to-damage (已转接): an escalation
+      (a handoff), but the run went where the procedure led it, so it did not stop;
     - ``open``: just started, in progress on greet;
     - a practice run abandoned on greet (never counted);
     - ``old``: started 40 days ago and abandoned on greet (outside a 30-day window).
@@ -89,6 +91,9 @@ def runs(procedure, agent, other_agent):
     )
     gave_up = start_run(procedure, agent, variables=VALUES)
     move(gave_up, EventAction.GIVE_UP, handoff={"reason": "客户挂断"})
+    transferred = start_run(procedure, other_agent, variables=VALUES)
+    move(transferred, EventAction.NEXT)
+    move(transferred, EventAction.ANSWER, answer="1")
     open_run = start_run(procedure, agent, variables=VALUES)
     practice = start_run(procedure, agent, variables=VALUES, practice=True)
     practice.status = RunStatus.ABANDONED
@@ -96,7 +101,10 @@ def runs(procedure, agent, other_agent):
     old = start_run(procedure, agent, variables=VALUES, now=days_ago(40))
     old.status = RunStatus.ABANDONED
     old.save()
-    return {"abandoned": abandoned, "escalated": escalated, "gave_up": gave_up, "open": open_run, "old": old}
+    runs = {"abandoned": abandoned, "escalated": escalated, "gave_up": gave_up, "transferred": transferred}
+    for run in runs.values():
+        run.refresh_from_db()
+    return {**runs, "open": open_run, "old": old}
 
 
 @pytest.fixture
@@ -192,9 +200,11 @@ def test_each_signal_on_a_known_data_set(client, trainer, data_set, procedure, a
 
     assert (text.views, flow.views) == (3, 4)  # the 40-day-old view is outside the window
 
-    # counted runs in the window: abandoned, escalated, gave up, open (not the practice run, not the old one)
-    assert (flow.runs, flow.abandoned, flow.escalated) == (4, 1, 1)
-    assert (flow.abandonment_rate, flow.escalation_rate) == (0.25, 0.25)
+    # counted runs in the window: abandoned, escalated, gave up, transferred, open (not the practice run, not
+    # the old one); escalated: the 升级 with a handoff and the outcome 已转接
+    assert data_set["transferred"].outcome == "已转接"
+    assert (flow.runs, flow.abandoned, flow.escalated) == (5, 1, 2)
+    assert (flow.abandonment_rate, flow.escalation_rate) == (0.2, 0.4)
     assert (text.runs, text.abandonment_rate) == (0, None)
 
     assert flow.feedback == {FeedbackKind.ERROR: 1, FeedbackKind.UNCLEAR: 2}  # open and needs-info; not fixed
@@ -210,7 +220,7 @@ def test_each_signal_on_a_known_data_set(client, trainer, data_set, procedure, a
 
 def test_the_window_follows_the_days_filter(client, trainer, data_set):
     flow = items_of(dashboard(client, trainer, days=60))["少货处理"]
-    assert (flow.runs, flow.abandoned) == (5, 2)  # the 40-day-old abandoned run is in
+    assert (flow.runs, flow.abandoned) == (6, 2)  # the 40-day-old abandoned run is in
     assert flow.zero_result_queries == [("少货照片", 5), ("少货赔偿标准", 4)]
     assert items_of(dashboard(client, trainer, days=60))["退款时限"].views == 12
 
@@ -229,20 +239,20 @@ def test_badges_say_why_and_the_score_sums_their_points(client, trainer, data_se
     assert set(labels) == {
         "3 条反馈",
         "复核即将到期",
-        "弃用率 25%",
-        "升级率 25%",
+        "弃用率 20%",
+        "升级率 40%",
         "测验错误率 50%",
         "无结果搜索 4 次",
     }
-    # feedback 12 + 6 + 6; review soon 2; abandonment 40 × 25% × 4/10; escalation 25 × 25% × 4/10;
-    # quiz 25 × 50% × 2/10; zero results 2 × 4; reach × (1 + (4 views + 4 runs) / 200)
-    points = 24 + 2 + 4 + 2.5 + 2.5 + 8
-    assert flow.score == round(points * (1 + 8 / 200), 1)
+    # feedback 12 + 6 + 6; review soon 2; abandonment 40 × 20% × 5/10; escalation 25 × 40% × 5/10;
+    # quiz 25 × 50% × 2/10; zero results 2 × 4; reach × (1 + (4 views + 5 runs) / 200)
+    points = 24 + 2 + 4 + 5 + 2.5 + 8
+    assert flow.score == round(points * (1 + 9 / 200), 1)
     text = items_of(response)["退款时限"]
     # outdated 10; 10 days overdue: 10 + 3; quiz 25 × 2/3 × 3/10; zero results 2 × 2; reach × (1 + 3 / 200)
     assert text.score == round((10 + 13 + 5 + 4) * (1 + 3 / 200), 1)
     html = response.content.decode()
-    assert "复核逾期 10 天" in html and "弃用率 25%" in html and "3 条反馈" in html
+    assert "复核逾期 10 天" in html and "弃用率 20%" in html and "3 条反馈" in html
 
 
 def test_items_are_ranked_by_score_and_sortable(client, trainer, data_set, section):
@@ -271,7 +281,8 @@ def test_fifty_a_page(client, trainer, section):
 
 
 def test_the_stop_step_links_to_the_editor_with_its_evidence(client, supervisor, data_set, procedure):
-    """Two runs stopped at ask-package (abandoned there; escalated there), one at greet (gave up)."""
+    """Two runs stopped at ask-package (abandoned there; escalated there), one at greet (gave up); the run
+    that reached the outcome step to-damage did not stop."""
     response = dashboard(client, supervisor)
     stop = items_of(response)["少货处理"].stop
     assert (stop.key, stop.title, stop.stopped) == ("ask-package", "外包装是否完好？", 2)
@@ -287,11 +298,19 @@ def test_the_stop_step_links_to_the_editor_with_its_evidence(client, supervisor,
     assert "客户说包装像被拆过，不知道选哪个" in html and "外包装破损，客户要求主管处理" in html
     # the evidence links to each run's replay at its last event, which the supervisor may open
     run = data_set["escalated"]
-    run.refresh_from_db()
     replay = reverse("procedures:replay", args=[run.pk, run.next_seq - 1])
     assert f'href="{replay}"' in html
     assert client.get(replay).status_code == 200
     assert escalated["agent"] == "小李"
+
+
+def test_reaching_an_outcome_step_is_not_stopping(client, trainer, procedure, other_agent):
+    """A run led by its answers to the outcome step to-damage (已转接) escalated but did not stop."""
+    run = start_run(procedure, other_agent, variables=VALUES)
+    move(run, EventAction.NEXT)
+    move(run, EventAction.ANSWER, answer="1")
+    flow = items_of(dashboard(client, trainer))["少货处理"]
+    assert (flow.runs, flow.escalated, flow.stop) == (1, 1, None)
 
 
 def test_trainers_see_the_notes_but_not_whose_runs(client, trainer, data_set):
@@ -361,7 +380,7 @@ def test_csv_export_has_every_row_in_rank_order(client, trainer, data_set):
     rows = list(csv.reader(io.StringIO(body[1:])))
     assert rows[0][:3] == ["排名", "标题", "类型"]
     assert [row[1] for row in rows[1:]] == ["少货处理", "退款时限"]
-    assert rows[1][7:9] == ["25%", "25%"]
+    assert rows[1][7:9] == ["20%", "40%"]
 
 
 def test_xlsx_export_opens(client, trainer, data_set):
