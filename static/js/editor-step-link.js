@@ -42,9 +42,22 @@
     for (let node = block; node; node = node.parentElement && node.parentElement.closest("[data-streamfield-child]")) {
       expand(node);
     }
-    block.scrollIntoView({ block: "start" });
+    reveal(block, 12);
     block.classList.add("cb-flow-opened");
-    setTimeout(() => block.classList.remove("cb-flow-opened"), 1500);
+    setTimeout(() => block.classList.remove("cb-flow-opened"), 3000);
+  }
+
+  /* Scroll to the block at once (the admin scrolls smoothly, which a growing page outruns), and again while
+   * the blocks above it are still being rendered, unless the user has started scrolling. */
+  let userMoved = false;
+  ["wheel", "keydown", "touchstart", "mousedown"].forEach((type) =>
+    window.addEventListener(type, () => (userMoved = true), { once: true, passive: true }),
+  );
+
+  function reveal(block, tries) {
+    if (userMoved) return;
+    block.scrollIntoView({ block: "start", behavior: "instant" });
+    if (tries > 0) setTimeout(() => reveal(block, tries - 1), 250);
   }
 
   function start() {
