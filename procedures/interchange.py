@@ -575,6 +575,13 @@ def check(spec, section):
     if str(spec["slug"]) in slugs:
         known.add(str(spec["slug"]))  # itself: resolved once saved (a rule working the same procedure)
     for index, step in enumerate(spec["steps"]):
+        if step.get("kind") == StepKind.SUBPROCEDURE and str(step.get("procedure") or "") == str(
+            spec["slug"]
+        ):
+            problems.append(
+                _("%(step)s：子流程不能运行本流程自己，否则会无限循环。") % {"step": step_place(index, step)}
+            )
+            continue
         names = [step.get("procedure"), step.get("continue_with")]
         names += [rule.get("procedure") for rule in step.get("follow_ups") or []]
         for slug in names:

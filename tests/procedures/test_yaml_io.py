@@ -257,6 +257,21 @@ def test_every_problem_is_shown_with_its_step_and_nothing_is_saved(
     assert saved_state() == before
 
 
+def test_a_sub_procedure_calling_itself_is_refused(trainer_client, missing_item, empty_section):
+    spec = small_flow(greet={"next": "self"})
+    spec["steps"].insert(
+        1, {"key": "self", "kind": "subprocedure", "title": "再来一遍", "procedure": "small-flow"}
+    )
+    spec["steps"][1]["next"] = "ask"
+    before = saved_state()
+
+    response = upload(trainer_client, empty_section, dump(spec))
+
+    assert response.status_code == 400
+    assert "第 2 步「再来一遍」（self）：子流程不能运行本流程自己" in response.content.decode()
+    assert saved_state() == before
+
+
 def test_an_error_in_a_variable_reference_is_named(trainer_client, missing_item, empty_section):
     spec = small_flow()
     spec["steps"].insert(
