@@ -50,6 +50,7 @@ REPORT_URLS = [
     "/admin/reports/procedures/agents/",
     "/admin/reports/procedures/abandonment/",
     "/admin/reports/procedures/paths/",
+    "/admin/reports/feedback/open/",
 ]
 
 
