@@ -7,10 +7,12 @@ import yaml
 from django.urls import reverse
 
 from kb_site.content.models import Phrasing
+from procedures import demo as procedures_demo
 from procedures.blocks import stream_to_steps
 from procedures.interchange import MAX_BYTES
 from procedures.models import ProcedurePage
 from tests.factories import ArticlePageFactory, SectionPageFactory
+from tests.procedures.conftest import load_demo_procedure
 
 
 def export_url(page):
@@ -153,6 +155,17 @@ def test_round_trip_into_an_empty_section(trainer_client, missing_item, empty_se
     again = yaml.safe_load(exported(trainer_client, copy))
     original = yaml.safe_load(text)
     assert again["steps"] == original["steps"] and again["variables"] == original["variables"]
+
+
+@pytest.mark.parametrize("path", procedures_demo.procedure_files(), ids=lambda p: p.name)
+def test_every_demo_procedure_round_trips(trainer_client, empty_section, path):
+    page = load_demo_procedure(path.name)
+
+    assert upload(trainer_client, empty_section, exported(trainer_client, page)).status_code == 302
+
+    copy = ProcedurePage.objects.child_of(empty_section).get(slug=page.slug)
+    assert steps_of(copy) == steps_of(page)
+    assert copy.get_latest_revision_as_object().step_dicts() == page.step_dicts()
 
 
 def test_importing_a_slug_the_section_has_makes_a_draft_revision_and_keeps_the_live_one(
