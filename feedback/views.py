@@ -54,15 +54,17 @@ def new(request):
     data = request.POST if request.method == "POST" else request.GET
     fragment = bool(getattr(request, "htmx", False))
     template = "feedback/includes/form.html" if fragment else "feedback/new.html"
+    # htmx swaps no 4xx answer by default: a fragment saying what is wrong comes as a 200.
+    refused = 200 if fragment else 400
     try:
         target = resolve(request.user, data)
     except TargetError as error:
-        return render(request, template, {"error": error.message}, status=400)
+        return render(request, template, {"error": error.message}, status=refused)
     if request.method == "GET":
         return render(request, template, {"target": target, "form": FeedbackForm()})
     form = FeedbackForm(request.POST)
     if not form.is_valid():
-        return render(request, template, {"target": target, "form": form}, status=400)
+        return render(request, template, {"target": target, "form": form}, status=refused)
     feedback = handling.submit(target, request.user, form.cleaned_data["kind"], form.cleaned_data["text"])
     return render(request, template, {"target": target, "sent": feedback})
 

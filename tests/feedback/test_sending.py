@@ -134,6 +134,12 @@ def test_empty_or_too_long_text_and_a_tampered_type_are_form_errors(client, agen
     assert response.status_code == 400 and "最多 2000 个字" in response.content.decode()
     response = send(client, kind="hacked", page=article.pk, block=paragraph)
     assert response.status_code == 400 and "请选择列出的反馈类型" in response.content.decode()
+    # Sent from the form opened in place: the fragment with the error (htmx swaps no 4xx answer).
+    response = client.post(
+        NEW, {"kind": "error", "text": "", "page": article.pk, "block": paragraph}, HTTP_HX_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" not in body and "请写下哪里有问题" in body
     assert not Feedback.objects.exists()
 
 
