@@ -144,3 +144,16 @@ def test_demo_related_keys_link_both_sides_once(agent_client, missing_item):
 
     assert related_panel(agent_client.get(missing_item.url)) == ["少货处理规范"]
     assert related_panel(agent_client.get(rules.url)) == ["少货处理"]
+
+
+def test_the_run_screen_shows_the_procedures_related_articles(agent_client, missing_item):
+    rules = publish(ArticlePageFactory(parent=missing_item.get_parent(), title="少货处理规范"))
+    relate_procedure(missing_item, rules)
+    procedure = ProcedurePage.objects.get(pk=missing_item.pk)
+    response = agent_client.post(
+        reverse("procedures:start", args=[procedure.pk]),
+        {f"v-{name}": "王女士" for name in procedure.to_procedure().required_at_start()},
+    )
+    assert response.status_code == 302
+
+    assert related_panel(agent_client.get(response["Location"])) == ["少货处理规范"]
