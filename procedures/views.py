@@ -270,6 +270,7 @@ def run_as_dict(run):
                 "next": e.next_key,
                 "inputs": e.inputs,
                 "note": e.note,
+                "said": e.said,  # the 必说 lines ticked as 已说 (None: the step had none)
                 "entered_at": _local_iso(e.entered_at),
                 "left_at": _local_iso(e.left_at),
             }

@@ -129,6 +129,10 @@ def test_the_replay_shows_what_was_ticked(client, agent, supervisor, run):
     )
     html = client.get(reverse("procedures:replay", args=[run.pk, handle.seq])).content.decode()
     assert html.count("未勾选“已说”") == 2
+    html = client.get(reverse("procedures_runs:timeline", args=[run.pk])).content.decode()
+    assert "已说：报工号" in html and "必说话术均未勾选" in html
+    events = client.get(reverse("procedures:run_json", args=[run.pk])).json()["events"]
+    assert [e["said"] for e in events] == [["报工号"], [], None]  # 开场, 处理, the outcome reached
 
 
 @pytest.fixture
