@@ -37,6 +37,26 @@ def add_first_step(page, kind_label, title):
     page.fill('input[name="steps-0-value-title"]', title)
 
 
+def step_blocks(page):
+    """The steps field's blocks in order (deleted ones, which Wagtail only hides, left out)."""
+    return page.locator(
+        "#steps-root [data-streamfield-stream-container] > [data-streamfield-child]:not([aria-hidden='true'])"
+    )
+
+
+def duplicate_step(page, index):
+    step_blocks(page).nth(index).locator('[data-streamfield-action="DUPLICATE"]').first.click()
+
+
+def delete_step(page, index):
+    step_blocks(page).nth(index).locator('[data-streamfield-action="DELETE"]').first.click()
+
+
+def block_key(page, index):
+    """The key the ``index``-th step block holds (shown as a muted label, never typed)."""
+    return step_blocks(page).nth(index).locator("callbook-step-key > input").first.input_value()
+
+
 def picker(page, name):
     """The target picker whose hidden input is ``name``, e.g. ``steps-0-value-next``."""
     return page.locator(f'callbook-step-target:has(> input[name="{name}"])')
@@ -81,6 +101,10 @@ def add_list_item(page, prefix):
 
 def flow_map(page):
     return page.locator("callbook-flow-map")
+
+
+def expect_map_summary(page, text):
+    expect(flow_map(page).locator(".cb-flow-map__summary")).to_have_text(text)
 
 
 def map_step(page, title):

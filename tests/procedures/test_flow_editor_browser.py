@@ -51,7 +51,7 @@ def test_trainer_builds_a_branching_procedure_without_typing_a_key(
     fe.create_step_from(page, "steps-1-value-answers-1-value-next", "转运输破损处理", "结果")
     page.fill('input[name="steps-3-value-outcome"]', "已转接")
     expect(question).not_to_have_class(re.compile(r"\bhas-errors\b"))
-    expect(fe.flow_map(page).locator(".cb-flow-map__summary")).to_have_text("4 个步骤，没有发现问题。")
+    fe.expect_map_summary(page, "4 个步骤，没有发现问题。")
     fe.expect_map_arrows(page, "外包装是否完好？", [("完好", "正常处理"), ("破损", "转运输破损处理")])
     expect(fe.picker_options(page, "steps-0-value-next")).to_have_text(
         [
@@ -99,3 +99,42 @@ def test_trainer_builds_a_branching_procedure_without_typing_a_key(
         ("破损", damaged["key"]),
     ]
     assert (fine["outcome"], damaged["outcome"]) == ("已解决", "已转接")
+
+
+def test_duplicated_steps_get_a_key_of_their_own_and_deleted_targets_are_marked(
+    browser,  # noqa: F811
+    live_server,
+    trainer,
+    missing_item,
+):
+    page = fe.admin_page(browser, live_server.url, trainer)
+    page.goto(f"{live_server.url}/admin/pages/{missing_item.pk}/edit/")
+    fe.expect_map_summary(page, "12 个步骤，没有发现问题。")
+    assert [fe.block_key(page, index) for index in range(3)] == ["greet", "ask-package", "collect"]
+
+    # A copy of 三步核实 (verify) gets a new key; the original keeps its readable one. Nothing leads to the
+    # copy, and the map says so.
+    fe.duplicate_step(page, 3)
+    expect(fe.step_blocks(page)).to_have_count(13)
+    assert fe.block_key(page, 3) == "verify"
+    copy_key = fe.block_key(page, 4)
+    assert KEY.match(copy_key)
+    copy = fe.flow_map(page).locator(f'.cb-flow-step[data-step-key="{copy_key}"]')
+    expect(copy).to_have_class(re.compile(r"\bhas-errors\b"))
+    expect(copy.locator(".cb-flow-step__errors")).to_contain_text("无法到达这个步骤")
+    fe.delete_step(page, 4)
+    fe.expect_map_summary(page, "12 个步骤，没有发现问题。")
+
+    # Deleting 说明核实结果 (no-shortage) leaves the answer that led there pointing nowhere: its picker and the
+    # map say which step lost its target.
+    fe.delete_step(page, 10)
+    fe.expect_map_summary(page, "1 个问题，已在下面的步骤上标出。")
+    confirmed = fe.map_step(page, "核实结果：是否确实少发？")
+    expect(confirmed.locator(".cb-flow-step__errors")).to_contain_text("下一步“no-shortage”不存在")
+    expect(confirmed.locator(".cb-flow-arrow.is-missing")).to_have_text(
+        "数量无误 → 不存在的步骤“no-shortage”"
+    )
+    missing = page.locator("callbook-step-target .cb-step-target__select.is-missing")
+    expect(missing).to_have_count(1)
+    expect(missing.locator("option:checked")).to_have_text("不存在的步骤：no-shortage")
+    page.context.close()
