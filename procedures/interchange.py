@@ -428,10 +428,14 @@ class _Checker:
             self.choice(where, branch, "op", Operator)
             self.text(where, branch, "value", required=True)
             self.text(where, branch, "next", required=True)
+        if kind == StepKind.RULE and step.get("follow_ups"):
+            self.add(where, _("规则步骤不能有跟进规则（follow_ups）。"))
         for number, rule in enumerate(self.items(where, step, "follow_ups", "mapping")):
             here = _("%(step)s 跟进规则 %(n)s") % {"step": where, "n": number + 1}
             self.text(here, rule, "title", required=True)
             self.integer(here, rule, "amount", required=True)
+            if _is_int(rule.get("amount")) and rule["amount"] < 1:
+                self.add(here, _("“amount”应是正整数。"))
             self.integer(here, rule, "before_hour")
             self.choice(here, rule, "kind", FollowUpKind)
             self.choice(here, rule, "unit", DueUnit)
@@ -628,6 +632,14 @@ def import_procedure(spec, section, user):
         raise PermissionError(_("你没有在这个栏目下新建页面的权限。"))
     if sibling is not None and not sibling.permissions_for_user(user).can_edit():
         raise PermissionError(_("你没有编辑流程“%(title)s”的权限。") % {"title": sibling.title})
+    lock = sibling.specific.get_lock() if sibling is not None else None
+    if lock is not None and lock.for_user(user):
+        raise ImportProblems(
+            [
+                _("流程“%(title)s”已被锁定，暂时不能导入新版本：%(reason)s")
+                % {"title": sibling.title, "reason": lock.get_message(user)}
+            ]
+        )
     unresolved = set()
     try:
         values = demo.procedure_values(spec, section, phrasings_for(section, spec), "", unresolved)

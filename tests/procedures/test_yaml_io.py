@@ -307,6 +307,18 @@ def test_an_error_in_a_variable_reference_is_named(trainer_client, missing_item,
     assert saved_state() == before
 
 
+def test_a_procedure_locked_by_someone_else_is_not_revised(trainer_client, supervisor, missing_item):
+    spec = yaml.safe_load(exported(trainer_client, missing_item))
+    ProcedurePage.objects.filter(pk=missing_item.pk).update(locked=True, locked_by=supervisor)
+    before = saved_state()
+
+    response = upload(trainer_client, missing_item.get_parent(), dump(spec))
+
+    assert response.status_code == 400
+    assert "已被锁定" in response.content.decode()
+    assert saved_state() == before
+
+
 def test_a_slug_taken_by_another_page_in_the_section_is_refused(trainer_client, missing_item):
     section = missing_item.get_parent()
     ArticlePageFactory(parent=section, title="同名文章", slug="small-flow")
@@ -339,6 +351,7 @@ HOSTILE = {
         "    follow_ups: [{title: t, amount: three, unit: fortnights}]\n"
         "  - kind: teleport\n    title: x\n"
         "  - kind: rule\n    title: r\n    branches: [{variable: v, op: like, value: [1], next: x}]\n"
+        "    follow_ups: [{title: t, amount: 0}]\n"
     ),
     "bad-slug": "title: x\nslug: 'a b/c'\nwhen_to_use: y\nsteps: [{key: a, kind: outcome, title: t, outcome: 已解决}]\n",
 }
@@ -365,6 +378,8 @@ def test_wrong_types_are_each_named(trainer_client, missing_item, empty_section)
         "“answers”应是列表",
         "“amount”应是整数",
         "“unit”的值“fortnights”不是可选值之一",
+        "第 3 步「r」：规则步骤不能有跟进规则",
+        "“amount”应是正整数",
         "第 2 步「x」：“kind”应是以下之一",
         "“op”的值“like”不是可选值之一",
     ):
