@@ -1,7 +1,8 @@
 """Content health (内容健康): which article or procedure a trainer should fix next, and why.
 
-Every live article and procedure is one ``HealthItem``. Its signals are read over a window of the last
-``days`` local days (today included), except the review state and open feedback, which are states:
+Every live article, procedure and library phrasing is one ``HealthItem``. Its signals are read over a window
+of the last ``days`` local days (today included), except the review state and open feedback, which are
+states (a phrasing has no review date, views or runs: its signals are feedback, searches and quizzes):
 
 - 复核 (review): ``ReviewMixin.review_due`` passed (已逾期 N 天), within ``REVIEW_SOON_DAYS`` (即将到期), or 正常;
 - 浏览 (views): the page-view record (``changes.PageView``, one row per user, page and local day);
@@ -10,10 +11,12 @@ Every live article and procedure is one ``HealthItem``. Its signals are read ove
   it (``with_status(ABANDONED)``: marked, or idle past the limit); it escalated when it ended 已升级 or
   已转接, or handed the case to a group or person (``handoff_group`` / ``handoff_user``). Both rates are
   over all the window's counted runs;
-- 反馈 (open feedback): ``Feedback.objects.open()`` on the page, by type;
+- 反馈 (open feedback): ``Feedback.objects.open()`` on the page, by type (feedback about a phrasing counts for
+  the phrasing and for the page it was sent from);
 - 无结果搜索 near it: see ``content_words`` and ``near_zero_result_searches``;
-- 测验错误率 (quiz miss rate): answers submitted in the window to questions citing the page (an option's
-  ``cite_page``, or the question's ``procedure`` for a scenario question), the share answered wrongly.
+- 测验错误率 (quiz miss rate): answers submitted in the window to questions citing the item (an option's
+  ``cite_page`` or ``cite_phrasing``, or the question's ``procedure`` for a scenario question), the share
+  answered wrongly.
 
 Cost: a fixed number of queries whatever the number of items: each table is read once, aggregated in
 the database per page (``values(...).annotate(...)``), and the rows are merged in Python. The step where a
@@ -36,7 +39,7 @@ from django.utils.translation import gettext_lazy
 from changes.models import PageView
 from feedback.choices import FeedbackKind
 from feedback.models import Feedback
-from kb_site.content.models import ArticlePage
+from kb_site.content.models import ArticlePage, Phrasing
 from kb_site.reports import display_name
 from procedures.choices import ENDING_ACTIONS, ENDING_OUTCOMES, EventAction, RunStatus
 from procedures.models import ProcedurePage, ProcedureRun, RunEvent
@@ -193,10 +196,10 @@ class StopStep:
 
 @dataclasses.dataclass
 class HealthItem:
-    """One live article or procedure and its signals over the window."""
+    """One live article, procedure or phrasing and its signals over the window."""
 
     page: object
-    kind: str  # "article" or "procedure"
+    kind: str  # "article", "procedure" or "phrasing"
     kind_label: str
     review_due: datetime.date | None
     review_state: str = Review.OK
@@ -216,6 +219,15 @@ class HealthItem:
     @property
     def page_id(self):
         return self.page.pk
+
+    @property
+    def key(self):
+        """``("page", pk)`` or ``("phrasing", pk)``: pages and phrasings number their rows apart."""
+        return ("phrasing" if self.is_phrasing else "page", self.page.pk)
+
+    @property
+    def is_phrasing(self):
+        return self.kind == "phrasing"
 
     @property
     def title(self):
@@ -262,7 +274,16 @@ class HealthItem:
         return _("正常")
 
     @property
+    def url(self):
+        """Where agents see it: the page, or a phrasing's card on its section's page."""
+        if self.is_phrasing:
+            return self.page.url_in_section(self.page.section)
+        return self.page.url or ""
+
+    @property
     def edit_url(self):
+        if self.is_phrasing:
+            return reverse("wagtailsnippets_content_phrasing:edit", args=[self.page.pk])
         return reverse("wagtailadmin_pages:edit", args=[self.page.pk])
 
 
@@ -310,13 +331,26 @@ def near_zero_result_searches(items, queries):
 
 
 def _items(kind=None):
-    """The live articles and procedures, with their words (title and tags): two queries per page type."""
-    types = [("article", ArticlePage), ("procedure", ProcedurePage)]
+    """The live articles, procedures and library phrasings, with their words (title and tags): two queries
+    per type. ``HealthItem.page`` holds the page, or the phrasing (with its section)."""
+    types = [
+        ("article", ArticlePage, lambda: ArticlePage.objects.live().defer_streamfields().order_by("path")),
+        (
+            "procedure",
+            ProcedurePage,
+            lambda: ProcedurePage.objects.live().defer_streamfields().order_by("path"),
+        ),
+        (
+            "phrasing",
+            Phrasing,
+            lambda: Phrasing.objects.live().select_related("section").order_by("title", "pk"),
+        ),
+    ]
     items = []
-    for name, model in types:
+    for name, model, rows in types:
         if kind and kind != name:
             continue
-        pages = list(model.objects.live().defer_streamfields().order_by("path"))
+        pages = list(rows())
         tags = defaultdict(list)
         for page_id, tag in model.tags.through.objects.values_list("content_object_id", "tag__name"):
             tags[page_id].append(tag)
@@ -325,7 +359,7 @@ def _items(kind=None):
                 page=page,
                 kind=name,
                 kind_label=str(model._meta.verbose_name),
-                review_due=page.review_due or page.compute_review_due(),
+                review_due=(page.review_due or page.compute_review_due()) if name != "phrasing" else None,
             )
             item.words = content_words(" ".join([page.title, *tags[page.pk]]))
             items.append(item)
@@ -368,11 +402,14 @@ def _add_views(by_id, first_day):
             item.views = row["n"]
 
 
-def _add_feedback(by_id):
-    rows = Feedback.objects.open().order_by().values("page_id", "kind").annotate(n=Count("pk"))
+def _add_feedback(by_key):
+    """Open feedback per page and type; feedback about a phrasing counts for the phrasing as well as for the
+    page it was sent from (the agent saw it there)."""
+    rows = Feedback.objects.open().order_by().values("page_id", "phrasing_id", "kind").annotate(n=Count("pk"))
     for row in rows:
-        if item := by_id.get(row["page_id"]):
-            item.feedback[row["kind"]] += row["n"]
+        for key in (("page", row["page_id"]), ("phrasing", row["phrasing_id"])):
+            if item := by_key.get(key):
+                item.feedback[row["kind"]] += row["n"]
 
 
 def _add_zero_results(items, first_day):
@@ -385,19 +422,22 @@ def _add_zero_results(items, first_day):
     near_zero_result_searches(items, {row["query_string"]: row["n"] for row in rows})
 
 
-def _add_quiz(by_id, since):
-    """Answers to questions citing a page: which questions cite which pages (two queries), then the answers
-    submitted in the window, counted per question (one query)."""
+def _add_quiz(by_key, since):
+    """Answers to questions citing a page or phrasing: which questions cite what (two queries), then the
+    answers submitted in the window, counted per question (one query)."""
     cites = defaultdict(set)
-    options = QuestionOption.objects.filter(cite_page__isnull=False).values_list(
-        "question_id", "cite_page_id"
-    )
-    for question_id, page_id in options.distinct():
-        cites[question_id].add(page_id)
+    options = QuestionOption.objects.filter(Q(cite_page__isnull=False) | Q(cite_phrasing__isnull=False))
+    for question_id, page_id, phrasing_id in options.values_list(
+        "question_id", "cite_page_id", "cite_phrasing_id"
+    ).distinct():
+        if page_id:
+            cites[question_id].add(("page", page_id))
+        if phrasing_id:
+            cites[question_id].add(("phrasing", phrasing_id))
     for question_id, page_id in Question.objects.filter(procedure__isnull=False).values_list(
         "pk", "procedure_id"
     ):
-        cites[question_id].add(page_id)
+        cites[question_id].add(("page", page_id))
     if not cites:
         return
     answers = (
@@ -407,8 +447,8 @@ def _add_quiz(by_id, since):
         .annotate(total=Count("pk"), missed=Count("pk", filter=Q(correct=False)))
     )
     for row in answers:
-        for page_id in cites[row["question_id"]]:
-            if item := by_id.get(page_id):
+        for key in cites[row["question_id"]]:
+            if item := by_key.get(key):
                 item.quiz_answers += row["total"]
                 item.quiz_missed += row["missed"]
 
@@ -459,24 +499,26 @@ def score_item(item):
 
 
 def health_items(days=DEFAULT_DAYS, kind=None, sort="score", now=None):
-    """Every live article and procedure (or those of ``kind``) with its signals over the last ``days`` days,
+    """Every live article, procedure and phrasing (or those of ``kind``) with its signals over the last ``days`` days,
     scored, in ``sort`` order (``SORTS``: highest first; ties by title). A fixed number of queries."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     first_day, since = window_start(days, today)
     items = _items(kind)
-    by_id = {item.page_id: item for item in items}
+    by_key = {item.key: item for item in items}
+    by_id = {item.page_id: item for item in items if not item.is_phrasing}
     _set_review_state(items, today)
-    _add_views(by_id, first_day)
-    if kind != "article":
+    if kind != "phrasing":
+        _add_views(by_id, first_day)
+    if kind in (None, "procedure"):
         _add_runs(by_id, since, now)
-    _add_feedback(by_id)
+    _add_feedback(by_key)
     _add_zero_results(items, first_day)
-    _add_quiz(by_id, since)
+    _add_quiz(by_key, since)
     for item in items:
         score_item(item)
     key = SORTS.get(sort, SORTS["score"])[1]
-    items.sort(key=lambda item: (-key(item), -item.score, item.title, item.page_id))
+    items.sort(key=lambda item: (-key(item), -item.score, item.title, item.key))
     return items
 
 

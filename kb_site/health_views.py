@@ -18,7 +18,12 @@ from kb_site.reports import safe_cell
 
 PER_PAGE = 50
 
-KIND_CHOICES = [("", _("全部")), ("article", _("规范文章")), ("procedure", _("引导流程"))]
+KIND_CHOICES = [
+    ("", _("全部")),
+    ("article", _("规范文章")),
+    ("procedure", _("引导流程")),
+    ("phrasing", _("话术")),
+]
 
 
 class HealthFilterForm(forms.Form):
@@ -129,7 +134,7 @@ def export_rows(items):
             item.kind_label,
             item.review_display,
             item.review_due.isoformat() if item.review_due else "",
-            item.views,
+            "" if item.is_phrasing else item.views,
             item.runs if item.is_procedure else "",
             health.percent(item.abandonment_rate) if item.is_procedure else "",
             health.percent(item.escalation_rate) if item.is_procedure else "",

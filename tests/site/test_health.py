@@ -22,7 +22,7 @@ from procedures.choices import EventAction, RunStatus
 from procedures.models import ProcedurePage
 from procedures.runs import apply_move, mark_abandoned_runs, start_run
 from search.models import ZeroResultQuery
-from tests.factories import ArticlePageFactory, publish
+from tests.factories import ArticlePageFactory, PhrasingFactory, publish
 from tests.procedures.conftest import load_demo_procedure
 from training.models import AttemptAnswer, Question, QuestionOption, Quiz, QuizAttempt
 
@@ -255,16 +255,49 @@ def test_badges_say_why_and_the_score_sums_their_points(client, trainer, data_se
     assert "复核逾期 10 天" in html and "弃用率 20%" in html and "3 条反馈" in html
 
 
+def test_a_phrasing_has_its_feedback_quiz_and_searches(client, trainer, article, section, agent, newhire):
+    phrasing = PhrasingFactory(title="退款到账说明", section=section, text="退款三个工作日内原路退回。")
+    Feedback.objects.create(
+        reporter=agent, page=article, phrasing=phrasing, kind=FeedbackKind.UNCLEAR, text="…"
+    )
+    question = Question.objects.create(section=section, type="single", stem="怎么说退款到账？")
+    option = QuestionOption.objects.create(
+        question=question, text="三个工作日", correct=True, cite_phrasing=phrasing
+    )
+    quiz = Quiz.objects.create(title="话术考核", section=section)
+    for correct in (True, False):
+        attempt = QuizAttempt.objects.create(
+            quiz=quiz, quiz_title=quiz.title, user=newhire, pass_mark=80, submitted_at=timezone.now()
+        )
+        AttemptAnswer.objects.create(attempt=attempt, question=question, chosen=[option.pk], correct=correct)
+    ZeroResultQuery.objects.create(query_string="退款多久到账", date=timezone.localdate(), hits=2)
+
+    response = dashboard(client, trainer, kind="phrasing")
+    item = items_of(response)["退款到账说明"]
+    assert item.feedback == {FeedbackKind.UNCLEAR: 1}
+    assert (item.quiz_answers, item.quiz_missed) == (2, 1)
+    assert item.zero_result_queries == [("退款多久到账", 2)]
+    assert (item.review_display, item.views, item.runs) == ("正常", 0, 0)
+    assert item.url == f"{section.url}#phrasing-{phrasing.pk}"
+    assert item.edit_url == reverse("wagtailsnippets_content_phrasing:edit", args=[phrasing.pk])
+    html = response.content.decode()
+    assert f'href="{item.edit_url}"' in html and "1 条反馈" in html
+    # the feedback was sent from the article: it counts there too
+    assert items_of(dashboard(client, trainer))["退款时限"].feedback == {FeedbackKind.UNCLEAR: 1}
+
+
+def titles(response, phrasings=False):
+    return [item.title for item in response.context["page"].object_list if phrasings or not item.is_phrasing]
+
+
 def test_items_are_ranked_by_score_and_sortable(client, trainer, data_set, section):
     publish(ArticlePageFactory(parent=section, title="开场白", slug="greeting"))  # nothing wrong with it
-    ranked = [item.title for item in dashboard(client, trainer).context["page"].object_list]
-    assert ranked == ["少货处理", "退款时限", "开场白"]
-    by_views = [item.title for item in dashboard(client, trainer, sort="views").context["page"].object_list]
-    assert by_views == ["少货处理", "退款时限", "开场白"]
-    by_review = [item.title for item in dashboard(client, trainer, sort="review").context["page"].object_list]
-    assert by_review[0] == "退款时限"
-    articles = [item.title for item in dashboard(client, trainer, kind="article").context["page"].object_list]
-    assert articles == ["退款时限", "开场白"]
+    ranked = dashboard(client, trainer).context["page"].object_list
+    assert [item.title for item in ranked if not item.is_phrasing] == ["少货处理", "退款时限", "开场白"]
+    assert [item.score for item in ranked] == sorted((item.score for item in ranked), reverse=True)
+    assert titles(dashboard(client, trainer, sort="views")) == ["少货处理", "退款时限", "开场白"]
+    assert titles(dashboard(client, trainer, sort="review"))[0] == "退款时限"
+    assert titles(dashboard(client, trainer, kind="article"), phrasings=True) == ["退款时限", "开场白"]
 
 
 def test_fifty_a_page(client, trainer, section):
@@ -364,9 +397,7 @@ def test_a_wrong_filter_is_said_and_the_default_used(client, trainer, data_set):
     html = response.content.decode()
     assert "天数须为整数" in html and "没有这种排序方式" in html
     assert response.context["days"] == health.DEFAULT_DAYS
-    assert [item.title for item in response.context["page"].object_list] == [
-        "少货处理"
-    ]  # the valid kind kept
+    assert titles(response, phrasings=True) == ["少货处理"]  # the valid kind kept
     assert "天数最多为 365" in dashboard(client, trainer, days="9999").content.decode()
     assert dashboard(client, trainer, page="x").context["page"].number == 1
 
@@ -379,7 +410,8 @@ def test_csv_export_has_every_row_in_rank_order(client, trainer, data_set):
     assert body.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(body[1:])))
     assert rows[0][:3] == ["排名", "标题", "类型"]
-    assert [row[1] for row in rows[1:]] == ["少货处理", "退款时限"]
+    assert [row[1] for row in rows[1:3]] == ["少货处理", "退款时限"]
+    assert len(rows) == 1 + len(dashboard(client, trainer).context["page"].object_list)
     assert rows[1][7:9] == ["20%", "40%"]
 
 
@@ -397,8 +429,8 @@ def test_xlsx_export_opens(client, trainer, data_set):
 
 
 def make_items(section, agent, count, start):
-    """``count`` articles and ``count`` procedures (copies of a small procedure) with views, feedback, a
-    stopped run with a note and a zero-result search each."""
+    """``count`` articles, ``count`` procedures (copies of the demo one) and ``count`` phrasings with views,
+    feedback, a stopped run with a note, a zero-result search and a quiz answer each."""
     template = ProcedurePage.objects.get(slug="missing-item-flow")
     for n in range(start, start + count):
         article = publish(ArticlePageFactory(parent=section, title=f"补发规则{n}", slug=f"reship-{n}"))
@@ -415,6 +447,17 @@ def make_items(section, agent, count, start):
             handoff={"reason": "转售后", "group": Group.objects.get(name=roles.SUPERVISOR)},
         )
         ZeroResultQuery.objects.create(query_string=f"补发规则{n}怎么办", date=timezone.localdate(), hits=1)
+        phrasing = PhrasingFactory(title=f"补发话术{n}", section=section)
+        Feedback.objects.create(
+            reporter=agent, page=article, phrasing=phrasing, kind=FeedbackKind.ERROR, text="…"
+        )
+        question = Question.objects.create(section=section, type="single", stem=f"补发{n}")
+        QuestionOption.objects.create(question=question, text="对", correct=True, cite_phrasing=phrasing)
+        quiz = Quiz.objects.create(title=f"补发考核{n}", section=section)
+        attempt = QuizAttempt.objects.create(
+            quiz=quiz, quiz_title=quiz.title, user=agent, pass_mark=80, submitted_at=timezone.now()
+        )
+        AttemptAnswer.objects.create(attempt=attempt, question=question, correct=False)
 
 
 def test_the_number_of_queries_does_not_grow_with_the_items(
@@ -425,7 +468,7 @@ def test_the_number_of_queries_does_not_grow_with_the_items(
     client.get(URL)  # warm the per-process caches (site root paths, content types)
     with CaptureQueriesContext(connection) as two:
         response = client.get(URL)
-    assert len(response.context["page"].object_list) == 5
+    assert len(response.context["page"].object_list) == 3 + 2 * 3  # the demo procedure and its 2 phrasings
     stops = [item.stop for item in response.context["page"].object_list if item.is_procedure and item.runs]
     assert len(stops) == 2 and all(stop and stop.runs[0]["notes"] for stop in stops)
 
@@ -433,7 +476,8 @@ def test_the_number_of_queries_does_not_grow_with_the_items(
     with django_assert_max_num_queries(len(two)):
         response = client.get(URL)
     items = response.context["page"].object_list
-    assert len(items) == 21
+    assert len(items) == 3 + 10 * 3
+    assert sum(1 for item in items if item.is_phrasing and item.quiz_missed and item.feedback) == 10
     assert sum(1 for item in items if item.stop and item.stop.runs[0]["notes"]) == 10
 
 
