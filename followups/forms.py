@@ -22,12 +22,11 @@ from procedures.forms import CleanTextField
 from procedures.models import ProcedurePage
 
 from .choices import AttemptResult, FollowUpKind, Status
-from .models import FollowUp, FollowUpSettings, Notice
+from .models import FollowUp, FollowUpSettings
 
 __all__ = [
     "AttemptForm",
     "CloseForm",
-    "MarkReadForm",
     "QueueFilterForm",
     "ReassignForm",
     "display_name",
@@ -338,25 +337,3 @@ class ReassignForm(forms.Form):
         if user is not None and not user.has_perm("followups.work_followup"):
             self.add_error("user", _("%(name)s 不能处理跟进（没有权限）。") % {"name": display_name(user)})
         return cleaned
-
-
-class MarkReadForm(forms.Form):
-    """Mark one notice read, or all of mine when none is given."""
-
-    notice = forms.ModelChoiceField(
-        queryset=Notice.objects.none(),
-        required=False,
-        error_messages={"invalid_choice": _("没有这条提醒。")},
-    )
-
-    def __init__(self, user, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user = user
-        self.fields["notice"].queryset = Notice.objects.filter(user=user)
-
-    def save(self, now=None):
-        now = now or timezone.now()
-        notices = Notice.objects.filter(user=self.user, read_at__isnull=True)
-        if self.cleaned_data.get("notice"):
-            notices = notices.filter(pk=self.cleaned_data["notice"].pk)
-        return notices.update(read_at=now)

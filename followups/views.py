@@ -1,4 +1,5 @@
-"""The follow-up pages: the queues, one follow-up with its attempts and chain, and the inbox (the bell).
+"""The follow-up pages: the queues, one follow-up with its attempts and chain (the inbox is site-wide:
+``kb_site.inbox``).
 
 Every view that takes input validates a form (``followups.forms``) and records through
 ``followups.handling``, which checks again under lock; a refusal from either is one message to the
@@ -21,8 +22,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import handling
 from .choices import CLOSED_STATUSES
-from .forms import AttemptForm, CloseForm, MarkReadForm, QueueFilterForm, ReassignForm, display_name
-from .models import FollowUp, Notice
+from .forms import AttemptForm, CloseForm, QueueFilterForm, ReassignForm, display_name
+from .models import FollowUp
 from .templatetags.followup_tags import customer_line, masked
 
 PAGE_SIZE = 50
@@ -322,35 +323,4 @@ def reassign(request):
     return _back(request, fallback)
 
 
-@require_GET
-def inbox(request):
-    """My notices, newest first: assigned to me, due soon, overdue, escalated to me."""
-    notices = Notice.objects.filter(user=request.user).select_related("follow_up").order_by("-created_at")
-    page = Paginator(notices, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "followups/inbox.html",
-        {
-            "page_obj": page,
-            "notices": page.object_list,
-            "unread": Notice.objects.filter(user=request.user, read_at__isnull=True).count(),
-        },
-    )
-
-
-@require_POST
-def mark_read(request):
-    form = MarkReadForm(request.user, request.POST)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-        return redirect("followups:inbox")
-    form.save()
-    notice = form.cleaned_data.get("notice")
-    if notice is not None and request.POST.get("open"):
-        return redirect(notice.follow_up.get_absolute_url())
-    return _back(request, reverse("followups:inbox"))
-
-
-__all__ = ["attempt", "close", "detail", "inbox", "mark_read", "queue", "reassign", "work"]
+__all__ = ["attempt", "close", "detail", "queue", "reassign", "work"]

@@ -292,14 +292,14 @@ def test_the_inbox_counts_unread_and_marks_read(client, agent, make):
     login(client, agent)
     response = client.get(reverse("inbox"))
     assert response.context["unread"] == 2 and "🔔 2" in response.content.decode()
-    response = client.post(reverse("followups:mark_read"), {"notice": one.pk, "open": "1"})
+    response = client.post(reverse("inbox_read"), {"notice": f"followup-{one.pk}", "open": "1"})
     assert response.url == first.get_absolute_url()
     assert client.get(reverse("inbox")).context["unread"] == 1
-    client.post(reverse("followups:mark_read"))
+    client.post(reverse("inbox_read"))
     assert client.get(reverse("inbox")).context["unread"] == 0
     # Someone else's notice cannot be marked.
     others = Notice.objects.exclude(user=agent).get()
-    client.post(reverse("followups:mark_read"), {"notice": others.pk})
+    assert client.post(reverse("inbox_read"), {"notice": f"followup-{others.pk}"}).status_code == 404
     others.refresh_from_db()
     assert others.read_at is None
 
