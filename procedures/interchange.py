@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
-from kb_site.content.models import ArticlePage, Phrasing, SectionPage
+from kb_site.content.models import ArticlePage, Phrasing
 
 from . import demo
 from .choices import AssignTo, DueUnit, FollowUpKind, Operator, Priority, StepKind, VariableType
@@ -697,12 +697,3 @@ def _save_draft(spec, section, sibling, values, user):
     page.tags.set(tags)
     page.save_revision(user=user, log_action=True)  # full_clean first; the live version stays as it is
     return page, False
-
-
-def sections_for(user):
-    """The sections ``user`` may add procedures to (the import's choice)."""
-    return [
-        section
-        for section in SectionPage.objects.order_by("path")
-        if section.permissions_for_user(user).can_add_subpage()
-    ]

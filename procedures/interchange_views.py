@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -125,7 +125,3 @@ def page_buttons(page, user, view_name=None, next_url=None):
         yield ExportYamlItem(page=page)
     elif page_class is not None and issubclass(page_class, SectionPage):
         yield ImportYamlItem(page=page)
-
-
-def import_url(section):
-    return reverse("procedures_import_yaml", args=[section.pk])
