@@ -17,6 +17,7 @@ from wagtail.models import Page, Revision
 
 from kb_site.content import roles
 from kb_site.content.models import ArticlePage, Phrasing, SectionPage
+from procedures.engine import SCOPE_SEP
 from procedures.models import ProcedurePage, ProcedureRun
 from procedures.models.pages import procedure_for_revision, referenced_phrasing_ids
 
@@ -38,6 +39,9 @@ class Target:
     step_title: str = ""
     run: ProcedureRun | None = None
     revision: Revision | None = None
+    # What the form posted, when the remark lands elsewhere (a step of a sub-procedure inside a run is
+    # about the called procedure: its page, its own key and the revision the run pinned).
+    posted: dict | None = None
 
     @property
     def owner(self):
@@ -68,6 +72,8 @@ class Target:
 
     def as_query(self):
         """The ids of this target, as the form carries them."""
+        if self.posted is not None:
+            return dict(self.posted)
         data = {"page": self.page.pk}
         if self.block_id:
             data["block"] = self.block_id
@@ -198,9 +204,20 @@ def _pin_to_run(user, page, target, run_raw):
         raise TargetError(_("这次运行不属于这个流程。"))
     if not target.step_key:
         raise TargetError(_("请指明是运行中的哪一步。"))
-    step = run.get_procedure().by_key.get(target.step_key)
+    procedure = run.get_procedure()
+    step = procedure.by_key.get(target.step_key)
     if step is None:
         raise TargetError(_("这次运行的流程中没有这一步。"))
     target.run = run
     target.step_title = step.get("title", "")
     target.revision = run.revision
+    sub = procedure.subprocedure_of(target.step_key)
+    if sub is not None:
+        # A step of a called procedure: the remark is about that procedure (its owner, its revision as
+        # the run pinned it), still pinned to this run.
+        called = Page.objects.filter(pk=sub.page).specific().first()
+        if called is not None:
+            target.posted = target.as_query()
+            target.page = called
+            target.step_key = target.step_key.rsplit(SCOPE_SEP, 1)[-1]
+            target.revision = Revision.objects.filter(pk=sub.revision).first() or run.revision

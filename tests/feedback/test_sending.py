@@ -171,3 +171,50 @@ def test_feedback_on_a_phrasing_of_the_run_step_names_the_library_phrasing(clien
     assert response.status_code == 400 and "这一步没有这条话术" in response.content.decode()
     response = send(client, page=procedure.pk, step="greet", run=run.pk, phrasing_index="x")
     assert response.status_code == 400 and Feedback.objects.count() == 1
+
+
+def test_feedback_on_a_sub_procedure_step_goes_to_that_procedure_pinned_to_the_run(
+    client, agent, trainer, section
+):
+    from tests.procedures.test_procedure_views import start, step
+    from tests.procedures.test_subprocedures import add_procedure, block
+
+    verify = add_procedure(
+        section,
+        "verify-identity",
+        "身份核验",
+        [
+            block("question", key="ask", title="核对手机号后四位", answers=[{"label": "一致", "next": "ok"}]),
+            block("outcome", key="ok", title="核验通过", outcome="已核实"),
+        ],
+        outcomes="已核实",
+    )
+    verify.maintainer = trainer
+    verify.save_revision().publish()
+    verify.refresh_from_db()
+    pinned = verify.live_revision_id
+    caller = add_procedure(
+        section,
+        "caller",
+        "少货登记",
+        [
+            block("subprocedure", key="verify", title="核验身份", procedure=verify.pk, next="done"),
+            block("outcome", key="done", title="已登记", outcome="已解决"),
+        ],
+    )
+    login(client, agent)
+    run = start(client, caller)
+    run.refresh_from_db()
+    assert run.current_step == "verify/ask"
+    verify.save_revision().publish()  # a newer 身份核验 mid-run: the feedback names the pinned one
+    response = send(client, page=caller.pk, step="verify/ask", run=run.pk)
+    assert response.status_code == 200 and "已提交给 李培训" in response.content.decode()
+    feedback = Feedback.objects.get()
+    assert (feedback.page_id, feedback.step_key, feedback.revision_id, feedback.run_id) == (
+        verify.pk,
+        "ask",
+        pinned,
+        run.pk,
+    )
+    assert feedback.owner == trainer
+    step(client, run, answer="0")  # the run goes on
