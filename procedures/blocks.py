@@ -377,7 +377,7 @@ class RuleStepBlock(StepBlock):
     branches = blocks.ListBlock(
         BranchBlock(), min_num=1, label=_("分支"), help_text=_("从上到下检查，第一个满足的分支生效")
     )
-    default = target_block(label=_("其他情况"), help_text=_("没有分支满足时去哪一步（步骤标识）"))
+    default = target_block(label=_("其他情况"), help_text=_("没有分支满足时去哪一步"))
 
     class Meta:
         icon = "cogs"

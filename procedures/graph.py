@@ -159,7 +159,7 @@ def validate(steps, variables=None):
             errors.append(GraphError(index, key, "answers", _("判断步骤至少需要一个回答选项。")))
         for field, target in targets(step):
             if not target:
-                errors.append(GraphError(index, key, field, _("请填写下一步（目标步骤的标识）。")))
+                errors.append(GraphError(index, key, field, _("请选择下一步（本流程中的一个步骤）。")))
             elif target not in by_key:
                 errors.append(
                     GraphError(index, key, field, _("下一步“%(target)s”不存在。") % {"target": target})

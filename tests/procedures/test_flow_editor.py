@@ -108,7 +108,7 @@ def test_map_marks_a_missing_target_on_its_step(trainer_client):
     assert response.status_code == 200
     boxes = cards(response)
     assert "has-errors" in boxes["外包装是否完好？"]
-    assert "请填写下一步" in boxes["外包装是否完好？"]
+    assert "请选择下一步" in boxes["外包装是否完好？"]
     assert 'cb-flow-arrow is-missing" data-target=""' in boxes["外包装是否完好？"]
     assert "has-errors" not in boxes["问候并确认来意"] + boxes["正常处理"]
     assert 'data-error-count="1"' in response.content.decode()

@@ -44,7 +44,7 @@ def test_trainer_builds_a_branching_procedure_without_typing_a_key(
     page.fill('input[name="steps-1-value-answers-1-value-label"]', "破损")
     question = fe.map_step(page, "外包装是否完好？")
     expect(question).to_have_class(re.compile(r"\bhas-errors\b"))
-    expect(question.locator(".cb-flow-step__errors")).to_contain_text("请填写下一步")
+    expect(question.locator(".cb-flow-step__errors")).to_contain_text("请选择下一步")
     fe.expect_map_arrows(page, "外包装是否完好？", [("完好", "正常处理"), ("破损", "未选择")])
 
     # Fixed with another new step; the pickers already list every step by kind and title.
