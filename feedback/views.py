@@ -101,7 +101,6 @@ def _handle_list(request, status=200, bound=None):
             "filters": filters,
             "items": items,
             "page_obj": page,
-            "can_replay": request.user.has_perm("procedures.view_procedurerun"),
         },
         status=status,
     )
@@ -190,6 +189,5 @@ def detail(request, pk):
             "handler": handler,
             "form": HandleForm(feedback) if handler else None,
             "answer_form": AnswerForm() if feedback.reporter_id == request.user.pk else None,
-            "can_replay": request.user.has_perm("procedures.view_procedurerun"),
         },
     )

@@ -33,6 +33,12 @@ procedures never imports them.
     show at its top, e.g. a practice run's score. The admin run timeline
     (``procedures_runs:timeline``) shows the same panels, above its table.
 
+``may_view_run`` (a Wagtail hook)
+    Called as ``fn(user, run)`` when someone other than the run's agent, without ``view_procedurerun``,
+    asks for a run's replay; return True to let them see it. The feedback app lets whoever handles a
+    remark sent from inside a run see that run (the agent chose to share it by sending the remark);
+    trainers otherwise see figures only.
+
 ``run_json_extra`` (a Wagtail hook)
     Called as ``fn(run)`` when a run is served as JSON (``procedures:run_json``); return a dict whose
     keys are merged into the run's, e.g. the follow-ups a run left::
@@ -48,5 +54,6 @@ BEFORE_START_RUN = "before_start_run"
 PROCEDURE_START_NOTE = "procedure_start_note"
 RUN_SUMMARY_PANEL = "run_summary_panel"
 RUN_JSON_EXTRA = "run_json_extra"
+MAY_VIEW_RUN = "may_view_run"
 
 run_ended = Signal()

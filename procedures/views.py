@@ -24,7 +24,7 @@ from .choices import ENDING_ACTIONS, EventAction, RunStatus, StepKind
 from .forms import VARIABLE_PREFIX, MoveForm, StartForm
 from .models import ProcedurePage, ProcedureRun, current_procedure
 from .runs import MoveRejected, apply_move, continued_run, run_summary_text, start_run
-from .signals import BEFORE_START_RUN, RUN_JSON_EXTRA, RUN_SUMMARY_PANEL
+from .signals import BEFORE_START_RUN, MAY_VIEW_RUN, RUN_JSON_EXTRA, RUN_SUMMARY_PANEL
 from .text import fill_rich_text, speech_values, spoken_values
 
 # A run screen is for the call in progress: no section menu beside it (it would also cost a
@@ -380,11 +380,13 @@ def summary_context(run):
 
 
 def _visible_run(request, run_id):
-    """A run its agent or a supervisor (``view_procedurerun``) may look at; anyone else gets 404, as
-    ``run_json`` answers."""
+    """A run its agent, a supervisor (``view_procedurerun``) or someone an app above lets see it
+    (``may_view_run``) may look at; anyone else gets 404, as ``run_json`` answers."""
     run = ProcedureRun.objects.select_related("user").filter(pk=run_id).first()
     if run is None or not (
-        run.user_id == request.user.pk or request.user.has_perm("procedures.view_procedurerun")
+        run.user_id == request.user.pk
+        or request.user.has_perm("procedures.view_procedurerun")
+        or any(fn(request.user, run) for fn in hooks.get_hooks(MAY_VIEW_RUN))
     ):
         raise Http404(_("没有找到这次流程运行。"))
     return run

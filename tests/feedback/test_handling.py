@@ -6,6 +6,7 @@ from django.urls import reverse
 from feedback import handling
 from feedback.models import FeedbackLog, FeedbackNotice
 from feedback.targets import resolve
+from procedures.runs import start_run
 from tests.factories import make_user, publish
 from tests.feedback.conftest import block_ids
 from tests.procedures.conftest import login
@@ -153,7 +154,7 @@ def titles_mine(client):
     return [f.text for f in client.get(MINE).context["items"]]
 
 
-def test_feedback_from_a_run_links_its_replay_for_supervisors(
+def test_feedback_from_a_run_links_its_replay_for_supervisors_and_its_handler(
     client, supervisor, trainer, agent, procedure, run
 ):
     login(client, agent)
@@ -169,7 +170,14 @@ def test_feedback_from_a_run_links_its_replay_for_supervisors(
     login(client, supervisor)
     assert replay in client.get(LIST).content.decode()
     assert client.get(replay).status_code == 200
-    # Trainers may not open agents' runs (procedures: view_procedurerun): the run is named, not linked.
+    # A trainer sees agents' runs as figures only (no view_procedurerun), but the run a remark was sent
+    # from is evidence the agent chose to share: its handler may open that replay, and no other run.
     login(client, trainer)
     page = client.get(LIST).content.decode()
-    assert "来自流程运行" in page and replay not in page
+    assert "来自流程运行" in page and replay in page
+    assert client.get(replay).status_code == 200
+    other = start_run(procedure, agent, variables={"客户称呼": "李先生", "订单号": "A200"})
+    assert client.get(reverse("procedures:replay_start", args=[other.pk])).status_code == 404
+    # Someone who handles no remark on that run (a supervisor-less colleague agent) still gets 404.
+    login(client, make_user("坐席", username="agent9"))
+    assert client.get(replay).status_code == 404
