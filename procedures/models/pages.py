@@ -98,7 +98,9 @@ class ProcedurePage(TaggedSearchableMixin, ReviewMixin, Page):
     steps = StreamField(
         StepStreamBlock(),
         verbose_name=_("步骤"),
-        help_text=_("第一个步骤是起点。回答、规则和“下一步”都从本流程的步骤中按标题选择，旁边的流程图随编辑更新"),
+        help_text=_(
+            "第一个步骤是起点。回答、规则和“下一步”都从本流程的步骤中按标题选择，旁边的流程图随编辑更新"
+        ),
     )
     tags = tags_field(ProcedurePageTag)
 
