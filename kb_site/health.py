@@ -27,6 +27,7 @@ The score (``score_item``) is documented on ``WEIGHTS`` below; the view is ``kb_
 
 import dataclasses
 import datetime
+import functools
 from collections import Counter, defaultdict
 
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum, Window
@@ -68,6 +69,8 @@ EVIDENCE_RUNS = 5
 # How many near zero-result searches an item lists.
 NEAR_QUERIES_SHOWN = 5
 
+# The outcomes the always-available endings record (an ending pressed on a step stops the run there).
+STOPPED_OUTCOMES = tuple(ENDING_OUTCOMES.values())
 ESCALATED_OUTCOMES = (ENDING_OUTCOMES[EventAction.ESCALATE], ENDING_OUTCOMES[EventAction.TRANSFER])
 
 # Words that say nothing about a topic: a zero-result search sharing only these with a title is not near it.
@@ -176,11 +179,17 @@ SORTS = {
 
 @dataclasses.dataclass
 class Reason:
-    """A badge: why an item ranks where it does, and the points it adds."""
+    """A badge: why an item ranks where it does, and the points it adds. The text is translated when shown
+    (scoring every item of a large base must not translate every badge of items nobody sees)."""
 
-    label: str
+    template: str  # a gettext_lazy message with %(name)s placeholders
+    params: dict
     points: float
     level: str = "warn"  # "bad", "warn" or "info": the badge's colour
+
+    @property
+    def label(self):
+        return str(self.template) % self.params
 
 
 @dataclasses.dataclass
@@ -209,7 +218,8 @@ class HealthItem:
     abandoned: int = 0
     escalated: int = 0
     feedback: Counter = dataclasses.field(default_factory=Counter)
-    zero_result_queries: list = dataclasses.field(default_factory=list)  # [(query, hits)], most first
+    zero_result_queries: list = dataclasses.field(default_factory=list)  # the top [(query, hits)], most first
+    zero_result_hits: int = 0  # all near searches' hits
     quiz_answers: int = 0
     quiz_missed: int = 0
     score: float = 0.0
@@ -262,10 +272,6 @@ class HealthItem:
         )
 
     @property
-    def zero_result_hits(self):
-        return sum(hits for _query, hits in self.zero_result_queries)
-
-    @property
     def review_display(self):
         if self.review_state == Review.OVERDUE:
             return _("已逾期 %(days)d 天") % {"days": self.review_days_overdue}
@@ -301,11 +307,12 @@ def percent(rate):
 # --- words -------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=16384)
 def content_words(text):
     """The words of ``text`` that name a topic: segmented with zhtext (words and their dictionary sub-words,
     so 快递单号 also gives 快递 and 单号), at least two characters long (a single character is a particle or
     part of a word), and not one of ``GENERIC_WORDS`` (处理, 规范, 怎么办…, which every title or question has)."""
-    return {word for word in analyze(text or "") if len(word) >= 2 and word not in GENERIC_WORDS}
+    return frozenset(word for word in analyze(text or "") if len(word) >= 2 and word not in GENERIC_WORDS)
 
 
 def near_zero_result_searches(items, queries):
@@ -314,31 +321,56 @@ def near_zero_result_searches(items, queries):
     A search is near an item when the search's content words (``content_words``) and those of the item's
     title and tags share at least one word: 少货赔多少 is near 少货处理 (少货), 怎么处理 near nothing. Such a
     search was about the item's topic, yet the item was not found: a word, a synonym or a section is missing.
-    ``queries`` is ``{query_string: hits}``; the words are matched through an index from word to items."""
+    ``queries`` is ``{query_string: hits}``.
+
+    Cost: the queries are numbered in order of hits (most first) and indexed by word; an item's near queries
+    are the union of its words' sets (a C-level set union), its hits their sum, and its top queries the
+    smallest numbers among the first ``NEAR_QUERIES_SHOWN`` of each word (the top of a union is among the
+    tops of its parts)."""
+    ranked = sorted(queries.items(), key=lambda pair: (-pair[1], pair[0]))
+    hits = [count for _query, count in ranked]
     by_word = defaultdict(list)
+    for index, (query, _count) in enumerate(ranked):
+        for word in content_words(query):
+            by_word[word].append(index)  # in rank order
     for item in items:
-        for word in item.words:
-            by_word[word].append(item)
-    for query, hits in queries.items():
-        near = {id(item): item for word in content_words(query) for item in by_word.get(word, ())}
-        for item in near.values():
-            item.zero_result_queries.append((query, hits))
-    for item in items:
-        item.zero_result_queries.sort(key=lambda pair: (-pair[1], pair[0]))
+        lists = [by_word[word] for word in item.words if word in by_word]
+        if not lists:
+            continue
+        near = lists[0] if len(lists) == 1 else set().union(*lists)
+        item.zero_result_hits = sum(map(hits.__getitem__, near))
+        top = sorted({index for found in lists for index in found[:NEAR_QUERIES_SHOWN]})[:NEAR_QUERIES_SHOWN]
+        item.zero_result_queries = [ranked[index] for index in top]
 
 
 # --- the signals, one query (or two) per table ----------------------------------------------------------
+
+
+# What an item reads of a page: its title, its address (``Page.url``) and its review date.
+PAGE_FIELDS = (
+    "id",
+    "title",
+    "path",
+    "depth",
+    "url_path",
+    "live",
+    "locale_id",
+    "content_type_id",
+    "review_due",
+    "last_reviewed",
+    "review_interval_days",
+)
 
 
 def _items(kind=None):
     """The live articles, procedures and library phrasings, with their words (title and tags): two queries
     per type. ``HealthItem.page`` holds the page, or the phrasing (with its section)."""
     types = [
-        ("article", ArticlePage, lambda: ArticlePage.objects.live().defer_streamfields().order_by("path")),
+        ("article", ArticlePage, lambda: ArticlePage.objects.live().only(*PAGE_FIELDS).order_by("path")),
         (
             "procedure",
             ProcedurePage,
-            lambda: ProcedurePage.objects.live().defer_streamfields().order_by("path"),
+            lambda: ProcedurePage.objects.live().only(*PAGE_FIELDS).order_by("path"),
         ),
         (
             "phrasing",
@@ -351,6 +383,7 @@ def _items(kind=None):
         if kind and kind != name:
             continue
         pages = list(rows())
+        label = str(model._meta.verbose_name)
         tags = defaultdict(list)
         for page_id, tag in model.tags.through.objects.values_list("content_object_id", "tag__name"):
             tags[page_id].append(tag)
@@ -358,7 +391,7 @@ def _items(kind=None):
             item = HealthItem(
                 page=page,
                 kind=name,
-                kind_label=str(model._meta.verbose_name),
+                kind_label=label,
                 review_due=(page.review_due or page.compute_review_due()) if name != "phrasing" else None,
             )
             item.words = content_words(" ".join([page.title, *tags[page.pk]]))
@@ -467,7 +500,8 @@ def score_item(item):
     if feedback_points:
         reasons.append(
             Reason(
-                _("%(n)d 条反馈") % {"n": item.feedback_total},
+                gettext_lazy("%(n)d 条反馈"),
+                {"n": item.feedback_total},
                 feedback_points,
                 "bad" if feedback_points >= 10 else "warn",
             )
@@ -477,21 +511,31 @@ def score_item(item):
             WEIGHTS["review_overdue"] + item.review_days_overdue // WEIGHTS["review_overdue_per_days"],
             WEIGHTS["review_overdue_max"],
         )
-        reasons.append(Reason(_("复核逾期 %(days)d 天") % {"days": item.review_days_overdue}, points, "bad"))
+        reasons.append(
+            Reason(gettext_lazy("复核逾期 %(days)d 天"), {"days": item.review_days_overdue}, points, "bad")
+        )
     elif item.review_state == Review.SOON:
-        reasons.append(Reason(_("复核即将到期"), WEIGHTS["review_soon"], "info"))
+        reasons.append(Reason(gettext_lazy("复核即将到期"), {}, WEIGHTS["review_soon"], "info"))
     if item.abandoned:
         points = WEIGHTS["abandonment"] * item.abandonment_rate * _confidence(item.runs)
-        reasons.append(Reason(_("弃用率 %(rate)s") % {"rate": percent(item.abandonment_rate)}, points))
+        reasons.append(
+            Reason(gettext_lazy("弃用率 %(rate)s"), {"rate": percent(item.abandonment_rate)}, points)
+        )
     if item.escalated:
         points = WEIGHTS["escalation"] * item.escalation_rate * _confidence(item.runs)
-        reasons.append(Reason(_("升级率 %(rate)s") % {"rate": percent(item.escalation_rate)}, points))
+        reasons.append(
+            Reason(gettext_lazy("升级率 %(rate)s"), {"rate": percent(item.escalation_rate)}, points)
+        )
     if item.quiz_missed:
         points = WEIGHTS["quiz_miss"] * item.quiz_miss_rate * _confidence(item.quiz_answers)
-        reasons.append(Reason(_("测验错误率 %(rate)s") % {"rate": percent(item.quiz_miss_rate)}, points))
+        reasons.append(
+            Reason(gettext_lazy("测验错误率 %(rate)s"), {"rate": percent(item.quiz_miss_rate)}, points)
+        )
     if item.zero_result_hits:
         points = min(WEIGHTS["zero_result_search"] * item.zero_result_hits, WEIGHTS["zero_result_max"])
-        reasons.append(Reason(_("无结果搜索 %(n)d 次") % {"n": item.zero_result_hits}, points, "info"))
+        reasons.append(
+            Reason(gettext_lazy("无结果搜索 %(n)d 次"), {"n": item.zero_result_hits}, points, "info")
+        )
     reach = 1 + min(item.views + item.runs, WEIGHTS["reach_full"]) / WEIGHTS["reach_full"]
     item.reasons = sorted(reasons, key=lambda reason: -reason.points)
     item.score = round(sum(reason.points for reason in reasons) * reach, 1)
@@ -531,7 +575,9 @@ def _stopped_runs(procedure_ids, since, now):
     A run that reached an outcome step, even one recording 已转接, went where the procedure led it."""
     runs = _counted_runs(since).filter(procedure_id__in=procedure_ids).order_by()
     ended_early = Exists(RunEvent.objects.filter(run=OuterRef("pk"), action__in=ENDING_ACTIONS))
-    return runs.with_status(RunStatus.ABANDONED, now) | runs.filter(ended_early, status=RunStatus.COMPLETED)
+    # The outcome first: only runs that ended 已升级 / 已转接 / 客户放弃 are looked up in the events.
+    ended = runs.filter(status=RunStatus.COMPLETED, outcome__in=STOPPED_OUTCOMES).filter(ended_early)
+    return runs.with_status(RunStatus.ABANDONED, now) | ended
 
 
 def editor_step_url(page_id, step_key):
