@@ -1,4 +1,4 @@
-"""Content health (内容健康): which article or procedure a trainer should fix next, and why.
+"""Content health (内容健康): which article, procedure or phrasing a trainer should fix next, and why.
 
 Every live article, procedure and library phrasing is one ``HealthItem``. Its signals are read over a window
 of the last ``days`` local days (today included), except the review state and open feedback, which are
