@@ -155,28 +155,6 @@ class ReviewMixin(models.Model):
     class Meta:
         abstract = True
 
-    def with_content_json(self, content):
-        """The page as a revision holds it, with the review date never earlier than the page's own.
-
-        复核完成 (``kb_site.content.review``) sets the date on the page row without a revision, so no
-        approval is needed; every revision saved before then still holds the old date. Publishing such a
-        revision (an older draft, a revert) builds the page from it through this method: keeping the
-        later of the two dates means a review is never undone by a publish, and the editor (which opens
-        the latest revision through here too) shows the reviewed date. A date can therefore only move
-        forward through the editor, which is what a review date is. The page's date is read from the
-        database: the instance at hand may be an editor's form that was opened before the review.
-        """
-        obj = super().with_content_json(content)
-        stored = (
-            type(self)._default_manager.filter(pk=self.pk).values_list("last_reviewed", flat=True).first()
-            if self.pk
-            else None
-        )
-        reviewed = max(filter(None, [self.last_reviewed, stored]), default=None)
-        if reviewed and (not obj.last_reviewed or obj.last_reviewed < reviewed):
-            obj.last_reviewed = reviewed
-        return obj
-
     def compute_review_due(self):
         if not self.last_reviewed:
             return None

@@ -1,10 +1,12 @@
 """复核完成 in one click: the review date set to today without a content edit or a workflow.
 
 ``mark_reviewed`` writes ``last_reviewed`` / ``review_due`` on the page row (a queryset ``update``: no
-revision, so nothing waits for approval and the page's drafts are untouched) and records the review in
-Wagtail's audit log (``REVIEWED``, shown in the page's history as “复核完成：<备注>”). Revisions saved
-before still hold the old date; ``ReviewMixin.with_content_json`` keeps the later date whenever a page
-is built from a revision, so publishing an older draft (or reverting) never brings the old date back.
+new revision, so nothing waits for approval) and records the review in Wagtail's audit log
+(``REVIEWED``, shown in the page's history as “复核完成：<备注>”). The live revision and the drafts
+saved after it get the same two values in their stored content: a draft published later (or the editor,
+which opens the latest revision) then carries the reviewed date instead of bringing the old one back.
+Only a deliberate revert to a revision older than the live one restores its own date, as a revert
+restores everything else. Editors can still set the date by hand (a wrong date can be corrected).
 
 Editors reach it from the page's header in the admin (``ReviewPageButton`` → ``review_page``), and in
 bulk from the 待复核内容 report or the page explorer (``MarkReviewedBulkAction``, a Wagtail bulk action).
@@ -27,7 +29,7 @@ from wagtail.admin.ui.menus.pages import PageMenuItem
 from wagtail.admin.utils import get_valid_next_url_from_request
 from wagtail.admin.views.pages.bulk_actions.page_bulk_action import PageBulkAction
 from wagtail.log_actions import LogFormatter, log
-from wagtail.models import Page
+from wagtail.models import Page, Revision
 
 from .models import ReviewMixin
 
@@ -42,6 +44,12 @@ def mark_reviewed(page, user, note="", today=None):
     due = today + datetime.timedelta(days=page.review_interval_days or 0)
     type(page).objects.filter(pk=page.pk).update(last_reviewed=today, review_due=due)
     page.last_reviewed, page.review_due = today, due
+    revisions = page.revisions.all()
+    if page.live_revision_id:
+        revisions = revisions.filter(pk__gte=page.live_revision_id)
+    for revision in revisions.only("pk", "content"):
+        content = {**revision.content, "last_reviewed": today.isoformat(), "review_due": due.isoformat()}
+        Revision.objects.filter(pk=revision.pk).update(content=content)
     log(instance=page, action=REVIEWED, user=user, data={"note": note, "date": today.isoformat()})
 
 

@@ -101,7 +101,8 @@ def test_publishing_an_older_draft_keeps_the_review_date(client, trainer, superv
     edit = client.get(reverse("wagtailadmin_pages:edit", args=[stale.pk])).content.decode()
     assert timezone.localdate().isoformat() in edit
 
-    draft.publish(user=supervisor, skip_permission_checks=True)
+    # as an approval does: the draft read from the database, where the review updated it
+    Revision.objects.get(pk=draft.pk).publish(user=supervisor, skip_permission_checks=True)
     page = ArticlePage.objects.get(pk=stale.pk)
     assert page.summary == "草稿里的新摘要"
     assert page.last_reviewed == timezone.localdate()
@@ -141,3 +142,14 @@ def test_overdue_report_export_has_no_checkbox_column(client, trainer, stale):
     response = client.get("/admin/reports/overdue-review/?export=csv")
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     assert "过期的规范" in body and "checkbox" not in body and "选择" not in body
+
+
+def test_an_editor_can_still_correct_a_wrong_review_date(stale):
+    """复核完成 moves the date forward without an edit; a trainer may still set an earlier one by hand."""
+    stale.last_reviewed = timezone.localdate() - datetime.timedelta(days=3)
+    publish(stale)
+    stale.last_reviewed = timezone.localdate() - datetime.timedelta(days=10)
+    publish(stale)
+    assert ArticlePage.objects.get(pk=stale.pk).last_reviewed == timezone.localdate() - datetime.timedelta(
+        days=10
+    )
