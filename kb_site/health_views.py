@@ -67,7 +67,7 @@ class HealthFilterForm(forms.Form):
 def refuse(request):
     return render(
         request,
-        "health/refused.html",
+        "refused.html",
         {"message": _("只有培训师和主管可以查看内容健康。")},
         status=403,
     )

@@ -59,7 +59,7 @@ def team_scope(user):
 
 
 def refuse(request, message, status):
-    return render(request, "training/team/refused.html", {"message": message}, status=status)
+    return render(request, "refused.html", {"message": message}, status=status)
 
 
 def not_found(request):
