@@ -14,7 +14,6 @@ from django.utils.translation import gettext_lazy
 from wagtail.admin.panels import Panel
 
 from .blocks import FLOW_EDITOR_MEDIA
-from .choices import StepKind
 from .overview import overview_rows
 
 
@@ -35,17 +34,7 @@ def map_rows(steps, errors):
             card["index"] = indexes[card["key"]].popleft()
             card["errors"] = messages.get(card["index"], [])
             card["arrows"] = [_arrow(label, key, title, keys) for label, key, title in card["arrows"]]
-            if card["kind"] == StepKind.SUBPROCEDURE:  # the overview shows no arrow out of a sub-procedure
-                target = steps[card["index"]].get("next") or ""
-                card["arrows"] = [_arrow(_("完成后"), target, _title(steps, target), keys)]
     return rows
-
-
-def _title(steps, key):
-    for step in steps:
-        if step.get("key") == key:
-            return step.get("title") or key
-    return "？"
 
 
 def _arrow(label, key, title, keys):

@@ -29,6 +29,8 @@ def _card(step, titles):
     elif kind == StepKind.QUESTION:
         for answer in step.get("answers") or []:
             arrows.append((answer.get("label"), answer.get("next"), titles.get(answer.get("next"), "？")))
+    elif kind == StepKind.SUBPROCEDURE:
+        arrows.append((_("完成后"), step.get("next"), titles.get(step.get("next"), "？")))
     elif kind == StepKind.RULE:
         for branch in step.get("branches") or []:
             label = f"{branch.get('variable')} {op_label(branch.get('op'))} {branch.get('value')}"

@@ -541,3 +541,9 @@ def test_the_demo_shares_identity_check_and_leads_missing_item_into_transit_dama
         demo.ensure_procedure(demo.DEMO_DIR / "procedures" / name, False, DemoReport())
         demo.link_continue_with(demo.DEMO_DIR / "procedures" / name, DemoReport())
     assert {p.pk: p.live_revision_id for p in ProcedurePage.objects.all()} == revisions
+
+
+def test_the_overview_draws_the_arrow_out_of_a_sub_procedure_step(client, agent, caller_page):
+    client.force_login(agent)
+    html = client.get(caller_page.url).content.decode()
+    assert '<span class="flow-label">完成后</span> → <a href="#step-confirm">确认方案</a>' in html
