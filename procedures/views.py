@@ -363,6 +363,7 @@ def summary_context(run):
         "timeline": [
             {
                 "event": e,
+                "title": procedure.display_title(e.step_key, e.step_title),
                 "inputs": engine.inputs_text(e.inputs, procedure.labels()),
                 "seconds": engine.format_duration(e.seconds),
             }
