@@ -72,6 +72,22 @@ def test_trainer_reviews_from_the_page_header_with_a_note(client, trainer, stale
     assert "过期的规范" not in report
 
 
+def test_trainer_reviews_from_the_page_itself_and_comes_back_to_it(client, trainer, agent, stale):
+    """On the front end the 待复核 badge has 复核完成 beside it, for editors only."""
+    client.force_login(agent)
+    page = client.get(stale.url).content.decode()
+    assert "badge-overdue" in page and 'class="review-link"' not in page
+    client.force_login(trainer)
+    page = client.get(stale.url).content.decode()
+    link = f"{review_url(stale)}?next={stale.url}"
+    assert "待复核" in page and link in page
+    response = client.post(link, {"note": "已核对"})
+    assert response.status_code == 302 and response.url == stale.url
+    page = client.get(stale.url).content.decode()
+    assert "标记为复核完成" in page  # the admin's message, shown back on the page
+    assert "badge-overdue" not in page and 'class="review-link"' not in page
+
+
 def test_those_who_cannot_edit_are_refused(client, agent, newhire, stale):
     for user in (agent, newhire):
         client.force_login(user)

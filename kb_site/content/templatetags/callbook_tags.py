@@ -2,6 +2,7 @@ from django import template
 from wagtail.models import Site
 
 from kb_site.content import placeholders, profiles
+from kb_site.content.review import may_review
 
 register = template.Library()
 
@@ -36,3 +37,18 @@ def phrasing_plain(text, values=None):
 def breadcrumbs(context, page):
     ancestors = page.get_ancestors().filter(depth__gt=1).specific() if page else []
     return {"ancestors": ancestors, "page": page}
+
+
+@register.inclusion_tag("includes/review_link.html", takes_context=True)
+def review_link(context, page):
+    """复核完成 beside the 待复核 badge, for whoever may edit the page: the admin's confirm form (with a
+    note), coming back to this page."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    show = bool(
+        user is not None
+        and user.is_authenticated
+        and getattr(page, "is_review_overdue", False)
+        and may_review(page, user)
+    )
+    return {"show": show, "page": page, "next": request.get_full_path() if request else ""}
