@@ -30,8 +30,7 @@ import datetime
 import functools
 from collections import Counter, defaultdict
 
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,7 +39,7 @@ from django.utils.translation import gettext_lazy
 from changes.models import PageView
 from feedback.choices import FeedbackKind
 from feedback.models import Feedback
-from kb_site.content.models import ArticlePage, Phrasing
+from kb_site.content.models import ArticlePage, Phrasing, SectionPage
 from kb_site.reports import display_name
 from procedures.choices import ENDING_ACTIONS, ENDING_OUTCOMES, EventAction, RunStatus
 from procedures.models import ProcedurePage, ProcedureRun, RunEvent
@@ -205,9 +204,14 @@ class StopStep:
 
 @dataclasses.dataclass
 class HealthItem:
-    """One live article, procedure or phrasing and its signals over the window."""
+    """One live article, procedure or phrasing and its signals over the window.
 
-    page: object
+    ``page`` (the page, or the phrasing with its section) is built from the row read with the item
+    (``source``) when first asked for: only the rows shown need one, and building 1,600 page instances
+    costs more than scoring them."""
+
+    pk: int
+    title: str
     kind: str  # "article", "procedure" or "phrasing"
     kind_label: str
     review_due: datetime.date | None
@@ -225,23 +229,30 @@ class HealthItem:
     score: float = 0.0
     reasons: list = dataclasses.field(default_factory=list)
     stop: StopStep | None = None
+    source: tuple = dataclasses.field(default=(), repr=False, compare=False)  # what ``page`` is built from
+
+    @functools.cached_property
+    def page(self):
+        """The page (or phrasing, its ``section`` set) as ``.only(...)`` would have read it: no query."""
+        model, fields, row, *section = self.source
+        page = page_from_row(model, fields, row)
+        if section:
+            section_fields, section_row = section
+            page.section = page_from_row(SectionPage, section_fields, section_row) if section_row else None
+        return page
 
     @property
     def page_id(self):
-        return self.page.pk
+        return self.pk
 
     @property
     def key(self):
         """``("page", pk)`` or ``("phrasing", pk)``: pages and phrasings number their rows apart."""
-        return ("phrasing" if self.is_phrasing else "page", self.page.pk)
+        return ("phrasing" if self.is_phrasing else "page", self.pk)
 
     @property
     def is_phrasing(self):
         return self.kind == "phrasing"
-
-    @property
-    def title(self):
-        return self.page.title
 
     @property
     def is_procedure(self):
@@ -289,8 +300,8 @@ class HealthItem:
     @property
     def edit_url(self):
         if self.is_phrasing:
-            return reverse("wagtailsnippets_content_phrasing:edit", args=[self.page.pk])
-        return reverse("wagtailadmin_pages:edit", args=[self.page.pk])
+            return reverse("wagtailsnippets_content_phrasing:edit", args=[self.pk])
+        return reverse("wagtailadmin_pages:edit", args=[self.pk])
 
 
 def window_start(days, today=None):
@@ -346,7 +357,8 @@ def near_zero_result_searches(items, queries):
 # --- the signals, one query (or two) per table ----------------------------------------------------------
 
 
-# What an item reads of a page: its title, its address (``Page.url``) and its review date.
+# What an item reads of a page: its title, its address (``Page.url``) and its review date; of a phrasing,
+# its title and section, and of the section its address.
 PAGE_FIELDS = (
     "id",
     "title",
@@ -360,41 +372,72 @@ PAGE_FIELDS = (
     "last_reviewed",
     "review_interval_days",
 )
+SECTION_FIELDS = PAGE_FIELDS[:8]
+PHRASING_FIELDS = ("id", "title", "section_id")
+
+
+def row_fields(model, names):
+    """``names`` and the model's primary key, in the order of the model's fields: the order ``from_db``
+    takes a row's values in (what ``.only(*names)`` reads)."""
+    wanted = {*names, model._meta.pk.attname}
+    return tuple(field.attname for field in model._meta.concrete_fields if field.attname in wanted)
+
+
+def page_from_row(model, fields, row):
+    """The instance ``model.objects.only(*fields)`` would have made of ``row``, without a query."""
+    return model.from_db(model.objects.db, fields, row)
+
+
+def _review_due(due, last_reviewed, interval):
+    """``review_due or compute_review_due()`` (``ReviewMixin``) on a row's values."""
+    if due or not last_reviewed:
+        return due
+    return last_reviewed + datetime.timedelta(days=interval or 0)
 
 
 def _items(kind=None):
     """The live articles, procedures and library phrasings, with their words (title and tags): two queries
-    per type. ``HealthItem.page`` holds the page, or the phrasing (with its section)."""
+    per type, read as rows (``HealthItem.page`` is built from its row when shown)."""
     types = [
-        ("article", ArticlePage, lambda: ArticlePage.objects.live().only(*PAGE_FIELDS).order_by("path")),
-        (
-            "procedure",
-            ProcedurePage,
-            lambda: ProcedurePage.objects.live().only(*PAGE_FIELDS).order_by("path"),
-        ),
-        (
-            "phrasing",
-            Phrasing,
-            lambda: Phrasing.objects.live().select_related("section").order_by("title", "pk"),
-        ),
+        ("article", ArticlePage, ArticlePage.objects.live().order_by("path")),
+        ("procedure", ProcedurePage, ProcedurePage.objects.live().order_by("path")),
+        ("phrasing", Phrasing, Phrasing.objects.live().order_by("title", "pk")),
     ]
+    section_fields = row_fields(SectionPage, SECTION_FIELDS)
     items = []
     for name, model, rows in types:
         if kind and kind != name:
             continue
-        pages = list(rows())
         label = str(model._meta.verbose_name)
         tags = defaultdict(list)
         for page_id, tag in model.tags.through.objects.values_list("content_object_id", "tag__name"):
             tags[page_id].append(tag)
-        for page in pages:
+        phrasing = name == "phrasing"
+        fields = row_fields(model, PHRASING_FIELDS if phrasing else PAGE_FIELDS)
+        at = {field: index for index, field in enumerate(fields)}
+        pk_at, title_at = at[model._meta.pk.attname], at["title"]
+        if phrasing:
+            rows = rows.values_list(*fields, *(f"section__{field}" for field in section_fields))
+        else:
+            rows = rows.values_list(*fields)
+            review_at = at["review_due"], at["last_reviewed"], at["review_interval_days"]
+        width = len(fields)
+        for row in rows:
+            pk, title = row[pk_at], row[title_at]
+            if phrasing:
+                section = row[width:] if row[width] is not None else None
+                source = (model, fields, row[:width], section_fields, section)
+            else:
+                source = (model, fields, row)
             item = HealthItem(
-                page=page,
+                pk=pk,
+                title=title,
                 kind=name,
                 kind_label=label,
-                review_due=(page.review_due or page.compute_review_due()) if name != "phrasing" else None,
+                review_due=None if phrasing else _review_due(*(row[index] for index in review_at)),
+                source=source,
             )
-            item.words = content_words(" ".join([page.title, *tags[page.pk]]))
+            item.words = content_words(" ".join([title, *tags[pk]]))
             items.append(item)
     return items
 
@@ -576,7 +619,12 @@ def _stopped_runs(procedure_ids, since, now):
     runs = _counted_runs(since).filter(procedure_id__in=procedure_ids).order_by()
     ended_early = Exists(RunEvent.objects.filter(run=OuterRef("pk"), action__in=ENDING_ACTIONS))
     # The outcome first: only runs that ended 已升级 / 已转接 / 客户放弃 are looked up in the events.
-    ended = runs.filter(status=RunStatus.COMPLETED, outcome__in=STOPPED_OUTCOMES).filter(ended_early)
+    # ``last_activity_at >= since`` says nothing new (a run's last activity is never before its start) but
+    # lets the database read the window's completed runs from the (status, last_activity_at) index rather
+    # than every completed run ever.
+    ended = runs.filter(
+        status=RunStatus.COMPLETED, last_activity_at__gte=since, outcome__in=STOPPED_OUTCOMES
+    ).filter(ended_early)
     return runs.with_status(RunStatus.ABANDONED, now) | ended
 
 
@@ -595,45 +643,41 @@ def add_stop_steps(items, days=DEFAULT_DAYS, now=None, show_agents=False):
     ended, the ending reason and every note its agent wrote on the way, the replay at its last event, and
     (``show_agents``: for those who may see agents' runs) the agent's name.
 
-    Three queries: stopped runs counted per step, the evidence runs (numbered per step in the database, so
-    only the shown ones are read), and their notes."""
+    Three queries: the stopped runs as tuples (procedure, step, title, time, id: counted per step and the
+    latest of the top step taken in Python), the evidence runs by id, and their notes."""
     now = now or timezone.now()
     procedures = {item.page_id: item for item in items if item.is_procedure}
     if not procedures:
         return
     _first_day, since = window_start(days, timezone.localdate(now))
     stopped = _stopped_runs(list(procedures), since, now)
-    counts = defaultdict(list)
-    rows = stopped.values("procedure_id", "current_step").annotate(
-        n=Count("pk"), title=Max("current_step_title")
-    )
-    for row in rows:
-        counts[row["procedure_id"]].append((row["n"], row["current_step"], row["title"]))
-    top = {}
-    for procedure_id, steps in counts.items():
-        n, key, title = sorted(steps, key=lambda s: (-s[0], s[1]))[0]
-        top[procedure_id] = key
+    # {procedure: {step: [run, …]}}, latest first: the stopped runs are read once, as tuples in that order;
+    # counting them per step and taking the top step's first ones here costs less than a second pass in
+    # the database (a count per step, then the runs ranked per procedure).
+    steps = defaultdict(lambda: defaultdict(list))
+    titles = {}
+    for procedure_id, key, title, pk in stopped.order_by("-last_activity_at", "pk").values_list(
+        "procedure_id", "current_step", "current_step_title", "pk"
+    ):
+        steps[procedure_id][key].append(pk)
+        if title > titles.get((procedure_id, key), ""):
+            titles[procedure_id, key] = title  # the greatest, as MAX() gave
+    latest = {}  # {run: its place among the evidence}
+    for procedure_id, by_step in steps.items():
+        key, runs = min(by_step.items(), key=lambda step: (-len(step[1]), step[0]))
+        title = titles.get((procedure_id, key))
         procedures[procedure_id].stop = StopStep(
-            key=key, title=title or key, stopped=n, editor_url=editor_step_url(procedure_id, key)
+            key=key, title=title or key, stopped=len(runs), editor_url=editor_step_url(procedure_id, key)
         )
-    if not top:
+        for pk in runs[:EVIDENCE_RUNS]:
+            latest[pk] = len(latest)
+    if not latest:
         return
-    at_top = Q()
-    for procedure_id, key in top.items():
-        at_top |= Q(procedure_id=procedure_id, current_step=key)
-    evidence = list(
-        stopped.filter(at_top)
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("procedure_id")],
-                order_by=[F("last_activity_at").desc(), F("pk")],
-            )
-        )
-        .filter(rank__lte=EVIDENCE_RUNS)
+    evidence = sorted(
+        ProcedureRun.objects.filter(pk__in=list(latest))
         .select_related("user")
-        .defer("definition", "variables", "start_variables")
-        .order_by("procedure_id", "rank")
+        .defer("definition", "variables", "start_variables"),
+        key=lambda run: latest[run.pk],
     )
     notes = defaultdict(list)
     for run_id, title, note in (
