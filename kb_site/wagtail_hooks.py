@@ -10,7 +10,7 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.snippets.views.snippets import SnippetViewSetGroup
 
-from kb_site import approvals, health
+from kb_site import approvals, health, health_demo
 from kb_site.content.viewsets import PhrasingViewSet
 from kb_site.lockouts import LoginLockoutViewSet
 from search.viewsets import SynonymGroupViewSet
@@ -46,6 +46,12 @@ class HealthMenuItem(MenuItem):
 @hooks.register("register_reports_menu_item")
 def register_health_menu_item():
     return HealthMenuItem(_("内容健康"), reverse("health"), icon_name="tasks", order=50)
+
+
+@hooks.register("register_demo_loader", order=95)
+def load_health_demo(update, report, **options):
+    """The demo's zero-result searches and page views, for 内容健康 to rank (``kb_site.health_demo``)."""
+    health_demo.load(update=update, report=report)
 
 
 @hooks.register("insert_editor_js")
