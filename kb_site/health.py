@@ -28,6 +28,7 @@ The score (``score_item``) is documented on ``WEIGHTS`` below; the view is ``kb_
 import dataclasses
 import datetime
 import functools
+import operator
 from collections import Counter, defaultdict
 
 from django.db.models import Count, Exists, OuterRef, Q, Sum
@@ -56,6 +57,7 @@ __all__ = [
     "add_stop_steps",
     "content_words",
     "health_items",
+    "make_reasons",
     "score_item",
 ]
 
@@ -227,7 +229,6 @@ class HealthItem:
     quiz_answers: int = 0
     quiz_missed: int = 0
     score: float = 0.0
-    reasons: list = dataclasses.field(default_factory=list)
     stop: StopStep | None = None
     source: tuple = dataclasses.field(default=(), repr=False, compare=False)  # what ``page`` is built from
 
@@ -240,6 +241,11 @@ class HealthItem:
             section_fields, section_row = section
             page.section = page_from_row(SectionPage, section_fields, section_row) if section_row else None
         return page
+
+    @functools.cached_property
+    def reasons(self):
+        """The badges: why it ranks where it does (``make_reasons``)."""
+        return make_reasons(self)
 
     @property
     def page_id(self):
@@ -326,6 +332,14 @@ def content_words(text):
     return frozenset(word for word in analyze(text or "") if len(word) >= 2 and word not in GENERIC_WORDS)
 
 
+def bitmask(indices, size):
+    """The int whose bits ``indices`` are set (of ``size`` bits): built as bytes, in one pass."""
+    bits = bytearray(size // 8 + 1)
+    for index in indices:
+        bits[index >> 3] |= 1 << (index & 7)
+    return int.from_bytes(bits, "little")
+
+
 def near_zero_result_searches(items, queries):
     """Set each item's ``zero_result_queries``: the window's searches that found nothing and are "near" it.
 
@@ -334,24 +348,31 @@ def near_zero_result_searches(items, queries):
     search was about the item's topic, yet the item was not found: a word, a synonym or a section is missing.
     ``queries`` is ``{query_string: hits}``.
 
-    Cost: the queries are numbered in order of hits (most first) and indexed by word; an item's near queries
-    are the union of its words' sets (a C-level set union), its hits their sum, and its top queries the
-    smallest numbers among the first ``NEAR_QUERIES_SHOWN`` of each word (the top of a union is among the
-    tops of its parts)."""
+    Cost: the queries are numbered in order of hits (most first), and each word's queries are the bits of
+    an int. An item's near queries are the OR of its words' ints; their hits are summed by bit planes (the
+    queries whose hits have bit b set make plane b: the sum is that of 2**b times the near queries in plane
+    b, counted with ``int.bit_count``), a few C-level operations per item whatever the number of queries.
+    Its top queries are the smallest numbers among the first ``NEAR_QUERIES_SHOWN`` of each word (the top of
+    a union is among the tops of its parts)."""
     ranked = sorted(queries.items(), key=lambda pair: (-pair[1], pair[0]))
-    hits = [count for _query, count in ranked]
+    size = len(ranked)
     by_word = defaultdict(list)
     for index, (query, _count) in enumerate(ranked):
         for word in content_words(query):
             by_word[word].append(index)  # in rank order
+    masks = {word: bitmask(found, size) for word, found in by_word.items()}
+    planes = [
+        (bit, bitmask((index for index, (_query, count) in enumerate(ranked) if count >> bit & 1), size))
+        for bit in range(max((count for _query, count in ranked), default=0).bit_length())
+    ]
     for item in items:
-        lists = [by_word[word] for word in item.words if word in by_word]
-        if not lists:
+        words = [word for word in item.words if word in masks]
+        if not words:
             continue
-        near = lists[0] if len(lists) == 1 else set().union(*lists)
-        item.zero_result_hits = sum(map(hits.__getitem__, near))
-        top = sorted({index for found in lists for index in found[:NEAR_QUERIES_SHOWN]})[:NEAR_QUERIES_SHOWN]
-        item.zero_result_queries = [ranked[index] for index in top]
+        near = functools.reduce(operator.or_, (masks[word] for word in words))
+        item.zero_result_hits = sum((near & plane).bit_count() << bit for bit, plane in planes)
+        top = sorted({index for word in words for index in by_word[word][:NEAR_QUERIES_SHOWN]})
+        item.zero_result_queries = [ranked[index] for index in top[:NEAR_QUERIES_SHOWN]]
 
 
 # --- the signals, one query (or two) per table ----------------------------------------------------------
@@ -536,52 +557,56 @@ def _confidence(count):
     return min(count, WEIGHTS["full_confidence"]) / WEIGHTS["full_confidence"]
 
 
-def score_item(item):
-    """Set ``item.score`` and ``item.reasons`` (the badges) from its signals, per ``WEIGHTS``."""
-    reasons = []
+# The badges' texts (translated when shown).
+FEEDBACK_BADGE = gettext_lazy("%(n)d 条反馈")
+OVERDUE_BADGE = gettext_lazy("复核逾期 %(days)d 天")
+SOON_BADGE = gettext_lazy("复核即将到期")
+ABANDONMENT_BADGE = gettext_lazy("弃用率 %(rate)s")
+ESCALATION_BADGE = gettext_lazy("升级率 %(rate)s")
+QUIZ_BADGE = gettext_lazy("测验错误率 %(rate)s")
+ZERO_RESULT_BADGE = gettext_lazy("无结果搜索 %(n)d 次")
+
+
+def _points(item):
+    """``(points, badge, params, level)`` for each signal of ``item`` that adds points, per ``WEIGHTS``."""
     feedback_points = sum(WEIGHTS["feedback"][kind] * n for kind, n in item.feedback.items())
     if feedback_points:
-        reasons.append(
-            Reason(
-                gettext_lazy("%(n)d 条反馈"),
-                {"n": item.feedback_total},
-                feedback_points,
-                "bad" if feedback_points >= 10 else "warn",
-            )
-        )
+        level = "bad" if feedback_points >= 10 else "warn"
+        yield feedback_points, FEEDBACK_BADGE, {"n": item.feedback_total}, level
     if item.review_state == Review.OVERDUE:
         points = min(
             WEIGHTS["review_overdue"] + item.review_days_overdue // WEIGHTS["review_overdue_per_days"],
             WEIGHTS["review_overdue_max"],
         )
-        reasons.append(
-            Reason(gettext_lazy("复核逾期 %(days)d 天"), {"days": item.review_days_overdue}, points, "bad")
-        )
+        yield points, OVERDUE_BADGE, {"days": item.review_days_overdue}, "bad"
     elif item.review_state == Review.SOON:
-        reasons.append(Reason(gettext_lazy("复核即将到期"), {}, WEIGHTS["review_soon"], "info"))
+        yield WEIGHTS["review_soon"], SOON_BADGE, {}, "info"
     if item.abandoned:
         points = WEIGHTS["abandonment"] * item.abandonment_rate * _confidence(item.runs)
-        reasons.append(
-            Reason(gettext_lazy("弃用率 %(rate)s"), {"rate": percent(item.abandonment_rate)}, points)
-        )
+        yield points, ABANDONMENT_BADGE, {"rate": percent(item.abandonment_rate)}, "warn"
     if item.escalated:
         points = WEIGHTS["escalation"] * item.escalation_rate * _confidence(item.runs)
-        reasons.append(
-            Reason(gettext_lazy("升级率 %(rate)s"), {"rate": percent(item.escalation_rate)}, points)
-        )
+        yield points, ESCALATION_BADGE, {"rate": percent(item.escalation_rate)}, "warn"
     if item.quiz_missed:
         points = WEIGHTS["quiz_miss"] * item.quiz_miss_rate * _confidence(item.quiz_answers)
-        reasons.append(
-            Reason(gettext_lazy("测验错误率 %(rate)s"), {"rate": percent(item.quiz_miss_rate)}, points)
-        )
+        yield points, QUIZ_BADGE, {"rate": percent(item.quiz_miss_rate)}, "warn"
     if item.zero_result_hits:
         points = min(WEIGHTS["zero_result_search"] * item.zero_result_hits, WEIGHTS["zero_result_max"])
-        reasons.append(
-            Reason(gettext_lazy("无结果搜索 %(n)d 次"), {"n": item.zero_result_hits}, points, "info")
-        )
+        yield points, ZERO_RESULT_BADGE, {"n": item.zero_result_hits}, "info"
+
+
+def make_reasons(item):
+    """The badges of ``item``, most points first (``HealthItem.reasons``: made for the rows shown only)."""
+    badges = [Reason(badge, params, points, level) for points, badge, params, level in _points(item)]
+    return sorted(badges, key=lambda reason: -reason.points)
+
+
+def score_item(item):
+    """Set ``item.score`` from its signals (``_points``), weighed by reach; its badges (``make_reasons``)
+    are made when first shown."""
     reach = 1 + min(item.views + item.runs, WEIGHTS["reach_full"]) / WEIGHTS["reach_full"]
-    item.reasons = sorted(reasons, key=lambda reason: -reason.points)
-    item.score = round(sum(reason.points for reason in reasons) * reach, 1)
+    item.__dict__.pop("reasons", None)
+    item.score = round(sum(points for points, *_badge in _points(item)) * reach, 1)
     return item.score
 
 
