@@ -347,7 +347,8 @@ def test_a_run_enters_walks_and_comes_back_from_a_sub_procedure(client, agent, c
 
     summary = client.get(reverse("procedures:run", args=[run.pk])).content.decode()
     assert "身份核验 › 核对手机号后四位 → 一致" in summary and "核验身份 → 身份核验：已核实" in summary
-    assert "<td>身份核验 › 核对手机号后四位</td>" in summary  # the 经过 table names the inner step's procedure
+    # the 经过 table names the inner step's procedure
+    assert "<td>身份核验 › 核对手机号后四位</td>" in summary
     data = client.get(reverse("procedures:run_json", args=[run.pk])).json()
     assert data["subprocedures"] == [
         {"step": "verify", "procedure": verify_page.pk, "title": "身份核验", "revision": sub_revision}
