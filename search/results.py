@@ -31,7 +31,7 @@ from wagtail.signals import post_page_move
 from search import highlight, kinds, synonyms
 from search.backend.documents import flatten_text
 from search.caches import LRUCache, SharedValue
-from zhtext import normalize, query_words
+from zhtext import content_words, normalize, query_words
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ class Outcome:
     unfiltered_total: int = 0
     took_ms: float = 0.0
     failed: bool = False
+    function_words_only: bool = False  # only 了, 的, 请问… typed: nothing is searched (see ``synonyms``)
 
     @property
     def total(self):
@@ -295,10 +296,11 @@ def rank(hits, text, mapping):
     """One ranked list: each kind's backend scores scaled to 0–1, plus a bonus for words in the title.
 
     Backend scores of different models are not comparable (different indexes, different fields), so
-    they are normalised per kind; a title that contains what the agent typed is what agents expect first.
+    they are normalised per kind; a title that contains what the agent typed is what agents expect first
+    (its content words: a 了 in a title says nothing).
     """
     alternatives = [
-        [normalize(alt) for alt in synonyms.alternatives(word, mapping)] for word in query_words(text)
+        [normalize(alt) for alt in synonyms.alternatives(word, mapping)] for word in content_words(text)
     ]
     best = {}
     for hit in hits:
@@ -344,6 +346,7 @@ def search_all(request, text, kind=None, section=None):
     started = time.perf_counter()
     text = synonyms.clean_query(text)
     outcome = Outcome(query=text)
+    outcome.function_words_only = bool(query_words(text)) and not content_words(text)
     mapping = synonyms.load_synonyms()
     query = synonyms.build_query(text, mapping)
     outcome.terms = highlight.query_terms(*synonyms.all_terms(text, mapping))

@@ -3,7 +3,10 @@
 Synonyms are applied at query time, so editing a ``SynonymGroup`` takes effect on the next search
 without reindexing. Each query word becomes ``Or(word, word with the synonym swapped in, …)``; the
 words are combined with ``And``. Quoted text becomes a ``Phrase``. Words without any letter, digit
-or Chinese character (``*``, ``~``, emoji…) are dropped, because no index can match them.
+or Chinese character (``*``, ``~``, emoji…) are dropped, because no index can match them, and so are
+function words (了, 的, 请问…, ``zhtext.function_words``): 包裹丢了 searches 包裹丢, a query of only
+function words (了, 好的好的) searches nothing. Synonyms are expanded before they are dropped, so a
+group may still name a word with a particle in it.
 
 ``build_query(text, groups)`` is plain Python; ``load_synonyms()`` reads the groups from the database.
 """
@@ -13,7 +16,7 @@ import re
 from wagtail.search.query import And, Or, Phrase, PlainText
 
 from search.models import SynonymGroup
-from zhtext import clean_text, normalize, query_words
+from zhtext import clean_text, content_words, normalize, strip_function_words
 
 MAX_QUERY_LENGTH = 200
 MAX_WORDS = 12
@@ -67,7 +70,8 @@ def alternatives(word, mapping):
 def split_query(text):
     """``'投诉 "原路退款" 时限'`` → ``[("word", "投诉"), ("phrase", "原路退款"), ("word", "时限")]``.
 
-    Only balanced quotes make a phrase; a stray quote is ignored.
+    Only balanced quotes make a phrase; a stray quote is ignored. Words and phrases made only of
+    function words (了, 请问) are left out; the others are returned as typed.
     """
     text = clean_query(text)
     parts = []
@@ -78,10 +82,11 @@ def split_query(text):
         chunk = chunk.strip()
         if not chunk:
             continue
-        if index % 2 and query_words(chunk):
-            parts.append(("phrase", chunk))
+        if index % 2:
+            if content_words(chunk):
+                parts.append(("phrase", chunk))
         else:
-            parts.extend(("word", word) for word in chunk.split() if query_words(word))
+            parts.extend(("word", word) for word in chunk.split() if content_words(word))
     return parts[:MAX_WORDS]
 
 
@@ -93,9 +98,11 @@ def build_query(text, mapping=None):
         if kind == "phrase":
             clauses.append(Phrase(value))
             continue
-        alts = alternatives(value, mapping)
+        alts = _content_alternatives(value, mapping)
+        if not alts:
+            continue
         if len(alts) == 1:
-            clauses.append(PlainText(value, operator="and"))
+            clauses.append(PlainText(alts[0], operator="and"))
         else:
             clauses.append(Or([PlainText(alt, operator="and") for alt in alts]))
     if not clauses:
@@ -103,12 +110,18 @@ def build_query(text, mapping=None):
     return clauses[0] if len(clauses) == 1 else And(clauses)
 
 
+def _content_alternatives(value, mapping):
+    """``alternatives(value)``, each without its function words (empty ones left out)."""
+    stripped = (strip_function_words(alt) for alt in alternatives(value, mapping))
+    return [alt for alt in dict.fromkeys(stripped) if alt]
+
+
 def build_relaxed_query(text, mapping=None):
-    """Any-word fallback for when the strict query finds nothing: each analysed word, OR-ed."""
+    """Any-word fallback for when the strict query finds nothing: each analysed content word, OR-ed."""
     mapping = mapping or {}
     words = []
     for _kind, value in split_query(text):
-        for word in query_words(value):
+        for word in content_words(value):
             if word not in words:
                 words.append(word)
     if len(words) < 2:
@@ -123,6 +136,9 @@ def all_terms(text, mapping=None):
     """Every string the expanded query may match, for highlighting."""
     mapping = mapping or {}
     terms = []
-    for _kind, value in split_query(text):
-        terms.extend(alternatives(value, mapping))
+    for kind, value in split_query(text):
+        if kind == "phrase":
+            terms.extend(alternatives(value, mapping))
+        else:
+            terms.extend(_content_alternatives(value, mapping))
     return terms

@@ -93,7 +93,9 @@ def _run_search(request, per_page=RESULTS_PER_PAGE):
     results.describe_all(page.object_list, request, outcome.terms)
     if query and page_number == 1 and not kind and not section:
         _record(query, outcome)
-    corrections = _corrections(request, query) if query and outcome.unfiltered_total == 0 else []
+    # Only 了, 的, 请问… typed: no correction can help; the page says to type what is searched for.
+    wanted = query and outcome.unfiltered_total == 0 and not outcome.function_words_only
+    corrections = _corrections(request, query) if wanted else []
     return query, kind, section, outcome, page, corrections
 
 
@@ -164,6 +166,7 @@ def search_api(request):
                 "section": [{"id": s.id, "title": s.title, "count": n} for s, n in outcome.section_counts],
             },
             "suggestions": corrections,
+            "function_words_only": outcome.function_words_only,
             "results": [hit.as_json() for hit in page.object_list],
         },
         json_dumps_params={"ensure_ascii": False},
