@@ -146,6 +146,11 @@ def acknowledged():
     )
 
 
+def has_acknowledged(user, notice):
+    """Whether ``user`` confirmed ``notice``'s revision."""
+    return ReadConfirmation.objects.filter(user=user, revision_id=notice.revision_id).exists()
+
+
 def pending_notices(user, page=None):
     """The change notices ``user`` still has to acknowledge, oldest first (of ``page`` only if given)."""
     if not getattr(user, "is_authenticated", False):
@@ -173,13 +178,10 @@ def acknowledge(user, notice, revision_id):
         raise AckRefused(_("你没有被要求确认这次变更，无需确认。"))
     if str(revision_id) != str(notice.revision_id):
         raise AckRefused(_("确认的版本与这条变更通知不符，请刷新页面后重新确认。"))
-    try:
-        with transaction.atomic():
-            confirmation, created = ReadConfirmation.objects.get_or_create(
-                user=user,
-                revision_id=notice.revision_id,
-                defaults={"page_id": notice.page_id, "kind": ConfirmationKind.CHANGE},
-            )
-    except IntegrityError:  # a double submit raced past get_or_create: the other one recorded it
-        confirmation, created = ReadConfirmation.objects.get(user=user, revision_id=notice.revision_id), False
-    return confirmation, created
+    # A double submit that races past the lookup hits the unique (user, revision) constraint, and
+    # get_or_create then reads the row the other request wrote.
+    return ReadConfirmation.objects.get_or_create(
+        user=user,
+        revision_id=notice.revision_id,
+        defaults={"page_id": notice.page_id, "kind": ConfirmationKind.CHANGE},
+    )

@@ -61,7 +61,7 @@ def notice_detail(request, notice_id):
         messages.info(request, _("你没有被要求确认这次变更。"))
     page = notice.page.specific
     changes = page_diff(page, notice.previous_revision, notice.revision)
-    done = notices.pending_notices(request.user).filter(pk=notice.pk).exists() is False and asked
+    done = asked and notices.has_acknowledged(request.user, notice)
     context = {
         "notice": notice,
         "page": page,

@@ -31,10 +31,9 @@ def record_view_and_show_notices(page, request, serve_args, serve_kwargs):
     ):
         return None
     notices.record_view(user, page)
-    pending = list(notices.pending_notices(user, page))
-    if not pending:
+    notice = notices.pending_notices(user, page).first()
+    if notice is None:
         return None
-    notice = pending[0]
     url = reverse("changes:notice", args=[notice.pk])
     if isinstance(page, ProcedurePage):
         return redirect(f"{url}?{urlencode({'next': page.url})}")

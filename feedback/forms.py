@@ -5,6 +5,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from wagtail.models import Revision
 
+from kb_site.content.profiles import person_name
+
 from .choices import FeedbackKind, FeedbackStatus
 from .models import TEXT_MAX_LENGTH
 
@@ -58,7 +60,7 @@ def newer_revisions(feedback):
 class RevisionChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, revision):
         when = timezone.localtime(revision.created_at).strftime("%Y-%m-%d %H:%M")
-        who = revision.user.get_full_name() or revision.user.get_username() if revision.user else ""
+        who = person_name(revision.user)
         return f"#{revision.pk} · {when}" + (f" · {who}" if who else "")
 
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from kb_site.content.profiles import person_name
@@ -159,13 +160,13 @@ class Feedback(models.Model):
             return f"#phrasing-{self.phrasing_id}"
         return ""
 
-    @property
+    @cached_property
     def content_url(self):
         """The page, at the block, phrasing or step the feedback is about."""
         url = self.page.url or ""
         return f"{url}{self.anchor}" if url else ""
 
-    @property
+    @cached_property
     def replay_seq(self):
         """Where the run's replay opens: its first event at the reported step, else (the step was still on
         screen when reported, and a step's event is written on leaving it) the run's last event; None

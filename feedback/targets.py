@@ -17,6 +17,7 @@ from wagtail.models import Page, Revision
 
 from kb_site.content import roles
 from kb_site.content.models import ArticlePage, Phrasing, SectionPage
+from kb_site.content.profiles import person_name
 from procedures.engine import SCOPE_SEP
 from procedures.models import ProcedurePage, ProcedureRun
 from procedures.models.pages import procedure_for_revision, referenced_phrasing_ids
@@ -54,7 +55,7 @@ class Target:
     @property
     def owner_name(self):
         if self.owner is not None:
-            return self.owner.get_full_name() or self.owner.get_username()
+            return person_name(self.owner)
         group = self.owner_group
         return group.name if group else _("培训师")
 

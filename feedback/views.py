@@ -8,7 +8,6 @@ that is not on the page, an empty text, a tampered action are a 400 with a messa
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -78,7 +77,6 @@ def handle_list(request):
 
 def _handle_list(request, status=200, bound=None):
     filters = ListFilterForm(request.GET)
-    filters.is_valid()
     wanted = filters.cleaned_data if filters.is_valid() else {}
     feedback = handled_by(request.user)
     chosen_status = wanted.get("status") or ""
@@ -173,13 +171,13 @@ def answer(request, pk):
 
 def detail(request, pk):
     """One feedback with its history: for its reporter and for whoever may handle it."""
-    visible = Q(reporter=request.user)
-    if may_handle(request.user):
-        visible |= Q(pk__in=handled_by(request.user).values("pk"))
-    feedback = _with_relations(Feedback.objects.filter(visible, pk=pk)).first()
+    handler = may_handle(request.user) and handled_by(request.user).filter(pk=pk).exists()
+    visible = (
+        Feedback.objects.filter(pk=pk) if handler else Feedback.objects.filter(pk=pk, reporter=request.user)
+    )
+    feedback = _with_relations(visible).first()
     if feedback is None:
         raise Http404(_("没有找到这条反馈。"))
-    handler = may_handle(request.user) and handled_by(request.user).filter(pk=pk).exists()
     return render(
         request,
         "feedback/detail.html",

@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .choices import OPEN_STATUSES
-from .models import FollowUp, Notice
+from .models import FollowUp
 
-__all__ = ["header_counts", "home_panel", "my_due", "run_chain", "run_json_extra", "run_summary_panel"]
+__all__ = ["header_due_count", "home_panel", "my_due", "run_chain", "run_json_extra", "run_summary_panel"]
 
 
 def end_of_today(now=None):
@@ -27,11 +27,12 @@ def my_due(user, now=None):
     return FollowUp.objects.filter(assignee=user, status__in=OPEN_STATUSES, due_at__lt=end_of_today(now))
 
 
-def header_counts(user):
-    """``(due, unread)``: my open follow-ups due today or overdue, and my unread notices (two counts)."""
+def header_due_count(user):
+    """How many of my open follow-ups are due today or overdue (the header link), or None when I work none;
+    the bell's unread count is the site inbox's (``kb_site.inbox.unread_count``)."""
     if not may_use(user):
         return None
-    return my_due(user).count(), Notice.objects.filter(user=user, read_at__isnull=True).count()
+    return my_due(user).count()
 
 
 def home_panel(request):

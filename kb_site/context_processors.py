@@ -20,9 +20,8 @@ def header_links(user):
     (the site-wide inbox, with my unread notices of every app) for everyone; 我的反馈, and 内容反馈 for
     those who handle it, and 内容健康 (what to fix next) for them too."""
     links = list(HEADER_LINKS)
-    counts = followup_panels.header_counts(user)
-    if counts is not None:
-        due, _unread = counts
+    due = followup_panels.header_due_count(user)
+    if due is not None:
         links.append(
             {
                 "label": _("我的跟进 (%(n)d)") % {"n": due} if due else _("我的跟进"),

@@ -605,7 +605,6 @@ def score_item(item):
     """Set ``item.score`` from its signals (``_points``), weighed by reach; its badges (``make_reasons``)
     are made when first shown."""
     reach = 1 + min(item.views + item.runs, WEIGHTS["reach_full"]) / WEIGHTS["reach_full"]
-    item.__dict__.pop("reasons", None)
     item.score = round(sum(points for points, *_badge in _points(item)) * reach, 1)
     return item.score
 

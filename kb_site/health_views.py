@@ -85,7 +85,8 @@ def dashboard(request):
     if export in ("csv", "xlsx"):
         return export_items(items, days, export)
     page = Paginator(items, PER_PAGE).get_page(request.GET.get("page"))
-    health.add_stop_steps(page.object_list, days=days, now=now, show_agents=health.sees_runs(request.user))
+    sees_runs = health.sees_runs(request.user)
+    health.add_stop_steps(page.object_list, days=days, now=now, show_agents=sees_runs)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("export", None)
@@ -98,7 +99,7 @@ def dashboard(request):
             "page": page,
             "offset": page.start_index() - 1 if page.object_list else 0,
             "query": query.urlencode(),
-            "sees_runs": health.sees_runs(request.user),
+            "sees_runs": sees_runs,
             "weights": health.WEIGHTS,
             "soon_days": health.REVIEW_SOON_DAYS,
         },

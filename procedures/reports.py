@@ -330,10 +330,7 @@ class RunTimelineView(PermissionCheckedMixin, TemplateView):
         labels = run.get_procedure().labels()
         context.update(
             run=run,
-            events=[
-                (e, engine.inputs_text(e.inputs, labels), engine.format_duration(e.seconds))
-                for e in run.logged_events
-            ],
+            events=[(e, engine.inputs_text(e.inputs, labels)) for e in run.logged_events],
             summary_text=run_summary_text(run),
             # The apps built on runs show here what they show on its summary (procedures.signals).
             panels=[html for fn in hooks.get_hooks(RUN_SUMMARY_PANEL) if (html := fn(self.request, run))],

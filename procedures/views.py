@@ -67,6 +67,8 @@ class StartRunView(View):
             return self.refuse(rejected.message)
         return redirect(run.get_absolute_url())
 
+    came_from = None  # the finished run a 接着处理 start continues (ContinueRunView)
+
     def start(self, form, practice):
         return start_run(
             self.page,
@@ -74,6 +76,7 @@ class StartRunView(View):
             variables=form.start_values(),
             ref=form.cleaned_data["ref"],
             practice=practice,
+            came_from=self.came_from,
         )
 
     def form_invalid(self, form):
@@ -159,7 +162,7 @@ class ContinueRunView(StartRunView):
     """
 
     def post(self, request, run_id):
-        self.source = _own_run(request, run_id)
+        self.source = self.came_from = _own_run(request, run_id)
         self.page = continuation_page(self.source)
         if self.page is None:
             messages.error(
@@ -179,16 +182,6 @@ class ContinueRunView(StartRunView):
         data = {f"{VARIABLE_PREFIX}{name}": value for name, value in self.source.variables.items()}
         data.update(ref=self.source.ref, practice="on" if self.source.practice else "")
         return StartForm(procedure, data)
-
-    def start(self, form, practice):
-        return start_run(
-            self.page,
-            self.request.user,
-            variables=form.start_values(),
-            ref=form.cleaned_data["ref"],
-            practice=practice,
-            came_from=self.source,
-        )
 
 
 def continuation_page(run):
@@ -365,7 +358,6 @@ def summary_context(run):
                 "event": e,
                 "title": procedure.display_title(e.step_key, e.step_title),
                 "inputs": engine.inputs_text(e.inputs, procedure.labels()),
-                "seconds": engine.format_duration(e.seconds),
             }
             for e in events
         ],
@@ -464,7 +456,6 @@ def run_replay(request, run_id, seq=None):
             "values": values,
             "path": _path_items(events[:position], labels, procedure),
             "replayed": _replayed_action(event, step_def, procedure),
-            "seconds": engine.format_duration(event.seconds),
             "previous": events[position - 1] if position else None,
             "next": events[position + 1] if position + 1 < len(events) else None,
             "timeline": [

@@ -99,8 +99,6 @@ def build_query(text, mapping=None):
             clauses.append(Phrase(value))
             continue
         alts = _content_alternatives(value, mapping)
-        if not alts:
-            continue
         if len(alts) == 1:
             clauses.append(PlainText(alts[0], operator="and"))
         else:
