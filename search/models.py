@@ -8,6 +8,7 @@ found nothing. Days are the site's local days (Wagtail's ``add_hit`` would count
 
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -16,7 +17,14 @@ from wagtail.admin.panels import FieldPanel
 from wagtail.contrib.search_promotions.models import Query, QueryDailyHits
 from wagtail.search.utils import normalise_query_string
 
-__all__ = ["QueryDailyLastSearch", "SynonymGroup", "ZeroResultQuery", "parse_terms"]
+__all__ = [
+    "LearnedLink",
+    "QueryDailyLastSearch",
+    "SearchClick",
+    "SynonymGroup",
+    "ZeroResultQuery",
+    "parse_terms",
+]
 
 TERM_SEPARATORS = re.compile(r"\s*(?:=|＝|,|，|、|;|；|\n)\s*")
 
@@ -67,13 +75,21 @@ class SynonymGroup(models.Model):
 
 
 class ZeroResultQuery(models.Model):
-    """How often a (normalised) query found nothing on a given day; read by the 无结果搜索 report."""
+    """How often a (normalised) query found nothing, or only weak results, on a given day; read by the
+    无结果搜索 report.
+
+    ``best_coverage`` is empty when the query found nothing; otherwise it is the share (0–1) of the
+    query's content words that its best hit covered, below the weak threshold (a weak query), with that
+    hit's title in ``best_title``.
+    """
 
     query_string = models.CharField(_("搜索词"), max_length=255, db_index=True)
     date = models.DateField(_("日期"), db_index=True)
     hits = models.PositiveIntegerField(_("次数"), default=0)
     # Empty on the days counted before the time was kept: those rows know only their day.
     last_searched_at = models.DateTimeField(_("最近一次搜索"), null=True, blank=True)
+    best_coverage = models.FloatField(_("最佳结果覆盖率"), null=True, blank=True)
+    best_title = models.CharField(_("最佳结果"), max_length=255, blank=True)
 
     class Meta:
         verbose_name = _("无结果搜索")
@@ -134,3 +150,71 @@ class QueryDailyLastSearch(models.Model):
         QueryDailyHits.objects.filter(pk=daily_hits.pk).update(hits=models.F("hits") + 1)
         if not cls.objects.filter(daily_hits=daily_hits).update(searched_at=now):
             cls.objects.update_or_create(daily_hits=daily_hits, defaults={"searched_at": now})
+
+
+class SearchClick(models.Model):
+    """One result an agent opened from a search: which query, which hit, at what position. Append-only.
+
+    ``returned_at`` is set when the same user searched again shortly after opening it (the hit did not
+    answer the question); a click nobody came back from is what ``LearnedLink`` learns from.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("用户"),
+    )
+    query_string = models.CharField(_("搜索词"), max_length=255, db_index=True)
+    kind = models.CharField(_("类型"), max_length=40)
+    object_id = models.CharField(_("对象"), max_length=64)
+    title = models.CharField(_("标题"), max_length=255, blank=True)
+    position = models.PositiveIntegerField(_("位置"))
+    clicked_at = models.DateTimeField(_("点击时间"), db_index=True)
+    returned_at = models.DateTimeField(_("返回搜索时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("搜索点击")
+        verbose_name_plural = _("搜索点击")
+        indexes = [models.Index(fields=["user", "-clicked_at"], name="search_click_user_recent")]
+
+    def __str__(self):
+        return f"{self.query_string} → {self.title} (#{self.position})"
+
+
+class LearnedLink(models.Model):
+    """A query that leans toward a result because agents searching it opened that result and did not
+    come back to search again. Its weight decays with time; a trainer can undo it (``blocked``), after
+    which clicks no longer teach it."""
+
+    query_string = models.CharField(_("搜索词"), max_length=255, db_index=True)
+    kind = models.CharField(_("类型"), max_length=40)
+    object_id = models.CharField(_("对象"), max_length=64)
+    title = models.CharField(_("标题"), max_length=255, blank=True)
+    weight = models.FloatField(_("权重"), default=0.0)
+    clicks = models.PositiveIntegerField(_("点击次数"), default=0)
+    last_clicked_at = models.DateTimeField(_("最近一次点击"), null=True, blank=True)
+    blocked = models.BooleanField(_("已撤销"), default=False)
+    blocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("撤销人"),
+    )
+    blocked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("点击学习关联")
+        verbose_name_plural = _("点击学习关联")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["query_string", "kind", "object_id"], name="search_learnedlink_unique_target"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.query_string} → {self.title}"
