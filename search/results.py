@@ -28,7 +28,7 @@ from wagtail.search import index
 from wagtail.search.utils import normalise_query_string
 from wagtail.signals import post_page_move
 
-from search import highlight, kinds, synonyms
+from search import coverage, highlight, kinds, synonyms
 from search.backend.documents import flatten_text
 from search.caches import LRUCache, SharedValue
 from zhtext import content_words, normalize, query_words
@@ -99,6 +99,10 @@ class Outcome:
     took_ms: float = 0.0
     failed: bool = False
     function_words_only: bool = False  # only 了, 的, 请问… typed: nothing is searched (see ``synonyms``)
+    # Of the best hit before the kind/section filters (``search.coverage``): the share of the query's
+    # content words it covers (None: nothing found) and its title. Measured for unfiltered searches.
+    best_coverage: float | None = None
+    best_title: str = ""
 
     @property
     def total(self):
@@ -370,6 +374,8 @@ def search_all(request, text, kind=None, section=None):
         keys = {hit.key for hit in promoted}
         hits = promoted + [hit for hit in hits if hit.key not in keys]
     outcome.unfiltered_total = len(hits)
+    if kind is None and section is None:
+        coverage.measure(outcome, hits, text, mapping)
 
     def in_section(hit):
         return section is None or (hit.section is not None and hit.section.id == section)
