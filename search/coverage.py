@@ -13,6 +13,7 @@ promoted result counts as full coverage: a trainer chose it for this very query.
 """
 
 from wagtail.models import Page
+from wagtail.search import index
 
 from search import kinds, synonyms
 from zhtext import content_words, fold, normalize
@@ -45,7 +46,9 @@ def hit_text(hit):
     if hit.obj is None:
         return ""
     if kind.is_page:
-        text = results.page_text(hit.obj.specific if type(hit.obj) is Page else hit.obj)
+        if type(hit.obj) is Page:
+            hit.obj = hit.obj.specific
+        text = results.page_text(hit.obj)
     elif kind.text is not None:
         text = kind.text(hit.obj)
     elif kind.is_document:
@@ -55,16 +58,40 @@ def hit_text(hit):
     return f"{hit.description} {text or ''}"
 
 
+def related_text(obj):
+    """The searched fields of the rows ``obj`` relates to (an article's tags): found in the index too."""
+    parts = []
+    for search_field in obj.get_search_fields() if hasattr(obj, "get_search_fields") else ():
+        if not isinstance(search_field, index.RelatedFields):
+            continue
+        value = getattr(obj, search_field.field_name, None)
+        rows = value.all() if hasattr(value, "all") else [value] if value is not None else []
+        for row in rows:
+            for field in search_field.fields:
+                if isinstance(field, index.SearchField):
+                    parts.append(str(getattr(row, field.field_name, "") or ""))
+    return " ".join(parts)
+
+
 def coverage_of(hit, alternatives):
-    """The share (0–1) of ``alternatives``' words that ``hit`` has in its title or else in its text."""
-    if hit.promoted:
+    """The share (0–1) of ``alternatives``' words that ``hit`` has in its title, text or related rows,
+    read in that order and only as long as some word is still missing."""
+    if hit.promoted or not alternatives:
         return 1.0
-    found = covered(alternatives, fold(hit.title or ""))
-    if len(found) < len(alternatives):
-        rest = [alts for i, alts in enumerate(alternatives) if i not in found]
-        found_in_text = covered(rest, fold(hit_text(hit)))
-        return (len(found) + len(found_in_text)) / len(alternatives)
-    return 1.0
+    sources = (
+        lambda: hit.title or "",
+        lambda: hit_text(hit),
+        lambda: related_text(hit.obj) if hit.obj is not None else "",
+    )
+    missing = dict(enumerate(alternatives))
+    for source in sources:
+        found = covered(list(missing.values()), fold(source()))
+        keys = list(missing)
+        for i in found:
+            del missing[keys[i]]
+        if not missing:
+            break
+    return 1 - len(missing) / len(alternatives)
 
 
 def is_weak(coverage):

@@ -102,9 +102,12 @@ class ZeroResultQuery(models.Model):
         return f"{self.query_string} ({self.date}: {self.hits})"
 
     @classmethod
-    def record(cls, query_string, date=None, *, now=None):
-        """Count one search that found nothing, made at ``now`` (default: now) on its local day.
+    def record(cls, query_string, date=None, *, now=None, coverage=None, title=""):
+        """Count one search that found nothing, or (``coverage`` given) only a weak best hit titled
+        ``title``, made at ``now`` (default: now) on its local day.
 
+        A day's row keeps the worst of its searches: found nothing (``best_coverage`` empty) once any
+        search of it that day found nothing, else the lowest coverage with that hit's title.
         ``date`` alone counts it on that day without a time (for imports and tests).
         """
         query_string = normalise_query_string(query_string or "")
@@ -113,11 +116,24 @@ class ZeroResultQuery(models.Model):
         if date is None:
             now = now or timezone.now()
             date = timezone.localdate(now)
-        row, _ = cls.objects.get_or_create(query_string=query_string, date=date)
+        title = (title or "")[: cls._meta.get_field("best_title").max_length]
+        row, created = cls.objects.get_or_create(
+            query_string=query_string, date=date, defaults={"best_coverage": coverage, "best_title": title}
+        )
         changes = {"hits": models.F("hits") + 1}
         if now is not None:
             changes["last_searched_at"] = now
         cls.objects.filter(pk=row.pk).update(**changes)
+        if created:
+            return
+        if coverage is None:
+            cls.objects.filter(pk=row.pk, best_coverage__isnull=False).update(
+                best_coverage=None, best_title=""
+            )
+        else:
+            cls.objects.filter(pk=row.pk, best_coverage__gt=coverage).update(
+                best_coverage=coverage, best_title=title
+            )
 
 
 class QueryDailyLastSearch(models.Model):

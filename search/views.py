@@ -20,7 +20,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from wagtail.models import Page
 
-from search import kinds, results, spelling, synonyms
+from search import coverage, kinds, results, spelling, synonyms
 from search.models import QueryDailyLastSearch, ZeroResultQuery
 from zhtext import normalize, query_words
 
@@ -62,13 +62,16 @@ class SearchForm(forms.Form):
 
 
 def _record(query, outcome):
-    """Query hits for search_promotions' statistics, and the day's zero-result count: on the local day,
-    with the time of the search (the reports' 最近一次)."""
+    """Query hits for search_promotions' statistics, and the day's count of searches that found nothing
+    or only a weak best hit (``search.coverage``): on the local day, with the time of the search (the
+    reports' 最近一次)."""
     now = timezone.now()
     try:
         QueryDailyLastSearch.count_search(query, now)
         if outcome.unfiltered_total == 0:
             ZeroResultQuery.record(query, now=now)
+        elif coverage.is_weak(outcome.best_coverage):
+            ZeroResultQuery.record(query, now=now, coverage=outcome.best_coverage, title=outcome.best_title)
     except Exception:
         logger.exception("Could not record search statistics for %r", query)
 
