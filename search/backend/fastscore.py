@@ -13,7 +13,8 @@ hits with the same scores in the same order (score, then document number) as ``S
 tests compare the two on real indexes.
 
 Only the query shapes the backend builds for everyday searches are evaluated here: ``Term``, ``And``,
-``Or``, ``AndNot``, ``NullQuery`` and filters. Anything else (phrases, prefixes, fuzzy terms, ``Not``,
+``Or``, ``AndNot``, ``NullQuery``, ``search.backend.query.AtLeast`` (a long query's minimum-should-match:
+matched subqueries counted per document) and filters. Anything else (phrases, prefixes, fuzzy terms, ``Not``,
 ``Every`` outside a filter, another weighting model) raises ``Unsupported`` and the caller lets Whoosh
 run the query as before.
 
@@ -35,7 +36,7 @@ from whoosh.query.compound import DefaultOr
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
-from search.backend.query import FilterQuery
+from search.backend.query import AtLeast, FilterQuery
 from search.caches import LRUCache
 
 __all__ = ["Unsupported", "count", "stored_pks", "top", "warm"]
@@ -200,6 +201,8 @@ class _Evaluation:
             return combined
         if kind is wq.AndNot:
             return self.mask(query.a) & ~self.mask(query.b)
+        if kind is AtLeast:
+            return self.at_least(query)[0]
         mask = np.zeros(self.size, dtype=bool)
         mask[np.fromiter(self.searcher.docs_for_query(query), dtype=np.int64)] = True
         return mask
@@ -260,6 +263,22 @@ class _Evaluation:
             raise Unsupported(f"{type(query).__name__} (Whoosh scores it by index size)")
         return self.evaluate(expanded(self.searcher.reader()))
 
+    def at_least(self, query):
+        """``AtLeast``: documents matched by ``minimum`` subqueries or more; summed scores times the share
+        of the total matched, times the boost (``AtLeastMatcher.score``, operation for operation)."""
+        matched = np.zeros(self.size, dtype=np.int32)
+        scores = np.zeros(self.size, dtype=np.float64)
+        for sub in query.subqueries:
+            sub_mask, sub_scores = self.evaluate(sub)
+            matched += sub_mask
+            scores += sub_scores
+        mask = matched >= query.minimum
+        scores *= matched / query.total
+        if query.boost != 1.0:
+            scores *= query.boost
+        scores[~mask] = 0.0
+        return mask, scores
+
     def evaluate(self, query):
         """(mask, scores) of ``query`` over every document number of the searcher."""
         kind = type(query)
@@ -292,6 +311,8 @@ class _Evaluation:
                 scores *= query.boost
             scores[~mask] = 0.0
             return mask, scores
+        if kind is AtLeast:
+            return self.at_least(query)
         if kind is wq.AndNot:
             mask, scores = self.evaluate(query.a)
             negative = self.filter_mask(query.b)

@@ -8,6 +8,10 @@ is left to the ORM (see ``search.backend.results``).
 Words are analysed with ``zhtext.query_words``; words the analyzer splits become "adjacent" queries:
 shingle terms on the catch-all fields, positional phrases elsewhere. Prefix and fuzzy queries expand to
 indexed words only, never to shingles (``WordPrefix``, ``WordFuzzyTerm``).
+
+``MinimumMatch(subqueries, minimum)`` (a plain modelsearch ``Or`` to other backends) becomes ``AtLeast``:
+the documents matching at least ``minimum`` of the subqueries, scored by the sum of the matching ones'
+scores times the share of them matched, so a page that covers more of a long query ranks higher.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from modelsearch.backends.base import BaseSearchQueryCompiler, get_model_root
 from modelsearch.index import AutocompleteField, RelatedFields, SearchField, get_indexed_models
 from modelsearch.query import And, Boost, Fuzzy, MatchAll, Not, Or, Phrase, PlainText
 from whoosh import query as wq
-from whoosh.matching import NullMatcherClass, WrappingMatcher
+from whoosh.matching import Matcher, NullMatcherClass, ReadTooFar, WrappingMatcher
 from whoosh.query.compound import DefaultOr
 
 from search.analysis import SHINGLE_JOINER, shingle
@@ -37,7 +41,9 @@ from search.backend.documents import (
 from zhtext import query_words
 
 __all__ = [
+    "AtLeast",
     "FilterQuery",
+    "MinimumMatch",
     "WhooshAutocompleteQueryCompiler",
     "WhooshSearchQueryCompiler",
     "WordFuzzyTerm",
@@ -138,6 +144,164 @@ class WordPrefix(_WordsOnly, wq.Prefix):
 
 class WordFuzzyTerm(_WordsOnly, wq.FuzzyTerm):
     pass
+
+
+class MinimumMatch(Or):
+    """Documents matching at least ``minimum`` of ``subqueries`` (a long query's words, each with its
+    alternatives), ranked by how many they match.
+
+    It is an ``Or`` to every other backend (the database backend matches any of them); the Whoosh
+    backend compiles it to ``AtLeast``.
+    """
+
+    def __init__(self, subqueries, minimum=1):
+        super().__init__(subqueries)
+        self.minimum = max(1, int(minimum))
+
+    def __repr__(self):
+        return "<MinimumMatch {} minimum={}>".format(
+            " ".join(repr(sub) for sub in self.subqueries), self.minimum
+        )
+
+
+class AtLeast(wq.CompoundQuery):
+    """Matches documents matching at least ``minimum`` of ``subqueries``; the score is the sum of the
+    matching subqueries' scores times the share of the ``total`` matched (a coordination factor), times
+    the boost. ``total`` counts subqueries that can never match (words in no document) and were left out.
+
+    Whoosh's own ``Or(minmatch=…)`` is not implemented. ``search.backend.fastscore`` evaluates this with
+    the same scores.
+    """
+
+    JOINT = " OR "
+
+    def __init__(self, subqueries, minimum=1, total=None, boost=1.0):
+        super().__init__(subqueries, boost=boost)
+        self.minimum = max(1, int(minimum))
+        self.total = max(int(total if total is not None else len(subqueries)), len(subqueries), 1)
+
+    def __repr__(self):
+        return f"AtLeast({self.subqueries!r}, minimum={self.minimum}, total={self.total}, boost={self.boost})"
+
+    def __unicode__(self):
+        return "(" + self.JOINT.join(str(sub) for sub in self.subqueries) + f")>={self.minimum}"
+
+    __str__ = __unicode__
+
+    def __eq__(self, other):
+        return (
+            type(other) is type(self)
+            and self.subqueries == other.subqueries
+            and (self.minimum, self.total, self.boost) == (other.minimum, other.total, other.boost)
+        )
+
+    def __hash__(self):
+        return super().__hash__() ^ hash((self.minimum, self.total))
+
+    def apply(self, fn):
+        return AtLeast([fn(q) for q in self.subqueries], self.minimum, self.total, self.boost)
+
+    def normalize(self):
+        # Not CompoundQuery.normalize: it would merge and deduplicate subqueries, changing what counts.
+        return self.apply(lambda q: q.normalize())
+
+    def simplify(self, ixreader):
+        return self.apply(lambda q: q.simplify(ixreader))
+
+    def requires(self):
+        return set()
+
+    def estimate_min_size(self, ixreader):
+        return 0
+
+    def matcher(self, searcher, context=None):
+        children = [sub.matcher(searcher, context) for sub in self.subqueries]
+        if sum(1 for child in children if child.is_active()) < self.minimum:
+            return NullMatcherClass()
+        return AtLeastMatcher(children, self.minimum, self.total, self.boost)
+
+
+class AtLeastMatcher(Matcher):
+    """The documents where at least ``minimum`` of ``children`` match, in document order (see ``AtLeast``)."""
+
+    def __init__(self, children, minimum, total, boost=1.0):
+        self._children = list(children)
+        self.minimum = minimum
+        self.total = total
+        self.boost = boost
+        self._id = None
+        self._matched = ()
+        self._find()
+
+    def _find(self):
+        """Move to the first document at or after the children's current ones that enough of them match."""
+        while True:
+            active = [child for child in self._children if child.is_active()]
+            if len(active) < self.minimum:
+                self._id, self._matched = None, ()
+                return
+            low = min(child.id() for child in active)
+            matched = [child for child in active if child.id() == low]
+            if len(matched) >= self.minimum:
+                self._id, self._matched = low, matched
+                return
+            for child in matched:
+                child.next()
+
+    def is_active(self):
+        return self._id is not None
+
+    def id(self):
+        return self._id
+
+    def next(self):
+        if self._id is None:
+            raise ReadTooFar
+        for child in self._matched:
+            child.next()
+        self._find()
+
+    def skip_to(self, id):
+        if self._id is None:
+            raise ReadTooFar
+        if id <= self._id:
+            return
+        for child in self._children:
+            if child.is_active() and child.id() < id:
+                child.skip_to(id)
+        self._find()
+
+    def reset(self):
+        for child in self._children:
+            child.reset()
+        self._find()
+
+    def copy(self):
+        return AtLeastMatcher(
+            [child.copy() for child in self._children], self.minimum, self.total, self.boost
+        )
+
+    def children(self):
+        return iter(self._children)
+
+    def is_leaf(self):
+        return False
+
+    def supports_block_quality(self):
+        return False
+
+    def weight(self):
+        return sum(child.weight() for child in self._matched)
+
+    def score(self):
+        # Summed in the children's order, as search.backend.fastscore sums them.
+        matched = {id(child) for child in self._matched}
+        score = 0.0
+        for child in self._children:
+            if id(child) in matched:
+                score += child.score()
+        score *= len(self._matched) / self.total
+        return score * self.boost
 
 
 def _is_latin(token):
@@ -257,6 +421,8 @@ class WhooshSearchQueryCompiler(BaseSearchQueryCompiler):
             return inner
         if isinstance(query, And):
             return _and([self.build_text_query(sub, fields) for sub in query.subqueries])
+        if isinstance(query, MinimumMatch):
+            return _at_least([self.build_text_query(sub, fields) for sub in query.subqueries], query.minimum)
         if isinstance(query, Or):
             return _or([self.build_text_query(sub, fields) for sub in query.subqueries])
         if isinstance(query, Not):
@@ -435,6 +601,17 @@ def _and(queries):
     if len(queries) == 1:
         return queries[0]
     return wq.And(queries)
+
+
+def _at_least(queries, minimum):
+    """``AtLeast`` of ``queries``; those that can never match count in the total but are left out."""
+    total = len(queries)
+    live = [q for q in queries if q is not None and q is not wq.NullQuery]
+    if len(live) < minimum or not live:
+        return wq.NullQuery
+    if minimum >= total:
+        return _and(live)
+    return AtLeast(live, minimum, total)
 
 
 def _or(queries):

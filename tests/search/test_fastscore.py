@@ -8,7 +8,7 @@ from whoosh import query as wq
 
 from search.backend import fastscore
 from search.backend.documents import build_schema
-from search.backend.query import FilterQuery, WordFuzzyTerm, WordPrefix
+from search.backend.query import AtLeast, FilterQuery, WordFuzzyTerm, WordPrefix
 from search.backend.results import _top_hits
 
 WORDS = [
@@ -114,6 +114,13 @@ QUERIES = {
     "prefix, boosted": WordPrefix("x_all", "原", boost=2.5),
     "fuzzy latin": WordFuzzyTerm("x_all", "refnd", maxdist=1, prefixlength=1),
     "null": wq.NullQuery,
+    "at least two of three words": AtLeast([both_fields("客户"), both_fields("投诉"), both_fields("ems")], 2),
+    "at least, boosted, a word in no document counted": AtLeast(
+        [term("破损"), term("理赔"), term("签收")], 2, total=4, boost=1.5
+    ),
+    "at least, with a filter and a prefix": wq.And(
+        [AtLeast([both_fields("快递"), WordPrefix("x_all", "原"), term("11183"), term("工单")], 3), LIVE]
+    ),
 }
 
 
@@ -198,3 +205,18 @@ def test_whoosh_fallback_keeps_the_best_hits_too(searcher):
         fastscore.top(searcher, query, 1)
     best = searcher.search(query, limit=None)[0]
     assert _top_hits(searcher, query, 1) == [(best["pk"], best.score)]
+
+
+def test_at_least_matches_documents_with_enough_of_the_words(searcher):
+    words = [both_fields("客户"), both_fields("投诉"), both_fields("ems")]
+    sets = [set(searcher.docs_for_query(word)) for word in words]
+    expected = {doc for doc in set.union(*sets) if sum(doc in s for s in sets) >= 2}
+    found = {docnum for docnum, _ in fastscore.top(searcher, AtLeast(words, 2), None)}
+    assert expected and found == expected
+    assert found == {hit.docnum for hit in searcher.search(AtLeast(words, 2), limit=None)}
+    # every word counts: a document matching all three scores its sum, one matching two 2/3 of its sum
+    every = wq.Or(words)
+    sums = dict(fastscore.top(searcher, every, None))
+    for docnum, score in fastscore.top(searcher, AtLeast(words, 2), None):
+        share = sum(docnum in s for s in sets) / 3
+        assert score == pytest.approx(sums[docnum] * share, rel=1e-9)
