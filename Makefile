@@ -17,12 +17,14 @@ $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: requirements.txt $(BIN)/activate
+$(VENV)/.installed: requirements.txt requirements-nodeps.txt $(BIN)/activate
 	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(BIN)/activate
+$(VENV)/.installed-dev: requirements.txt requirements-nodeps.txt requirements-dev.txt $(BIN)/activate
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed ## Create .venv and install the pinned runtime dependencies
