@@ -22,8 +22,9 @@ class SearchConfig(AppConfig):
     def connect_frontend_signals(self):
         """Document text extraction (queued for the task worker), and the invalidation of the spelling
         vocabulary and section caches."""
-        from search import results, spelling, tasks
+        from search import clicks, results, spelling, tasks
 
         tasks.connect_signals()
         spelling.connect_signals()
         results.connect_signals()
+        clicks.connect_signals()

@@ -28,7 +28,7 @@ from wagtail.search import index
 from wagtail.search.utils import normalise_query_string
 from wagtail.signals import post_page_move
 
-from search import coverage, highlight, kinds, synonyms
+from search import clicks, coverage, highlight, kinds, synonyms
 from search.backend.documents import flatten_text
 from search.caches import LRUCache, SharedValue
 from zhtext import content_words, normalize, query_words
@@ -369,6 +369,8 @@ def search_all(request, text, kind=None, section=None):
         per_kind[hit.kind] = per_kind.get(hit.kind, 0) + 1
     outcome.truncated = any(n >= MAX_HITS_PER_KIND for n in per_kind.values())
     hits = rank(hits, text, mapping)
+    if text and query is not None:
+        hits = clicks.apply_learned_links(hits, text, request, sections, blocked)
     promoted = promoted_hits(text, blocked, sections) if text else []
     if promoted:
         keys = {hit.key for hit in promoted}

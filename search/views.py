@@ -20,7 +20,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from wagtail.models import Page
 
-from search import coverage, kinds, results, spelling, synonyms
+from search import clicks, coverage, kinds, results, spelling, synonyms
 from search.models import QueryDailyLastSearch, ZeroResultQuery
 from zhtext import normalize, query_words
 
@@ -76,6 +76,14 @@ def _record(query, outcome):
         logger.exception("Could not record search statistics for %r", query)
 
 
+def _note_search(request):
+    """A search soon after opening a result: that result did not answer (``search.clicks``)."""
+    try:
+        clicks.note_search(request)
+    except Exception:
+        logger.exception("Could not note a return to search")
+
+
 def _corrections(request, query):
     try:
         return spelling.suggest_corrections(
@@ -90,10 +98,13 @@ def _run_search(request, per_page=RESULTS_PER_PAGE):
     """Search, describe the hits of the page asked for, record statistics: shared by the page and the API."""
     form = SearchForm(request.GET)
     query, kind, section, page_number = form.params()
+    if query:
+        _note_search(request)
     outcome = results.search_all(request, query, kind=kind, section=section)
     paginator = Paginator(outcome.hits, per_page)
     page = paginator.get_page(page_number)
     results.describe_all(page.object_list, request, outcome.terms)
+    clicks.attach_open_urls(page.object_list, query, page.start_index())
     if query and page_number == 1 and not kind and not section:
         _record(query, outcome)
     # Only 了, 的, 请问… typed: no correction can help; the page says to type what is searched for.
@@ -170,7 +181,7 @@ def search_api(request):
             },
             "suggestions": corrections,
             "function_words_only": outcome.function_words_only,
-            "results": [hit.as_json() for hit in page.object_list],
+            "results": [{**hit.as_json(), "open_url": hit.open_url} for hit in page.object_list],
         },
         json_dumps_params={"ensure_ascii": False},
     )

@@ -6,6 +6,7 @@ from kb_site.reports import ReportViewSet
 
 from . import demo
 from .backend import batched_index_writes
+from .click_reports import LearnedLinkViewSet, UnclickedQueryReportView
 from .reports import SearchQueryReportView, ZeroResultReportView
 
 
@@ -17,8 +18,9 @@ def register_search_reports():
         for name, view, slug, order in (
             ("search_top_queries", SearchQueryReportView, "top-queries", 300),
             ("search_zero_results", ZeroResultReportView, "zero-results", 310),
+            ("search_unclicked", UnclickedQueryReportView, "unclicked-queries", 320),
         )
-    ]
+    ] + [LearnedLinkViewSet("search_learned_links", url_prefix="reports/learned-links", menu_order=330)]
 
 
 @hooks.register("wrap_demo_load")

@@ -2,6 +2,7 @@
 
 import pytest
 
+from search.models import SearchClick
 from tests.browser import browser, login  # noqa: F401
 
 pytestmark = [
@@ -58,6 +59,9 @@ def test_results_are_navigable_with_arrow_keys(browser, live_server, agent, kb):
     assert page.evaluate("document.activeElement.textContent") == titles[1]
     page.keyboard.press("ArrowUp")
     assert page.evaluate("document.activeElement.textContent") == titles[0]
-    href = page.evaluate("document.activeElement.getAttribute('href')")
+    # The link goes through /search/open/ (the click is recorded) to the hit's own URL (data-url).
+    target = page.evaluate("document.activeElement.dataset.url")
+    assert page.evaluate("document.activeElement.getAttribute('href')").startswith("/search/open/")
     page.keyboard.press("Enter")
-    page.wait_for_url(lambda url: url.endswith(href))
+    page.wait_for_url(lambda url: url.endswith(target))
+    assert SearchClick.objects.get(user=agent).position == 1
