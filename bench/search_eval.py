@@ -433,6 +433,23 @@ def print_misses(label, rows):
             print(f"  [{r['cat']}] {r['q']} ({where}, {r['total']} results) → {', '.join(r['top']) or '—'}")
 
 
+def provenance():
+    """When and on what the figures were measured: UTC time, commit, and whether the tree had changes."""
+    import datetime
+    import subprocess
+
+    def git(*args):
+        try:
+            return subprocess.run(["git", *args], cwd=BASE_DIR, capture_output=True, text=True).stdout.strip()
+        except OSError:
+            return ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown commit"
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"{when}, {commit}" + (" with uncommitted changes" if dirty else "")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--queries", default=str(QUERY_FILE), help="the labelled query file")
@@ -449,6 +466,7 @@ def main():
         sys.exit("The query file is not well-formed:\n  " + "\n  ".join(problems))
 
     started = time.perf_counter()
+    measured_on = provenance()
     var_dir = Path(tempfile.mkdtemp(prefix="callbook-search-eval-"))
     setup_django(var_dir)
     timings = build_demo()
@@ -476,7 +494,10 @@ def main():
             click_result = click_evaluation(request, queries, labeller, rows["default"], args.seed)
 
     elapsed = time.perf_counter() - started
-    print(f"\n{len(queries)} queries from {Path(args.queries).name}; recall@5 and MRR@10 per category.\n")
+    print(
+        f"\n{len(queries)} queries from {Path(args.queries).name}, measured {measured_on}; "
+        f"recall@{TOP} and MRR@{MRR_DEPTH} per category.\n"
+    )
     print(markdown_table(categories, summaries))
     if click_result is not None:
         print()
@@ -486,6 +507,7 @@ def main():
     if args.json:
         out = {
             "queries": len(queries),
+            "measured": measured_on,
             "timings_s": {**timings, "total": elapsed},
             "metrics": {"recall": f"recall@{TOP}", "mrr": f"MRR@{MRR_DEPTH}"},
             "summaries": {label: summaries[name] for name, label in BACKENDS},
