@@ -4,7 +4,7 @@ from wagtail import hooks
 
 from kb_site.reports import ReportViewSet
 
-from . import demo
+from . import admin_views, demo
 from .backend import batched_index_writes
 from .click_reports import LearnedLinkViewSet, UnclickedQueryReportView
 from .reports import SearchQueryReportView, ZeroResultReportView
@@ -21,6 +21,12 @@ def register_search_reports():
             ("search_unclicked", UnclickedQueryReportView, "unclicked-queries", 320),
         )
     ] + [LearnedLinkViewSet("search_learned_links", url_prefix="reports/learned-links", menu_order=330)]
+
+
+@hooks.register("register_admin_urls")
+def register_zero_result_actions():
+    """加同义词 / 设推荐结果 from a row of 无结果搜索."""
+    return admin_views.admin_urls()
 
 
 @hooks.register("wrap_demo_load")

@@ -2,8 +2,12 @@
 the 无结果搜索 report like one that found nothing, with that share and the hit's title; from a row a
 trainer adds a synonym or a promoted result in one step."""
 
+import csv
 import datetime
+import io
 import re
+
+import openpyxl
 
 import pytest
 from django.utils import timezone
@@ -75,3 +79,86 @@ def test_synonyms_count_as_covered(agent_client, kb):
     SynonymGroup.objects.create(terms="发票 = 工单")
     agent_client.get("/search/", {"q": "投诉 发票"})
     assert not ZeroResultQuery.objects.exists()
+
+
+# --- the 无结果搜索 report ---------------------------------------------------------------------------
+
+REPORT = "/admin/reports/zero-results/"
+SYNONYM = "/admin/reports/zero-results/synonym/"
+PROMOTE = "/admin/reports/zero-results/promote/"
+
+
+def row_text(html, query):
+    """The text of the report row whose first cell is ``query`` ("" if there is none)."""
+    for row in html.split("<tr")[1:]:
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        if cells and cells[0].strip() == query:
+            return " ".join(re.sub(r"<[^>]+>", " ", row[: row.index("</tr>")]).split())
+    return ""
+
+
+def export_rows(client, **params):
+    response = client.get(REPORT, {"export": "csv", **params})
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def test_the_report_lists_weak_and_zero_result_queries_with_local_time_and_a_filter(
+    client, agent_client, trainer, kb
+):
+    agent_client.get("/search/", {"q": "发票抬头"})
+    before = timezone.now()
+    agent_client.get("/search/", {"q": WEAK})
+    best = ZeroResultQuery.objects.get(query_string=WEAK).best_title
+
+    client.force_login(trainer)
+    html = client.get(REPORT).content.decode()
+    zero, weak = row_text(html, "发票抬头"), row_text(html, WEAK)
+    assert "无结果" in zero and "%" not in zero
+    assert "结果较弱" in weak and "33%" in weak and best in weak
+    assert f"{timezone.localtime(before):%Y-%m-%d %H:}" in weak  # local time, not UTC
+    assert "加同义词" in weak and "设推荐结果" in weak
+
+    only_weak = client.get(REPORT, {"kind": "weak"}).content.decode()
+    assert row_text(only_weak, WEAK) and not row_text(only_weak, "发票抬头")
+    only_zero = client.get(REPORT, {"kind": "nothing"}).content.decode()
+    assert row_text(only_zero, "发票抬头") and not row_text(only_zero, WEAK)
+    assert client.get(REPORT, {"kind": "<script>"}).status_code == 200  # an unknown choice: a form error
+
+    rows = {row["搜索词"]: row for row in export_rows(client)}
+    assert rows[WEAK]["结果"] == "结果较弱" and rows[WEAK]["最佳结果覆盖率（%）"] == "33"
+    assert rows[WEAK]["最佳结果"] == best
+    assert rows["发票抬头"]["结果"] == "无结果" and rows["发票抬头"]["最佳结果覆盖率（%）"] == ""
+    assert "处理" not in rows[WEAK]
+    assert [row["搜索词"] for row in export_rows(client, kind="weak")] == [WEAK]
+    xlsx = client.get(REPORT, {"export": "xlsx", "kind": "weak"})
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
+    headings, *values = sheet.iter_rows(values_only=True)
+    assert dict(zip(headings, values[0], strict=True))["最佳结果覆盖率（%）"] == 33
+
+
+def test_a_query_weak_one_day_and_found_nothing_another_is_listed_as_no_result(client, trainer, kb):
+    today = timezone.localdate()
+    ZeroResultQuery.objects.create(
+        query_string="快递 理赔", date=today, hits=2, best_coverage=0.4, best_title="甲"
+    )
+    ZeroResultQuery.objects.create(query_string="快递 理赔", date=today - datetime.timedelta(days=1), hits=1)
+    ZeroResultQuery.objects.create(
+        query_string="少货 补发 时限", date=today, hits=1, best_coverage=0.33, best_title="乙"
+    )
+    ZeroResultQuery.objects.create(
+        query_string="少货 补发 时限",
+        date=today - datetime.timedelta(days=2),
+        hits=1,
+        best_coverage=0.2,
+        best_title="丙",
+    )
+    client.force_login(trainer)
+    rows = {row["搜索词"]: row for row in export_rows(client)}
+    assert (rows["快递 理赔"]["结果"], rows["快递 理赔"]["次数"]) == ("无结果", "3")
+    assert (
+        rows["少货 补发 时限"]["最佳结果覆盖率（%）"] == "20" and rows["少货 补发 时限"]["最佳结果"] == "丙"
+    )
+    recent = {row["搜索词"]: row for row in export_rows(client, date_from=today.isoformat())}
+    assert recent["快递 理赔"]["结果"] == "结果较弱" and recent["快递 理赔"]["最佳结果"] == "甲"
+    assert recent["少货 补发 时限"]["最佳结果"] == "乙"
