@@ -15,10 +15,16 @@ the content (see the query file's header), not from what search returns.
 ``--clicks`` also measures click feedback (Whoosh only): the colloquial queries are split in two halves
 (seeded); for each query of the training half the demo agent opens the labelled result through
 ``GET /search/open/?q=&kind=&id=&pos=`` (the best-ranked labelled hit, at its position in the results,
-without searching again), then the other half is scored again. Skipped, with a message, while that URL
-does not exist.
+without searching again; a query whose answers are not among its results is not clicked), then the
+other half is scored again, and the rest for regressions. Skipped, with a message, while that URL does
+not exist.
 
     .venv/bin/python bench/search_eval.py [--clicks] [--seed 13] [--json out.json] [--misses]
+
+It measures the code it is run from, uncommitted changes included (the table says so). To measure a
+commit alone, run it from a clean checkout with the same virtualenv, e.g.
+``git worktree add --detach /tmp/eval-tree HEAD && .venv/bin/python /tmp/eval-tree/bench/search_eval.py``
+(then ``git worktree remove /tmp/eval-tree``).
 """
 
 import argparse
@@ -228,7 +234,9 @@ def run_query(request, query, labeller):
         "rank": rank,
         "top": labels[:TOP],
         "failed": outcome.failed,
-        "click": None if first is None else {"kind": first.kind, "id": first.pk, "pos": rank},
+        "click": None
+        if first is None
+        else {"kind": first.kind, "id": first.pk, "pos": rank, "label": labels[rank - 1]},
     }
 
 
@@ -326,7 +334,10 @@ def click_evaluation(request, queries, labeller, baseline_rows, seed):
     train_rows = [by_query[(q["q"], q["cat"])] for q in train]
     held_rows = [by_query[(q["q"], q["cat"])] for q in held_out]
     skipped, statuses = replay_clicks(train_rows)
+    clicked = {row["click"]["label"] for row in train_rows if row["click"] is not None}
     result = {
+        # held-out queries one of whose answers was opened for a training query (what clicks could teach)
+        "held_out_with_clicked_answer": sum(1 for q in held_out if clicked & set(q["answers"])),
         "seed": seed,
         "train": len(train),
         "held_out": len(held_out),
@@ -406,7 +417,8 @@ def click_table(result):
     ob, oa = result["others_before"], result["others_after"]
     lines = [
         f"Click feedback (Whoosh; seed {result['seed']}): {result['train']} colloquial queries train, "
-        f"{result['held_out']} held out; clicks {result['clicks']}, {result['recorded_clicks']} recorded, "
+        f"{result['held_out']} held out ({result['held_out_with_clicked_answer']} of them have an answer that was "
+        f"opened for a training query); clicks {result['clicks']}, {result['recorded_clicks']} recorded, "
         f"{result['returned_clicks']} marked returned, {result['learned_links']} learned links.",
         "",
         "| queries | before recall@5 | before MRR@10 | after recall@5 | after MRR@10 |",
