@@ -111,8 +111,15 @@ class LearnedLinkReportView(ColumnsReportView):
         return _("还没有从点击中学到的关联。坐席打开搜索结果且没有马上回来重新搜索时，这里会出现对应的关联。")
 
     @property
+    def export_columns(self):
+        return [column for column in self.columns if not isinstance(column, LinkActionColumn)]
+
+    @property
     def list_export(self):
-        return [column.name for column in self.columns if column.name != "action"]
+        return [column.name for column in self.export_columns]
+
+    def to_row_dict(self, item):
+        return {column.name: self.export_cell(column, item) for column in self.export_columns}
 
     def get_filename(self):
         return f"{self.filename_prefix}-{timezone.localdate():%Y-%m-%d}"

@@ -10,9 +10,9 @@
   halves every ``half_life()``, computed at read time from ``last_clicked_at``. At search time
   (``apply_learned_links``, called by ``results.search_all`` after ranking) links whose query is the
   current one, or shares content words with it, add a bonus to their hit; a strongly linked hit the
-  text search missed is added when the user may see it. A bonus is at most ``BONUS_PER_CLICK`` per
-  click's weight and ``MAX_BONUS`` in all: one click lifts a hit by less than an exact title match
-  counts in ``results.rank`` (0.4), several can. Links a trainer undid (``blocked``) are ignored and
+  text search missed is added when the user may see it. A bonus is ``BONUS_PER_CLICK`` (0.2) per
+  unit of weight, at most ``MAX_BONUS`` (1.0, five recent clicks): one click lifts a hit by less than
+  an exact title match counts in ``results.rank`` (0.4), five can lift any hit above it. Links a trainer undid (``blocked``) are ignored and
   no longer taught.
 
 The links live in a per-process table (``shared_links``), reloaded every minute and whenever a link is
@@ -50,9 +50,10 @@ logger = logging.getLogger(__name__)
 DEFAULT_RETURN_SECONDS = 180
 DEFAULT_HALF_LIFE_DAYS = 30
 BONUS_PER_CLICK = 0.2
-MAX_BONUS = 0.6
-# A hit the text search did not find is added from this much (decayed, similarity-weighted) weight on.
-ADD_FROM_STRENGTH = 2.0
+MAX_BONUS = 1.0
+# A hit the text search did not find is added from this much (decayed, similarity-weighted) weight on:
+# two recent clicks for the same query.
+ADD_FROM_STRENGTH = 1.5
 # A query sharing words with a link's query (not the same query) counts at most this share of a click.
 SHARED_WORDS_FACTOR = 0.75
 MAX_POSITION = 100_000

@@ -27,7 +27,7 @@ from kb_site.content.models import ArticlePage, CallbookDocument, Phrasing, Sect
 from kb_site.content.review import REVIEWED
 from procedures.models import ProcedurePage, ProcedureRun, RunEvent
 from procedures.runs import start_run
-from search.models import SynonymGroup
+from search.models import LearnedLink, SynonymGroup
 from tests.factories import (
     ArticlePageFactory,
     PhrasingFactory,
@@ -120,6 +120,9 @@ report.must_say                    ·       ·        ·         ✓           �
 report.overdue_review              ·       ·        ✓         ✓           ✓          ·
 report.top_queries                 ·       ·        ✓         ✓           ✓          ·
 report.zero_results                ·       ·        ✓         ✓           ✓          ·
+report.unclicked_queries           ·       ·        ✓         ✓           ✓          ·
+report.learned_links               ·       ·        ✓         ✓           ✓          ·
+learned_link.block                 ·       ·        ✓         ✓           ✓          ·
 report.training_progress           ·       ·        ✓         ✓           ✓          ·
 report.training_items              ·       ·        ✓         ✓           ✓          ·
 report.change_acknowledgements     ·       ·        ✓         ✓           ✓          ·
@@ -855,11 +858,22 @@ report("must_say", "/admin/reports/procedures/must-say/")
 report("overdue_review", "/admin/reports/overdue-review/")
 report("top_queries", "/admin/reports/top-queries/")
 report("zero_results", "/admin/reports/zero-results/")
+report("unclicked_queries", "/admin/reports/unclicked-queries/")
+report("learned_links", "/admin/reports/learned-links/")
 report("training_progress", "/admin/reports/training/progress/")
 report("training_items", "/admin/reports/training/items/")
 report("followups_stats", "/admin/reports/followups/stats/")
 report("followups_dissatisfaction", "/admin/reports/followups/dissatisfaction/")
 report("change_acknowledgements", "/admin/reports/change-acknowledgements/")
+
+
+@action("learned_link.block", allowed=(302, "/admin/reports/learned-links/"))
+def learned_link_block(w):
+    link = LearnedLink.objects.create(
+        query_string="只到了两样", kind="article", object_id="1", title="少货处理", weight=1, clicks=1
+    )
+    response = w.client.post(f"/admin/reports/learned-links/{link.pk}/block/")
+    return response, LearnedLink.objects.get(pk=link.pk).blocked
 
 
 # Follow-ups: agents work their own and their groups'; supervisors see all; trainers keep the calendar.

@@ -45,6 +45,8 @@ REPORT_URLS = [
     "/admin/reports/overdue-review/",
     "/admin/reports/top-queries/",
     "/admin/reports/zero-results/",
+    "/admin/reports/unclicked-queries/",
+    "/admin/reports/learned-links/",
     "/admin/reports/procedures/runs/",
     "/admin/reports/procedures/stats/",
     "/admin/reports/procedures/agents/",
