@@ -4,7 +4,7 @@ from wagtail import hooks
 
 from kb_site.reports import ReportViewSet
 
-from . import admin_views, demo
+from . import admin_views, click_demo, demo
 from .backend import batched_index_writes
 from .click_reports import LearnedLinkViewSet, UnclickedQueryReportView
 from .reports import SearchQueryReportView, ZeroResultReportView
@@ -38,3 +38,9 @@ def batch_demo_index_writes():
 @hooks.register("register_demo_loader", order=90)
 def load_search_demo(update, report, **options):
     demo.load(update=update, report=report)
+
+
+@hooks.register("register_demo_loader", order=92)
+def load_click_demo(update, report, **options):
+    """Demo clicks, learned links and searches nobody opened a result of (``search.click_demo``)."""
+    click_demo.load(update=update, report=report)
