@@ -1,4 +1,4 @@
-"""What search registers in the admin: its two reports. Its synonyms viewset is placed by the site."""
+"""What search registers in the admin: its reports. Its synonyms viewset is placed by the site."""
 
 from wagtail import hooks
 
@@ -12,7 +12,7 @@ from .reports import SearchQueryReportView, ZeroResultReportView
 
 @hooks.register("register_admin_viewset")
 def register_search_reports():
-    """热门搜索 and 无结果搜索, for trainers and supervisors."""
+    """热门搜索, 无结果搜索, 无人点击的搜索 and 点击学习关联 (with 撤销 / 恢复), for trainers and supervisors."""
     return [
         ReportViewSet(name, view_class=view, url_prefix=f"reports/{slug}", menu_order=order)
         for name, view, slug, order in (
