@@ -479,3 +479,15 @@ def test_the_report_lists_queries_searched_without_any_result_opened(client, age
     rows = body.splitlines()
     assert rows[0].split(",") == ["搜索词", "有结果的搜索次数", "出现天数", "最近一次"]
     assert {row.split(",")[0] for row in rows[1:]} == {"投诉", "快递"}
+
+
+def test_hostile_queries_are_cleaned_and_the_exports_survive_them(agent_client, client, trainer, kb):
+    assert open_hit(agent_client, "=1+1\ufffe投诉\x0b", kb["complaint"], "article").status_code == 302
+    assert SearchClick.objects.get().query_string == "=1+1 投诉"
+    assert LearnedLink.objects.get().query_string == "=1+1 投诉"
+    client.force_login(trainer)
+    for url in (LINKS, UNCLICKED):
+        response = client.get(url, {"export": "xlsx", "min_searches": 1})
+        assert b"".join(response.streaming_content)[:2] == b"PK"
+    body = b"".join(client.get(LINKS, {"export": "csv"}).streaming_content).decode("utf-8-sig")
+    assert body.splitlines()[1].startswith("'=1+1 投诉,")
