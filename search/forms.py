@@ -120,6 +120,16 @@ class AddSynonymForm(forms.Form):
             return SynonymGroup.objects.create(terms=" = ".join(terms)), True
 
 
+class PageChooser(AdminPageChooser):
+    """Wagtail's page chooser, showing an empty choice (not a 400) when a tampered id is sent back."""
+
+    def get_instance(self, value):
+        try:
+            return super().get_instance(value)
+        except (ValueError, TypeError, OverflowError):
+            return None
+
+
 class PageChoiceField(IdChoiceField):
     def label_from_instance(self, obj):
         return obj.get_admin_display_title()
@@ -132,7 +142,7 @@ class AddPromotionForm(forms.Form):
     page = PageChoiceField(
         queryset=Page.objects.all(),
         label=_("推荐页面"),
-        widget=AdminPageChooser(),
+        widget=PageChooser(),
         error_messages={"invalid_choice": _("请选择一个存在的页面。")},
     )
     description = forms.CharField(

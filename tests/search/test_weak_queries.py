@@ -8,7 +8,6 @@ import io
 import re
 
 import openpyxl
-
 import pytest
 from django.utils import timezone
 from wagtail.contrib.search_promotions.models import Query, SearchPromotion
@@ -162,3 +161,164 @@ def test_a_query_weak_one_day_and_found_nothing_another_is_listed_as_no_result(c
     recent = {row["搜索词"]: row for row in export_rows(client, date_from=today.isoformat())}
     assert recent["快递 理赔"]["结果"] == "结果较弱" and recent["快递 理赔"]["最佳结果"] == "甲"
     assert recent["少货 补发 时限"]["最佳结果"] == "乙"
+
+
+# --- one step from a row: a synonym, a promoted result ------------------------------------------------
+
+
+def api_results(client, query):
+    return client.get("/search/api/", {"q": query}).json()["results"]
+
+
+def test_the_forms_open_with_the_query_filled_in(client, trainer, kb):
+    client.force_login(trainer)
+    html = client.get(SYNONYM, {"q": "包裹丢了怎么办", "next": REPORT + "?kind=weak"}).content.decode()
+    assert 'value="包裹丢了怎么办"' in html  # the query, its words offered beside it
+    assert '<option value="包裹">' in html
+    assert 'name="next" value="/admin/reports/zero-results/?kind=weak"' in html
+    html = client.get(PROMOTE, {"q": WEAK}).content.decode()
+    assert (
+        f'value="{WEAK}"' in html and 'data-chooser-url="/admin/choose-page/"' in html
+    )  # Wagtail's page chooser
+
+
+def test_a_new_synonym_group_from_a_row_expands_the_next_search(client, agent, trainer, kb):
+    client.force_login(agent)
+    assert api_results(client, "发票") == []
+    client.force_login(trainer)
+    data = {"q": "发票", "term": "发票", "new_terms": "工单", "next": REPORT + "?kind=nothing"}
+    response = client.post(SYNONYM, data, follow=True)
+    assert response.redirect_chain == [(REPORT + "?kind=nothing", 302)]
+    assert "已添加同义词“发票”" in response.content.decode()
+    client.post(SYNONYM, data)  # a double submit: still one group
+    assert [group.term_list for group in SynonymGroup.objects.all()] == [["发票", "工单"]]
+
+    client.force_login(agent)
+    assert [plain(r["title"]) for r in api_results(client, "发票")] == ["客户投诉处理流程"]
+
+
+def test_a_word_of_the_query_joins_an_existing_group(client, agent, trainer, kb):
+    group = SynonymGroup.objects.create(terms="退款 = 退钱")
+    client.force_login(trainer)
+    response = client.post(SYNONYM, {"q": "返款 多久", "term": "返款", "group": group.pk})
+    assert response.status_code == 302 and response["Location"] == REPORT
+    client.post(SYNONYM, {"q": "返款 多久", "term": "返款", "group": group.pk})
+    group.refresh_from_db()
+    assert group.term_list == ["退款", "退钱", "返款"]
+
+    client.force_login(agent)
+    assert plain(api_results(client, "返款")[0]["title"]) == "退款时限说明"
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"term": "", "new_terms": "工单"}, "必需字段"),
+        ({"term": "发票 抬头", "new_terms": "工单"}, "一次只能添加一个词"),
+        ({"term": "发票"}, "请选择一个已有的同义词组，或填写与它同义的词"),
+        ({"term": "发票", "new_terms": "发票"}, "至少需要另一个不同的词"),
+        ({"term": "的", "new_terms": "工单"}, "只由虚词组成"),
+        ({"term": "发票", "group": "999999"}, "请选择一个存在的同义词组"),
+        ({"term": "发票", "group": str(10**30)}, "请选择一个存在的同义词组"),
+        ({"term": "发票", "group": "abc"}, "请选择一个存在的同义词组"),
+        ({"term": "发票", "new_terms": "工单 单据"}, "同义词不能包含空格"),
+    ],
+)
+def test_bad_synonym_input_is_a_form_error(client, trainer, kb, data, message):
+    client.force_login(trainer)
+    response = client.post(SYNONYM, {"q": "发票", **data})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not SynonymGroup.objects.exists()
+
+
+def test_a_promoted_result_from_a_row_comes_first_in_the_next_search(client, agent, trainer, kb):
+    client.force_login(agent)
+    assert api_results(client, WEAK)[0]["url"] != kb["parcel"].url
+    client.force_login(trainer)
+    data = {"q": WEAK, "query": WEAK, "page": kb["parcel"].pk, "description": "先查物流", "next": REPORT}
+    response = client.post(PROMOTE, data, follow=True)
+    assert response.redirect_chain == [(REPORT, 302)]
+    assert "已为“投诉 发票 抬头”设置推荐结果“快递查询规范”" in response.content.decode()
+    client.post(PROMOTE, data)  # a double submit: still one promotion
+    assert SearchPromotion.objects.filter(query__query_string=WEAK).count() == 1
+
+    client.force_login(agent)
+    first = api_results(client, WEAK)[0]
+    assert first["promoted"] is True and first["url"] == kb["parcel"].url
+
+
+def test_bad_promotion_input_is_a_form_error(client, trainer, kb):
+    from tests.search.frontend_data import restrict_to_group
+
+    restrict_to_group(kb["refund"], "财务组")  # the trainer is not in it
+    client.force_login(trainer)
+    for page, message in (
+        (kb["refund"].pk, "您无权查看这个页面"),
+        (kb["draft"].pk, "尚未发布"),
+        (kb["section"].get_parent().get_parent().pk, "您无权查看这个页面"),  # the root
+        (999999, "请选择一个存在的页面"),
+        (10**30, "请选择一个存在的页面"),
+        ("abc", "请选择一个存在的页面"),
+        ("", "必需字段"),
+    ):
+        response = client.post(PROMOTE, {"q": WEAK, "query": WEAK, "page": page})
+        assert response.status_code == 400, page
+        assert message in response.content.decode(), page
+    response = client.post(PROMOTE, {"query": "  ", "page": kb["parcel"].pk})
+    assert response.status_code == 400 and "必需字段" in response.content.decode()
+    assert not SearchPromotion.objects.exists()
+
+
+def test_next_goes_back_to_the_report_only(client, trainer, kb):
+    client.force_login(trainer)
+    for next_url in ("https://evil.example/", "/admin/users/", "//evil.example/admin/reports/zero-results/"):
+        response = client.post(SYNONYM, {"term": "发票", "new_terms": "工单", "next": next_url})
+        assert response["Location"] == REPORT, next_url
+        SynonymGroup.objects.all().delete()
+
+
+def test_who_may_use_the_forms(client, agent, trainer, supervisor, kb):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import UserFactory
+
+    client.force_login(agent)
+    for url in (SYNONYM, PROMOTE):
+        response = client.post(
+            url, {"term": "发票", "new_terms": "工单", "query": WEAK, "page": kb["parcel"].pk}
+        )
+        assert response.status_code == 302 and response["Location"].startswith("/admin/login/"), url
+    # An admin user without the permissions: refused as Wagtail refuses, and shown no buttons.
+    editor = UserFactory(username="editor")
+    editor.user_permissions.add(
+        Permission.objects.get(codename="access_admin"),
+        Permission.objects.get(codename="view_zeroresultquery"),
+    )
+    ZeroResultQuery.record(WEAK, coverage=0.2, title="快递查询规范")
+    client.force_login(editor)
+    for url in (SYNONYM, PROMOTE):
+        response = client.post(
+            url, {"term": "发票", "new_terms": "工单", "query": WEAK, "page": kb["parcel"].pk}
+        )
+        assert response.status_code == 302 and response["Location"] == "/admin/", url
+        assert client.get(url).status_code == 302
+    html = client.get(REPORT).content.decode()
+    assert row_text(html, WEAK) and "加同义词" not in html and "设推荐结果" not in html
+    client.logout()
+    assert client.get(SYNONYM)["Location"].startswith("/admin/login/")
+    assert not SynonymGroup.objects.exists() and not SearchPromotion.objects.exists()
+
+    client.force_login(supervisor)
+    assert client.get(SYNONYM, {"q": WEAK}).status_code == 200
+    assert client.get(PROMOTE, {"q": WEAK}).status_code == 200
+
+
+def test_the_forms_need_the_csrf_token(trainer, kb):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(trainer)
+    assert client.post(SYNONYM, {"term": "发票", "new_terms": "工单"}).status_code == 403
+    assert client.post(PROMOTE, {"query": WEAK, "page": kb["parcel"].pk}).status_code == 403
+    assert not SynonymGroup.objects.exists() and not SearchPromotion.objects.exists()
