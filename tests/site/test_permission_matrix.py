@@ -17,6 +17,7 @@ from collections.abc import Callable
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from wagtail.contrib.search_promotions.models import SearchPromotion
 from wagtail.images import get_image_model
 from wagtail.images.tests.utils import get_test_image_file
 from wagtail.models import Collection, Page, PageLogEntry
@@ -123,6 +124,8 @@ report.zero_results                ·       ·        ✓         ✓           
 report.unclicked_queries           ·       ·        ✓         ✓           ✓          ·
 report.learned_links               ·       ·        ✓         ✓           ✓          ·
 learned_link.block                 ·       ·        ✓         ✓           ✓          ·
+zero_results.add_synonym           ·       ·        ✓         ✓           ✓          ·
+zero_results.add_promotion         ·       ·        ✓         ✓           ✓          ·
 report.training_progress           ·       ·        ✓         ✓           ✓          ·
 report.training_items              ·       ·        ✓         ✓           ✓          ·
 report.change_acknowledgements     ·       ·        ✓         ✓           ✓          ·
@@ -874,6 +877,21 @@ def learned_link_block(w):
     )
     response = w.client.post(f"/admin/reports/learned-links/{link.pk}/block/")
     return response, LearnedLink.objects.get(pk=link.pk).blocked
+
+
+@action("zero_results.add_synonym", allowed=(302, "/admin/reports/zero-results/"))
+def zero_results_add_synonym(w):
+    """加同义词 from a row of 无结果搜索: the query's word into a new group."""
+    response = w.client.post("/admin/reports/zero-results/synonym/", {"term": "发票", "new_terms": "票据"})
+    return response, SynonymGroup.objects.filter(terms="发票 = 票据").exists()
+
+
+@action("zero_results.add_promotion", allowed=(302, "/admin/reports/zero-results/"))
+def zero_results_add_promotion(w):
+    """设推荐结果 from a row of 无结果搜索: a live article promoted for the query."""
+    page = w.article
+    response = w.client.post("/admin/reports/zero-results/promote/", {"query": "少货怎么赔", "page": page.pk})
+    return response, SearchPromotion.objects.filter(query__query_string="少货怎么赔", page=page).exists()
 
 
 # Follow-ups: agents work their own and their groups'; supervisors see all; trainers keep the calendar.
