@@ -510,6 +510,8 @@ def _add_feedback(by_key):
 
 
 def _add_zero_results(items, first_day):
+    # Weak searches (``best_coverage`` set: the best hit covered under half of the query) count too: the
+    # topic was searched for and not found well, which a word, a synonym or a section would fix as well.
     rows = (
         ZeroResultQuery.objects.filter(date__gte=first_day)
         .order_by()

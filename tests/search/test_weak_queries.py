@@ -322,3 +322,11 @@ def test_the_forms_need_the_csrf_token(trainer, kb):
     assert client.post(SYNONYM, {"term": "发票", "new_terms": "工单"}).status_code == 403
     assert client.post(PROMOTE, {"query": WEAK, "page": kb["parcel"].pk}).status_code == 403
     assert not SynonymGroup.objects.exists() and not SearchPromotion.objects.exists()
+
+
+def test_weak_searches_count_as_near_zero_result_searches_in_content_health(client, trainer, kb):
+    from tests.site.test_health import dashboard, items_of
+
+    ZeroResultQuery.record("退款 发票 抬头", coverage=0.33, title="退款时限说明")
+    item = items_of(dashboard(client, trainer))["退款时限说明"]
+    assert item.zero_result_queries == [("退款 发票 抬头", 1)]
