@@ -330,3 +330,22 @@ def test_weak_searches_count_as_near_zero_result_searches_in_content_health(clie
     ZeroResultQuery.record("退款 发票 抬头", coverage=0.33, title="退款时限说明")
     item = items_of(dashboard(client, trainer))["退款时限说明"]
     assert item.zero_result_queries == [("退款 发票 抬头", 1)]
+
+
+def test_the_demo_weak_searches_load_once_and_show_in_the_report(client, trainer):
+    from pathlib import Path
+
+    from search.demo import WEAK_SEARCHES, load_weak_searches
+
+    fixtures = "".join(path.read_text() for path in Path("fixtures/demo").rglob("*.yaml"))
+    for _query, title, _days in WEAK_SEARCHES:
+        assert title in fixtures, title  # a real title of the demo content
+    added = load_weak_searches()
+    assert added == sum(len(days) for _q, _t, days in WEAK_SEARCHES)
+    assert load_weak_searches() == 0
+    assert ZeroResultQuery.objects.count() == added
+    assert all(0 < row.best_coverage < 0.5 for row in ZeroResultQuery.objects.all())
+
+    client.force_login(trainer)
+    html = client.get(REPORT, {"kind": "weak"}).content.decode()
+    assert "结果较弱" in row_text(html, "停电了要求赔偿") and "33%" in row_text(html, "停电了要求赔偿")
