@@ -30,7 +30,7 @@ __all__ = [
 
 # Bump the first part when the pipeline itself changes (zhtext normalisation or segmentation, or the
 # tokenizer below).
-_PIPELINE_VERSION = "2"
+_PIPELINE_VERSION = "3"
 
 
 def _package_version(name):

@@ -28,7 +28,7 @@ from wagtail.search import index
 from wagtail.search.utils import normalise_query_string
 from wagtail.signals import post_page_move
 
-from search import clicks, coverage, highlight, kinds, synonyms
+from search import clicks, coverage, highlight, kinds, reading, synonyms
 from search.backend.documents import flatten_text
 from search.caches import LRUCache, SharedValue
 from zhtext import content_words, normalize, query_words
@@ -103,6 +103,7 @@ class Outcome:
     # content words it covers (None: nothing found) and its title. Measured for unfiltered searches.
     best_coverage: float | None = None
     best_title: str = ""
+    reading: Any = None  # ``search.reading.Reading``: the query read as pinyin or a homophone typo
 
     @property
     def total(self):
@@ -349,7 +350,10 @@ def search_all(request, text, kind=None, section=None):
     """Every hit for ``text`` this request may see, filtered by ``kind`` and section id, ranked."""
     started = time.perf_counter()
     text = synonyms.clean_query(text)
-    outcome = Outcome(query=text)
+    read_as = reading.read(text)  # tousu → 投诉, 投诉处里 → 投诉处理 (``search.reading``)
+    if read_as is not None and read_as.applied:
+        text = read_as.searched
+    outcome = Outcome(query=text, reading=read_as)
     outcome.function_words_only = bool(query_words(text)) and not content_words(text)
     mapping = synonyms.load_synonyms()
     query = synonyms.build_query(text, mapping)

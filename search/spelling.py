@@ -9,8 +9,12 @@ vocabulary is replaced by
 3. the closest vocabulary word by ``difflib`` similarity (characters, then pinyin).
 
 A whole title close to the whole query is also offered. Only suggestions that find something
-are returned. The vocabulary is cached and rebuilt when content is published or changed
-(``invalidate_vocabulary`` is connected in ``search.apps``).
+are returned.
+
+The vocabulary is also what the results page reads a query as (``search.reading``: pinyin, homophone
+typos), through its ``lexicon`` (``zhtext.PinyinLexicon``). It is built once per process and rebuilt
+when content is published or changed here (``invalidate_vocabulary``, connected in ``search.apps``),
+and at least every ``CACHE_SECONDS`` (changes made by another process).
 """
 
 import difflib
@@ -18,7 +22,6 @@ import functools
 from collections import Counter
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from pypinyin import Style, lazy_pinyin
 from taggit.models import Tag
@@ -26,9 +29,9 @@ from wagtail.models import Page
 from wagtail.signals import page_published, page_unpublished
 
 from search import kinds
-from zhtext import full_pinyin, has_cjk, initials, normalize, query_words
+from search.caches import SharedValue
+from zhtext import PinyinLexicon, full_pinyin, has_cjk, initials, normalize, query_words
 
-CACHE_KEY = "search:spelling-vocabulary"
 CACHE_SECONDS = 600
 MAX_SUGGESTIONS = 3
 
@@ -39,6 +42,7 @@ class Vocabulary:
     by_pinyin: dict  # full pinyin -> [words], most frequent first
     by_initials: dict
     titles: list
+    lexicon: PinyinLexicon
 
 
 def _vocabulary_texts():
@@ -62,19 +66,19 @@ def build_vocabulary(titles, tags):
             by_pinyin.setdefault(full_pinyin(word), []).append(word)
             by_initials.setdefault(initials(word), []).append(word)
     unique_titles = list(dict.fromkeys(t for t in titles if t))
-    return Vocabulary(words, by_pinyin, by_initials, unique_titles)
+    return Vocabulary(words, by_pinyin, by_initials, unique_titles, PinyinLexicon(words))
+
+
+# Every search reads its query against the vocabulary: one per process, not unpickled from a cache.
+shared_vocabulary = SharedValue(lambda: build_vocabulary(*_vocabulary_texts()), ttl=CACHE_SECONDS)
 
 
 def get_vocabulary():
-    vocabulary = cache.get(CACHE_KEY)
-    if vocabulary is None:
-        vocabulary = build_vocabulary(*_vocabulary_texts())
-        cache.set(CACHE_KEY, vocabulary, CACHE_SECONDS)
-    return vocabulary
+    return shared_vocabulary.get()
 
 
 def invalidate_vocabulary(**kwargs):
-    cache.delete(CACHE_KEY)
+    shared_vocabulary.invalidate()
 
 
 def _correct_word(word, vocabulary):

@@ -181,6 +181,7 @@ def search_api(request):
             },
             "suggestions": corrections,
             "function_words_only": outcome.function_words_only,
+            "reading": outcome.reading.as_json() if outcome.reading else None,
             "results": [{**hit.as_json(), "open_url": hit.open_url} for hit in page.object_list],
         },
         json_dumps_params={"ensure_ascii": False},

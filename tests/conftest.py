@@ -13,6 +13,7 @@ from procedures.models import RunEvent, forget_cached_procedures
 from procedures.models.run_log import run_log_unlocked
 from search import clicks as search_clicks
 from search import results as search_results
+from search import spelling as search_spelling
 from tests.factories import HomePageFactory, SectionPageFactory, make_user
 
 
@@ -41,11 +42,12 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(autouse=True)
 def _forget_search_caches():
-    """The process-wide caches of search.results must not outlive a test's rolled-back rows."""
+    """The process-wide caches of search must not outlive a test's rolled-back rows."""
     caches = (
         search_results.shared_sections,
         search_results.promoted_query_strings,
         search_clicks.shared_links,
+        search_spelling.shared_vocabulary,
     )
     for cache in caches:
         cache.forget()

@@ -10,7 +10,8 @@ The same pipeline runs at index and query time, and for highlighting:
   ``strip_function_words``: what queries drop (never the index);
 * ``zhtext.cleaning``: ``clean_text`` (no control characters or noncharacters in stored text);
 * ``zhtext.pinyin``: ``pinyin_keys``, ``full_pinyin``, ``initials``, ``looks_like_pinyin`` for typing
-  pinyin into suggestions.
+  pinyin into suggestions; ``PinyinLexicon`` for reading typed letters (tousu → 投诉) and homophone
+  typos (投诉处里 → 投诉处理) against a vocabulary.
 
 Whoosh analyzers built on this live in ``search.analysis``.
 """
@@ -18,11 +19,12 @@ Whoosh analyzers built on this live in ``search.analysis``.
 from zhtext.cleaning import clean_text
 from zhtext.folding import fold, normalize
 from zhtext.function_words import FUNCTION_WORDS, content_words, is_function_word, strip_function_words
-from zhtext.pinyin import full_pinyin, initials, looks_like_pinyin, pinyin_keys
+from zhtext.pinyin import PinyinLexicon, full_pinyin, initials, looks_like_pinyin, pinyin_keys
 from zhtext.segment import USER_WORDS, Tok, analyze, has_cjk, query_words, tokenize
 
 __all__ = [
     "FUNCTION_WORDS",
+    "PinyinLexicon",
     "USER_WORDS",
     "Tok",
     "analyze",

@@ -63,9 +63,9 @@ def test_pages(agent_client, home, section):
 
 
 def test_zero_results_carry_suggestions(agent_client, kb):
-    data = agent_client.get("/search/api/", {"q": "头诉"}).json()
+    data = agent_client.get("/search/api/", {"q": "kuaidii"}).json()
     assert data["total"] == 0 and data["results"] == []
-    assert "投诉" in data["suggestions"]
+    assert "快递" in data["suggestions"]
 
 
 def test_procedure_hit_links_to_the_matching_step(agent_client, home):

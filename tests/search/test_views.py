@@ -101,17 +101,20 @@ def test_titles_and_snippets_are_escaped(agent_client, home, section):
     assert "<script>alert(1)</script>" not in html
 
 
-def test_did_you_mean_from_pinyin_homophone(agent_client, kb):
-    # 头诉 (tóu sù) is the IME slip for 投诉 (tóu sù)
-    html = agent_client.get("/search/", {"q": "头诉"}).content.decode()
-    assert "您是不是要找" in html
-    assert re.search(r'<a href="\?q=%E6%8A%95%E8%AF%89"[^>]*>投诉</a>', html)
+def test_pinyin_homophone_is_searched_as_meant(agent_client, kb):
+    # 头诉 (tóu sù) is the IME slip for 投诉 (tóu sù): searched as 投诉 at once (``search.reading``)
+    response = agent_client.get("/search/", {"q": "头诉"})
+    html = response.content.decode()
+    assert "客户投诉处理流程" in hit_titles(response)
+    assert "按读音 头诉：投诉" in html
+    assert "您是不是要找" not in html
 
 
-def test_did_you_mean_from_typed_pinyin(agent_client, kb):
-    html = agent_client.get("/search/", {"q": "kuaidi"}).content.decode()
+def test_did_you_mean_from_mistyped_pinyin(agent_client, kb):
+    # kuaidi is read as 快递 at once; kuaidii reads as nothing, finds nothing, and is corrected
+    html = agent_client.get("/search/", {"q": "kuaidii"}).content.decode()
     assert "您是不是要找" in html
-    assert ">快递<" in html
+    assert re.search(r'<a href="\?q=%E5%BF%AB%E9%80%92"[^>]*>快递</a>', html)
 
 
 def test_no_suggestion_when_nothing_resembles(agent_client, kb):

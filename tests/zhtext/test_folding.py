@@ -2,7 +2,7 @@
 
 import pytest
 
-from zhtext import fold, folding
+from zhtext import fold, folding, normalize
 
 
 @pytest.fixture(autouse=True)
@@ -42,3 +42,23 @@ def test_simplified_text_is_not_converted(monkeypatch):
     text = "客户投诉：先致歉，再核实订单，EMS 寄回后原路退款。" * 20
     assert fold(text).startswith("客户投诉:先致歉,再核实订单,ems 寄回后原路退款。")
     assert calls and all(len(call) == 1 for call in calls)  # the per-character check, never the text
+
+
+def test_words_whose_characters_t2s_keeps_alone_fold_as_words():
+    # 回, 覆, 瞭 and 著 are simplified characters too: only the word says they are traditional here.
+    assert normalize("回覆客戶") == "回复客户"
+    assert normalize("請儘快批覆") == "请尽快批复"
+    assert normalize("瞭解一下") == "了解一下"
+    assert normalize("接著處理") == "接着处理" and normalize("著急") == "着急"
+    assert normalize("著名品牌") == "著名品牌" and normalize("显著") == "显著"
+    for text in ("回覆客户", "请回覆", "接著处理", "覆核时限", "客户投诉"):
+        assert len(fold(text)) == len(text)
+    assert fold("请回覆") == "请回复"
+    assert fold("接著处理，著名品牌") == "接着处理,著名品牌"
+    assert fold("覆核时限") == "复核时限"
+
+
+def test_plain_simplified_text_with_those_characters_is_unchanged():
+    text = "覆盖范围：颠覆性的回复，著作权归原作者，沈阳仓库。"
+    assert normalize(text) == text.replace("：", ":").replace("，", ",")
+    assert fold(text) == text.replace("：", ":").replace("，", ",")
