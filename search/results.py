@@ -94,6 +94,7 @@ class Outcome:
     section_counts: list = field(default_factory=list)  # [(section, count)]
     terms: tuple = ()
     relaxed: bool = False  # no hit had every word; showing hits for any word
+    widened: bool = False  # too few hits for the words typed: their dictionary synonyms searched too
     truncated: bool = False  # some kind had more than MAX_HITS_PER_KIND hits; counts are lower bounds
     unfiltered_total: int = 0
     took_ms: float = 0.0
@@ -356,13 +357,21 @@ def search_all(request, text, kind=None, section=None):
     outcome = Outcome(query=text, reading=read_as)
     outcome.function_words_only = bool(query_words(text)) and not content_words(text)
     mapping = synonyms.load_synonyms()
-    query = synonyms.build_query(text, mapping)
-    outcome.terms = highlight.query_terms(*synonyms.all_terms(text, mapping))
+    # Long queries on a share of their words, missing words through their parts (``search.synonyms``).
+    plan = synonyms.plan_query(text, mapping, synonyms.backend_frequencies())
+    query = plan.query()
+    outcome.terms = highlight.query_terms(*plan.terms())
     sections = shared_sections.get()
     blocked = blocked_page_paths(request)
     hits = []
     if query is not None:
         hits = _collect(query, request, sections, outcome, blocked)
+        widened = plan.widened_query() if len(hits) < synonyms.FEW_HITS else None
+        if widened is not None:  # too little: with the general dictionary's synonyms, weighted below
+            more = _collect(widened, request, sections, outcome, blocked)
+            if len(more) > len(hits):
+                hits, outcome.widened = more, True
+                outcome.terms = highlight.query_terms(*plan.terms(widen=True))
         if not hits:
             relaxed = synonyms.build_relaxed_query(text, mapping)
             if relaxed is not None:

@@ -32,11 +32,13 @@ from django.conf import settings
 from modelsearch.backends.base import BaseSearchBackend, get_model_root
 from modelsearch.index import get_indexed_models
 
+from search.analysis import shingle
 from search.backend.index import WhooshIndex, WhooshRebuilder
 from search.backend.query import WhooshAutocompleteQueryCompiler, WhooshSearchQueryCompiler
 from search.backend.results import WhooshSearchResults
 from search.backend.storage import DEFAULT_LOCK_TIMEOUT
 from search.backend.writing import batched_index_writes, flush_pending_writes
+from zhtext import query_words
 
 __all__ = ["SearchBackend", "WhooshSearchBackend", "batched_index_writes", "flush_pending_writes"]
 
@@ -69,5 +71,37 @@ class WhooshSearchBackend(BaseSearchBackend):
                 seen.add(index.get_key())
                 yield index
 
+    def document_frequencies(self, words):
+        """{word: how many documents hold it} over every index's catch-all fields (the largest per index,
+        summed over indexes; deleted documents may still count until segments merge).
+
+        Cheap (term dictionary look-ups, no postings read): the query builder asks it which of a query's
+        words are in no document, to fall back to their parts (``search.synonyms``). A word the analyzer
+        splits (单号 → 单 / 号) counts the documents where its parts stand together.
+        """
+        words = list(dict.fromkeys(words))
+        lookups = {word: _frequency_terms(word) for word in words}
+        found = dict.fromkeys(words, 0)
+        for index in self.all_indexes():
+            reader = index.store.searcher().reader()
+            fields = [name for name in reader.indexed_field_names() if name.startswith("x_")]
+            for word, terms in lookups.items():
+                best = 0
+                for field in fields:
+                    if terms[0] != word:  # a split word: the rarest of its adjacent pairs
+                        best = max(best, min(reader.doc_frequency(field, term) for term in terms))
+                    best = max(best, reader.doc_frequency(field, word))
+                found[word] += best
+        return found
+
 
 SearchBackend = WhooshSearchBackend
+
+
+def _frequency_terms(word):
+    """The terms that say ``word`` is in a document: itself, and for a word the analyzer splits the
+    shingles of its adjacent parts (the first of them differs from ``word``)."""
+    tokens = query_words(word)
+    if len(tokens) < 2:
+        return [word]
+    return [shingle(a, b) for a, b in zip(tokens, tokens[1:], strict=False)]

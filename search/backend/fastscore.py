@@ -264,15 +264,19 @@ class _Evaluation:
         return self.evaluate(expanded(self.searcher.reader()))
 
     def at_least(self, query):
-        """``AtLeast``: documents matched by ``minimum`` subqueries or more; summed scores times the share
-        of the total matched, times the boost (``AtLeastMatcher.score``, operation for operation)."""
+        """``AtLeast``: documents matched by ``minimum`` of the counted subqueries or more; summed scores
+        times the share of the total matched, times the boost (``AtLeastMatcher.score``, operation for
+        operation)."""
+        counted = np.zeros(self.size, dtype=np.int32)
         matched = np.zeros(self.size, dtype=np.int32)
         scores = np.zeros(self.size, dtype=np.float64)
-        for sub in query.subqueries:
+        for number, sub in enumerate(query.subqueries):
             sub_mask, sub_scores = self.evaluate(sub)
+            if number < query.counted:
+                counted += sub_mask
             matched += sub_mask
             scores += sub_scores
-        mask = matched >= query.minimum
+        mask = counted >= query.minimum
         scores *= matched / query.total
         if query.boost != 1.0:
             scores *= query.boost

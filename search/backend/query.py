@@ -148,26 +148,29 @@ class WordFuzzyTerm(_WordsOnly, wq.FuzzyTerm):
 
 class MinimumMatch(Or):
     """Documents matching at least ``minimum`` of ``subqueries`` (a long query's words, each with its
-    alternatives), ranked by how many they match.
+    alternatives), ranked by how many they match. ``optional`` subqueries (weak words: a lone 坏 or 派)
+    add to the score of a document that matches, never make one match.
 
-    It is an ``Or`` to every other backend (the database backend matches any of them); the Whoosh
-    backend compiles it to ``AtLeast``.
+    It is an ``Or`` of them all to every other backend (the database backend matches any of them); the
+    Whoosh backend compiles it to ``AtLeast``.
     """
 
-    def __init__(self, subqueries, minimum=1):
-        super().__init__(subqueries)
+    def __init__(self, subqueries, minimum=1, optional=()):
+        super().__init__(list(subqueries) + list(optional))
+        self.counted = len(subqueries)
         self.minimum = max(1, int(minimum))
 
     def __repr__(self):
-        return "<MinimumMatch {} minimum={}>".format(
-            " ".join(repr(sub) for sub in self.subqueries), self.minimum
+        return "<MinimumMatch {} minimum={} counted={}>".format(
+            " ".join(repr(sub) for sub in self.subqueries), self.minimum, self.counted
         )
 
 
 class AtLeast(wq.CompoundQuery):
-    """Matches documents matching at least ``minimum`` of ``subqueries``; the score is the sum of the
-    matching subqueries' scores times the share of the ``total`` matched (a coordination factor), times
-    the boost. ``total`` counts subqueries that can never match (words in no document) and were left out.
+    """Matches documents matching at least ``minimum`` of the first ``counted`` subqueries (all by
+    default; the others only add to the score); the score is the sum of the matching subqueries' scores
+    times the share of the ``total`` matched (a coordination factor), times the boost. ``total`` also
+    counts subqueries that can never match (words in no document), which were left out.
 
     Whoosh's own ``Or(minmatch=…)`` is not implemented. ``search.backend.fastscore`` evaluates this with
     the same scores.
@@ -175,13 +178,17 @@ class AtLeast(wq.CompoundQuery):
 
     JOINT = " OR "
 
-    def __init__(self, subqueries, minimum=1, total=None, boost=1.0):
+    def __init__(self, subqueries, minimum=1, total=None, boost=1.0, counted=None):
         super().__init__(subqueries, boost=boost)
         self.minimum = max(1, int(minimum))
         self.total = max(int(total if total is not None else len(subqueries)), len(subqueries), 1)
+        self.counted = len(subqueries) if counted is None else min(int(counted), len(subqueries))
 
     def __repr__(self):
-        return f"AtLeast({self.subqueries!r}, minimum={self.minimum}, total={self.total}, boost={self.boost})"
+        return (
+            f"AtLeast({self.subqueries!r}, minimum={self.minimum}, total={self.total}, boost={self.boost}, "
+            f"counted={self.counted})"
+        )
 
     def __unicode__(self):
         return "(" + self.JOINT.join(str(sub) for sub in self.subqueries) + f")>={self.minimum}"
@@ -192,14 +199,15 @@ class AtLeast(wq.CompoundQuery):
         return (
             type(other) is type(self)
             and self.subqueries == other.subqueries
-            and (self.minimum, self.total, self.boost) == (other.minimum, other.total, other.boost)
+            and (self.minimum, self.total, self.boost, self.counted)
+            == (other.minimum, other.total, other.boost, other.counted)
         )
 
     def __hash__(self):
-        return super().__hash__() ^ hash((self.minimum, self.total))
+        return super().__hash__() ^ hash((self.minimum, self.total, self.counted))
 
     def apply(self, fn):
-        return AtLeast([fn(q) for q in self.subqueries], self.minimum, self.total, self.boost)
+        return AtLeast([fn(q) for q in self.subqueries], self.minimum, self.total, self.boost, self.counted)
 
     def normalize(self):
         # Not CompoundQuery.normalize: it would merge and deduplicate subqueries, changing what counts.
@@ -216,19 +224,21 @@ class AtLeast(wq.CompoundQuery):
 
     def matcher(self, searcher, context=None):
         children = [sub.matcher(searcher, context) for sub in self.subqueries]
-        if sum(1 for child in children if child.is_active()) < self.minimum:
+        if sum(1 for child in children[: self.counted] if child.is_active()) < self.minimum:
             return NullMatcherClass()
-        return AtLeastMatcher(children, self.minimum, self.total, self.boost)
+        return AtLeastMatcher(children, self.minimum, self.total, self.boost, self.counted)
 
 
 class AtLeastMatcher(Matcher):
-    """The documents where at least ``minimum`` of ``children`` match, in document order (see ``AtLeast``)."""
+    """The documents where at least ``minimum`` of the first ``counted`` children match, in document
+    order (see ``AtLeast``)."""
 
-    def __init__(self, children, minimum, total, boost=1.0):
+    def __init__(self, children, minimum, total, boost=1.0, counted=None):
         self._children = list(children)
         self.minimum = minimum
         self.total = total
         self.boost = boost
+        self.counted = len(self._children) if counted is None else counted
         self._id = None
         self._matched = ()
         self._find()
@@ -236,13 +246,18 @@ class AtLeastMatcher(Matcher):
     def _find(self):
         """Move to the first document at or after the children's current ones that enough of them match."""
         while True:
-            active = [child for child in self._children if child.is_active()]
+            active = [child for child in self._children[: self.counted] if child.is_active()]
             if len(active) < self.minimum:
                 self._id, self._matched = None, ()
                 return
             low = min(child.id() for child in active)
             matched = [child for child in active if child.id() == low]
             if len(matched) >= self.minimum:
+                for child in self._children[self.counted :]:
+                    if child.is_active() and child.id() < low:
+                        child.skip_to(low)
+                    if child.is_active() and child.id() == low:
+                        matched.append(child)
                 self._id, self._matched = low, matched
                 return
             for child in matched:
@@ -278,7 +293,7 @@ class AtLeastMatcher(Matcher):
 
     def copy(self):
         return AtLeastMatcher(
-            [child.copy() for child in self._children], self.minimum, self.total, self.boost
+            [child.copy() for child in self._children], self.minimum, self.total, self.boost, self.counted
         )
 
     def children(self):
@@ -422,7 +437,8 @@ class WhooshSearchQueryCompiler(BaseSearchQueryCompiler):
         if isinstance(query, And):
             return _and([self.build_text_query(sub, fields) for sub in query.subqueries])
         if isinstance(query, MinimumMatch):
-            return _at_least([self.build_text_query(sub, fields) for sub in query.subqueries], query.minimum)
+            subqueries = [self.build_text_query(sub, fields) for sub in query.subqueries]
+            return _at_least(subqueries[: query.counted], query.minimum, subqueries[query.counted :])
         if isinstance(query, Or):
             return _or([self.build_text_query(sub, fields) for sub in query.subqueries])
         if isinstance(query, Not):
@@ -603,15 +619,17 @@ def _and(queries):
     return wq.And(queries)
 
 
-def _at_least(queries, minimum):
-    """``AtLeast`` of ``queries``; those that can never match count in the total but are left out."""
-    total = len(queries)
+def _at_least(queries, minimum, optional=()):
+    """``AtLeast`` of ``queries`` and ``optional``; those that can never match count in the total but
+    are left out."""
+    total = len(queries) + len(optional)
     live = [q for q in queries if q is not None and q is not wq.NullQuery]
+    extra = [q for q in optional if q is not None and q is not wq.NullQuery]
     if len(live) < minimum or not live:
         return wq.NullQuery
     if minimum >= total:
         return _and(live)
-    return AtLeast(live, minimum, total)
+    return AtLeast(live + extra, minimum, total, counted=len(live))
 
 
 def _or(queries):

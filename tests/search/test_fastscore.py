@@ -118,6 +118,11 @@ QUERIES = {
     "at least, boosted, a word in no document counted": AtLeast(
         [term("破损"), term("理赔"), term("签收")], 2, total=4, boost=1.5
     ),
+    "at least, optional words only add": AtLeast(
+        [both_fields("客户"), both_fields("投诉"), both_fields("ems"), term("退款"), term("理赔")],
+        2,
+        counted=3,
+    ),
     "at least, with a filter and a prefix": wq.And(
         [AtLeast([both_fields("快递"), WordPrefix("x_all", "原"), term("11183"), term("工单")], 3), LIVE]
     ),
@@ -220,3 +225,19 @@ def test_at_least_matches_documents_with_enough_of_the_words(searcher):
     for docnum, score in fastscore.top(searcher, AtLeast(words, 2), None):
         share = sum(docnum in s for s in sets) / 3
         assert score == pytest.approx(sums[docnum] * share, rel=1e-9)
+
+
+def test_optional_words_of_at_least_add_to_the_score_but_match_nothing_alone(searcher):
+    counted, optional = [both_fields("投诉"), both_fields("处理")], [term("客户"), term("快递")]
+    query = AtLeast(counted + optional, 2, counted=2)
+    both = set(searcher.docs_for_query(wq.And(counted)))
+    found = dict(fastscore.top(searcher, query, None))
+    assert both and set(found) == both
+    assert {hit.docnum for hit in searcher.search(query, limit=None)} == both
+    plain = dict(fastscore.top(searcher, wq.And(counted), None))
+    extra = set(searcher.docs_for_query(wq.Or(optional)))
+    assert both - extra and both & extra
+    for docnum in both - extra:  # two of four words matched
+        assert found[docnum] == pytest.approx(plain[docnum] * 2 / 4, rel=1e-9)
+    for docnum in both & extra:
+        assert found[docnum] > plain[docnum] * 2 / 4
