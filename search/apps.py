@@ -21,10 +21,11 @@ class SearchConfig(AppConfig):
 
     def connect_frontend_signals(self):
         """Document text extraction (queued for the task worker), and the invalidation of the spelling
-        vocabulary and section caches."""
-        from search import clicks, results, spelling, tasks
+        vocabulary, the suggestion index, section and learned-link caches."""
+        from search import clicks, results, spelling, suggest, tasks
 
         tasks.connect_signals()
         spelling.connect_signals()
+        suggest.connect_signals()
         results.connect_signals()
         clicks.connect_signals()

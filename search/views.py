@@ -1,4 +1,4 @@
-"""Search pages: the results page, its JSON twin and the header box's suggestions.
+"""Search pages: the results page, its JSON twin and the header box's suggestions (``search.suggest``).
 
 All three answer every query string with 200 (an empty result at worst): what an agent types on a
 call must never break the page. The JSON endpoints answer 401 JSON to anonymous users instead of
@@ -6,7 +6,6 @@ the login redirect the rest of the site uses.
 """
 
 import logging
-import re
 from functools import wraps
 
 from django import forms
@@ -18,18 +17,15 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from wagtail.models import Page
 
 from search import clicks, coverage, kinds, results, spelling, synonyms
 from search.models import QueryDailyLastSearch, ZeroResultQuery
-from zhtext import normalize, query_words
+from search.suggest import suggestions_for
 
 logger = logging.getLogger(__name__)
 
 RESULTS_PER_PAGE = 20
 API_PER_PAGE = 20
-SUGGEST_LIMIT = 8
-SUGGEST_PAGE_FIELDS = ("id", "title", "path", "url_path", "content_type_id", "locale_id")
 
 
 class SearchForm(forms.Form):
@@ -186,52 +182,6 @@ def search_api(request):
         },
         json_dumps_params={"ensure_ascii": False},
     )
-
-
-def _autocomplete(queryset, text, limit):
-    try:
-        return list(queryset.autocomplete(text)[:limit])
-    except NotImplementedError:
-        return list(queryset.search(text)[:limit])
-
-
-def suggestions_for(request, text, limit=SUGGEST_LIMIT):
-    """Titles for the header box as the agent types: pages first, then snippets; pinyin keys match."""
-    # Only words: quotes, operators and field syntax mean nothing in a title box.
-    text = " ".join(re.sub(r"[^\w\s]", " ", synonyms.clean_query(text)[:40]).split())
-    if not query_words(text):
-        return []
-    folded = normalize(text)
-    items = []
-    page_kinds = kinds.page_kinds()
-    if page_kinds:
-        kind_by_type = kinds.page_kinds_by_content_type()
-        blocked = results.blocked_page_paths(request)
-        # Other page types are filtered out in the index (a content-type filter), so ``limit`` hits are
-        # enough; only the few columns a suggestion shows are loaded.
-        pages = Page.objects.live().filter(content_type_id__in=list(kind_by_type)).only(*SUGGEST_PAGE_FIELDS)
-        for page in _autocomplete(pages, text, limit + (limit if blocked else 0)):
-            if blocked and page.path.startswith(blocked):
-                continue
-            kind = kind_by_type[page.content_type_id]
-            items.append({"title": page.title, "url": page.get_url(request) or "", "type": kind.name})
-    sections = None
-    for kind in kinds.all_kinds():
-        if kind.is_page or kind.is_document:
-            continue
-        for obj in _autocomplete(kind.get_queryset().only(*kind.row_fields), text, limit):
-            section = None
-            if kind.section_field:
-                if sections is None:
-                    sections = results.shared_sections.get()
-                section = sections.by_id.get(getattr(obj, kind.section_field))
-            url = results.snippet_url(kind, obj, section)
-            items.append({"title": kind.title_of(obj), "url": url, "type": kind.name})
-    # Titles that start with what was typed first; the backend's order otherwise.
-    items.sort(key=lambda item: not normalize(item["title"]).startswith(folded))
-    for item in items:
-        item["type_label"] = str(kinds.kind_label(item["type"]))
-    return items[:limit]
 
 
 @json_login_required

@@ -14,6 +14,7 @@ from procedures.models.run_log import run_log_unlocked
 from search import clicks as search_clicks
 from search import results as search_results
 from search import spelling as search_spelling
+from search import suggest as search_suggest
 from tests.factories import HomePageFactory, SectionPageFactory, make_user
 
 
@@ -47,6 +48,7 @@ def _forget_search_caches():
         search_results.shared_sections,
         search_results.promoted_query_strings,
         search_clicks.shared_links,
+        search_suggest.shared_index,
         search_spelling.shared_vocabulary,
     )
     for cache in caches:
