@@ -25,6 +25,7 @@ __all__ = [
     "ChineseAnalyzer",
     "ChineseTokenizer",
     "ShingleAnalyzer",
+    "index_terms",
     "shingle",
 ]
 
@@ -102,36 +103,51 @@ class ChineseTokenizer(Tokenizer):
                 t.endchar = start_char + len(value)
             yield t
             return
-        indexing = mode != "query"
-        shingles = indexing and getattr(self, "shingles", False)
-        previous, current = [], []  # tokens at the previous and the current position
-        for tok in _tokenize_for_whoosh(value, subwords=indexing):
-            texts = [tok.text]
-            if self.edge_ngrams and indexing:
-                texts = [tok.text[:n] for n in range(1, min(len(tok.text), MAX_NGRAM) + 1)]
-                if len(tok.text) > MAX_NGRAM:
-                    texts.append(tok.text)
-            if shingles:
-                if current and current[0].pos != tok.pos:
-                    previous, current = current, []
-                current.append(tok)
-                # Pair words that touch: the previous word (or its sub-words ending where it ends) with
-                # this word (or its sub-words starting where it starts).
-                if previous and previous[0].pos == tok.pos - 1 and tok.start == current[0].start:
-                    left = [prev for prev in previous if prev.end == previous[0].end][:MAX_SHINGLE_FANOUT]
-                    texts.extend(shingle(prev.text, tok.text) for prev in left)
-            for text in texts:
-                t.text = text
-                t.boost = 1.0
-                t.stopped = False
-                if keeporiginal:
-                    t.original = text
-                if positions:
-                    t.pos = start_pos + tok.pos
-                if chars:
-                    t.startchar = start_char + tok.start
-                    t.endchar = start_char + tok.end
-                yield t
+        for text, tok in _emitted(value, mode != "query", self.edge_ngrams, getattr(self, "shingles", False)):
+            t.text = text
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = text
+            if positions:
+                t.pos = start_pos + tok.pos
+            if chars:
+                t.startchar = start_char + tok.start
+                t.endchar = start_char + tok.end
+            yield t
+
+
+def _emitted(value, indexing, edge_ngrams, shingles):
+    """``(term, zhtext.Tok)`` for every token ``ChineseTokenizer`` emits, in order."""
+    shingles = indexing and shingles
+    edge_ngrams = indexing and edge_ngrams
+    previous, current = [], []  # tokens at the previous and the current position
+    for tok in _tokenize_for_whoosh(value, subwords=indexing):
+        text = tok.text
+        if edge_ngrams:
+            for n in range(1, min(len(text), MAX_NGRAM) + 1):
+                yield text[:n], tok
+            if len(text) > MAX_NGRAM:
+                yield text, tok
+        else:
+            yield text, tok
+        if shingles:
+            if current and current[0].pos != tok.pos:
+                previous, current = current, []
+            current.append(tok)
+            # Pair words that touch: the previous word (or its sub-words ending where it ends) with
+            # this word (or its sub-words starting where it starts).
+            if previous and previous[0].pos == tok.pos - 1 and tok.start == current[0].start:
+                end = previous[0].end
+                left = [prev for prev in previous if prev.end == end][:MAX_SHINGLE_FANOUT]
+                for prev in left:
+                    yield shingle(prev.text, text), tok
+
+
+def index_terms(value, edge_ngrams=False, shingles=False):
+    """``[(term, position)]`` that ``ChineseTokenizer(edge_ngrams, shingles)`` indexes for ``value``, in
+    order, without Whoosh's token objects (the bulk writer of a rebuild, ``search.backend.bulk``)."""
+    return [(text, tok.pos) for text, tok in _emitted(value, True, edge_ngrams, shingles)]
 
 
 def _tokenize_for_whoosh(value, subwords):

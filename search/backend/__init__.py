@@ -7,7 +7,8 @@ Configure it in ``WAGTAILSEARCH_BACKENDS``::
         "PATH": VAR_DIR / "search-index",  # where the index directories live
         "LOCK_TIMEOUT": 30,                 # seconds a writer waits for the write lock before giving up
         "FSYNC": True,                      # fsync a rebuilt generation before swapping it in
-        "LIMITMB": 128,                     # Whoosh writer memory during rebuilds
+        "LIMITMB": 128,                     # Whoosh writer memory for merges of live writes
+        "REBUILD_MB": 1024,                 # a rebuild's postings kept in memory (more: more segments)
         "AUTO_UPDATE": True,
     }
 
@@ -58,6 +59,7 @@ class WhooshSearchBackend(BaseSearchBackend):
         self.path = Path(path)
         self.lock_timeout = float(params.get("LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
         self.limitmb = int(params.get("LIMITMB", 128))
+        self.rebuild_mb = int(params.get("REBUILD_MB", 1024))
         self.fsync = bool(params.get("FSYNC", True))
 
     def get_index_for_model(self, model):

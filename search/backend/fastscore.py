@@ -31,7 +31,7 @@ from collections import OrderedDict
 import numpy as np
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
-from whoosh.matching import FilterMatcher
+from whoosh.matching import FilterMatcher, ListMatcher
 from whoosh.query.compound import DefaultOr
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
@@ -102,6 +102,15 @@ def _postings(reader, fieldname, btext):
     matcher = reader.postings(fieldname, btext)
     while isinstance(matcher, FilterMatcher):  # the segment's deletions; applied separately as a mask
         matcher = matcher.child
+    if isinstance(matcher, ListMatcher) and matcher._term is not None:
+        # A short posting list kept in the term table (search.backend.codec): ids and weights as tuples.
+        found = (
+            np.array(matcher._ids, dtype=np.int32),
+            np.array(matcher._weights, dtype=np.float32)
+            if matcher._weights
+            else np.ones(len(matcher._ids), dtype=np.float32),
+        )
+        return _cache_postings(key, found)
     if not isinstance(matcher, W3LeafMatcher) or matcher._byteids:
         raise Unsupported(f"postings of type {type(matcher).__name__}")
     ids, weights = [], []
@@ -123,6 +132,10 @@ def _postings(reader, fieldname, btext):
         found = (np.concatenate(ids), np.concatenate(weights))
     else:
         found = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+    return _cache_postings(key, found)
+
+
+def _cache_postings(key, found):
     size = found[0].nbytes + found[1].nbytes
     with _postings_lock:
         global _postings_bytes

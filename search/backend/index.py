@@ -1,8 +1,8 @@
 """Indexes and rebuilds: one ``WhooshIndex`` per root model, and the rebuilder behind ``update_index``.
 
 An index is named ``<app>_<model>__<analyzer version>s<schema version>``, so a change of analysis or schema
-gives a new, empty index to rebuild. A rebuild writes a fresh generation with one writer while live writes
-keep going to the old one (and into the rebuild journal); ``finish`` replays the journal into the new
+gives a new, empty index to rebuild. A rebuild writes a fresh generation with a ``BulkWriter``
+(``search.backend.bulk``) while live writes keep going to the old one (and into the rebuild journal); ``finish`` replays the journal into the new
 generation, swaps it in atomically and removes the indexes of other analyzer or schema versions.
 """
 
@@ -15,6 +15,7 @@ from django.utils.encoding import force_str
 from modelsearch.backends.base import BaseIndex
 
 from search.analysis import ANALYZER_VERSION
+from search.backend.bulk import BulkWriter
 from search.backend.documents import SCHEMA_VERSION, build_document
 from search.backend.storage import IndexStore, file_lock
 from search.backend.writing import flush_pending_writes, write_after_commit
@@ -63,16 +64,29 @@ class WhooshIndex(BaseIndex):
 
 
 class _RebuildIndex(WhooshIndex):
-    """The index a rebuild writes into: a fresh generation with one writer, written immediately."""
+    """The index a rebuild writes into: a fresh generation, written immediately by a ``BulkWriter``.
 
-    def __init__(self, live_index, generation, writer):
+    When the writer's postings outgrow its memory budget (``BulkWriter.needs_flush``) it is committed
+    and a new one opened: the generation then has several segments, which are not merged (Whoosh's
+    merge would cost more than the whole bulk write)."""
+
+    def __init__(self, live_index, generation):
         super().__init__(live_index.backend, live_index.root_model)
         self.generation = generation
-        self.writer = writer
+        self.ix = self.store.open(generation)
+        self.writer = self._open_writer()
+
+    def _open_writer(self):
+        return self.store.open_writer(
+            self.ix, writer_class=BulkWriter, flush_mb=self.backend.rebuild_mb, limitmb=self.backend.limitmb
+        )
 
     def add_items(self, model, items):
         for item in items:
             self.writer.add_document(**build_document(item))
+            if self.writer.needs_flush():
+                self.writer.commit(merge=False)
+                self.writer = self._open_writer()
 
     def delete_item(self, item):
         self.writer.delete_by_term("pk", force_str(item.pk))
@@ -88,15 +102,12 @@ class WhooshRebuilder:
     def start(self):
         store = self.index.store
         store.start_journal()
-        generation = store.new_generation()
-        ix = store.open(generation)
-        writer = store.open_writer(ix, limitmb=self.index.backend.limitmb)
-        self.rebuild_index = _RebuildIndex(self.index, generation, writer)
+        self.rebuild_index = _RebuildIndex(self.index, store.new_generation())
         return self.rebuild_index
 
     def finish(self):
         store = self.index.store
-        self.rebuild_index.writer.commit(optimize=True)
+        self.rebuild_index.writer.commit(merge=False)
         store.finish_rebuild(self.rebuild_index.generation)
         self.remove_other_versions()
 

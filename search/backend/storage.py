@@ -31,7 +31,9 @@ from pathlib import Path
 from django.utils.encoding import force_str
 from whoosh import index as whoosh_index
 from whoosh.index import LockError
+from whoosh.writing import SegmentWriter
 
+from search.backend.codec import CompactCodec
 from search.backend.documents import build_schema
 
 __all__ = ["DEFAULT_LOCK_TIMEOUT", "INDEX_NAME", "IndexStore", "file_lock", "fsync_dir", "fsync_tree"]
@@ -206,13 +208,23 @@ class IndexStore:
 
     # -- writers ------------------------------------------------------------------------------------------
 
-    def open_writer(self, ix, **kwargs):
-        """Open a writer, waiting up to ``lock_timeout`` seconds while another writer holds the lock."""
+    def open_writer(self, ix, writer_class=None, **kwargs):
+        """Open a writer, waiting up to ``lock_timeout`` seconds while another writer holds the lock.
+
+        New segments are written with ``CompactCodec`` (see ``search.backend.codec``); ``writer_class``:
+        a ``SegmentWriter`` subclass (a rebuild's ``search.backend.bulk.BulkWriter``)."""
         deadline = time.monotonic() + self.lock_timeout
         while True:
             remaining = deadline - time.monotonic()
             try:
-                return ix.writer(timeout=max(0.0, min(remaining, 1.0)), delay=0.05, compound=False, **kwargs)
+                return (writer_class or SegmentWriter)(
+                    ix,
+                    timeout=max(0.0, min(remaining, 1.0)),
+                    delay=0.05,
+                    compound=False,
+                    codec=CompactCodec(),
+                    **kwargs,
+                )
             except LockError:
                 if time.monotonic() >= deadline:
                     raise

@@ -1,0 +1,373 @@
+"""A more compact Whoosh codec: Whoosh 3's format with small posting lists stored in the term table.
+
+Whoosh 3 (``W3Codec``) writes every term's postings as a block of its own in the postings file: a
+4-byte header, a 4-byte length, a pickled block-info tuple and a zlib-compressed pickled data tuple,
+plus a 35-byte entry in the term table pointing at it - about 200 bytes for a term that occurs in one
+document. Most terms of this index are like that (the adjacent-word shingles of the catch-all fields,
+the edge n-grams of autocomplete fields), so those bytes were most of the index, and writing them
+most of a rebuild's time. (W3Codec has an ``inlinelimit`` for this, but its writer calls a method
+its term info does not have, so Whoosh never inlines.)
+
+``CompactCodec`` keeps Whoosh 3's files and its posting blocks for longer lists (what
+``search.backend.fastscore`` reads), and changes two things:
+
+* a posting list of at most ``INLINE_LIMIT`` postings is stored inside its term's entry in the term
+  table, as varints (document numbers as deltas; weights omitted when all 1.0, one float when equal;
+  values concatenated when the format's values have a fixed size, once when they are all equal),
+  and read back as the ``(ids, weights, values)`` tuples Whoosh's ``ListMatcher`` takes;
+* the term info itself is written with varints and flags (about 8 bytes instead of 35), and a block is
+  compressed only when that makes it smaller.
+
+Scores are unchanged: weights stay 32-bit floats and field lengths the same one-byte codes as in
+Whoosh 3. Segments written by ``W3Codec`` stay readable (each segment names its codec).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pickle import dumps
+
+from whoosh.codec.whoosh3 import (
+    WHOOSH3_HEADER_MAGIC,
+    W3Codec,
+    W3FieldCursor,
+    W3FieldWriter,
+    W3PostingsWriter,
+    W3TermInfo,
+    W3TermsReader,
+)
+from whoosh.reading import TermNotFound
+from whoosh.system import emptybytes, pack_ushort
+from whoosh.util.numeric import byte_to_length, length_to_byte
+
+__all__ = ["INLINE_LIMIT", "CompactCodec"]
+
+# Posting lists of up to this many postings live in the term table.
+INLINE_LIMIT = 8
+
+_FLOAT = struct.Struct("!f")
+
+# Term info flags.
+_INLINED = 1
+_WEIGHT_IS_DF = 2  # total weight == document frequency (every weight 1.0): not stored
+_MAXWEIGHT_ONE = 4  # maximum weight 1.0: not stored
+_NO_IDS = 8  # no min/max id (an empty posting list)
+_COMPACT = 128  # always set: tells these entries from Whoosh 3's (flags 0 or 1)
+
+# Inlined weights and values.
+_W_ONES, _W_SAME, _W_EACH = 0, 1, 2
+_V_NONE, _V_SAME, _V_FIXED, _V_EACH = 0, 1, 2, 3
+
+
+def _put_varint(out, value):
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+
+
+def _get_varint(data, pos):
+    result = 0
+    shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, pos
+        shift += 7
+
+
+def _float32(value):
+    return _FLOAT.unpack(_FLOAT.pack(value))[0]
+
+
+class CompactTermInfo(W3TermInfo):
+    """``W3TermInfo`` written with varints, and able to hold its postings inline."""
+
+    def set_inlined(self, ids, weights, values):
+        self._inlined = (tuple(ids), tuple(weights), tuple(values))
+
+    def to_bytes(self):
+        out = bytearray(1)
+        flags = _COMPACT
+        weight = _float32(self._weight)
+        if weight == self._df:
+            flags |= _WEIGHT_IS_DF
+        else:
+            out += _FLOAT.pack(weight)
+        _put_varint(out, self._df)
+        out.append(0 if self._minlength is None else length_to_byte(self._minlength))
+        out.append(length_to_byte(self._maxlength))
+        if self._maxweight == 1.0:
+            flags |= _MAXWEIGHT_ONE
+        else:
+            out += _FLOAT.pack(self._maxweight)
+        if self._minid is None:
+            flags |= _NO_IDS
+        else:
+            _put_varint(out, self._minid)
+            _put_varint(out, self._maxid - self._minid)
+        if self._inlined is not None:
+            flags |= _INLINED
+            _encode_postings(out, *self._inlined)
+        else:
+            _put_varint(out, self._offset)
+            _put_varint(out, self._length)
+        out[0] = flags
+        return bytes(out)
+
+    @classmethod
+    def from_bytes(cls, s):
+        flags = s[0]
+        if not flags & _COMPACT:
+            return W3TermInfo.from_bytes(s)
+        info = cls()
+        pos = 1
+        if not flags & _WEIGHT_IS_DF:
+            info._weight = _FLOAT.unpack_from(s, pos)[0]
+            pos += 4
+        info._df, pos = _get_varint(s, pos)
+        if flags & _WEIGHT_IS_DF:
+            info._weight = float(info._df)
+        info._minlength = byte_to_length(s[pos])
+        info._maxlength = byte_to_length(s[pos + 1])
+        pos += 2
+        if flags & _MAXWEIGHT_ONE:
+            info._maxweight = 1.0
+        else:
+            info._maxweight = _FLOAT.unpack_from(s, pos)[0]
+            pos += 4
+        if flags & _NO_IDS:
+            info._minid = info._maxid = None
+        else:
+            info._minid, pos = _get_varint(s, pos)
+            delta, pos = _get_varint(s, pos)
+            info._maxid = info._minid + delta
+        if flags & _INLINED:
+            info._inlined = _decode_postings(s, pos)
+        else:
+            info._offset, pos = _get_varint(s, pos)
+            info._length, pos = _get_varint(s, pos)
+        return info
+
+
+def _encode_postings(out, ids, weights, values):
+    _put_varint(out, len(ids))
+    last = 0
+    for docnum in ids:
+        _put_varint(out, docnum - last)
+        last = docnum
+    if all(w == 1.0 for w in weights):
+        out.append(_W_ONES)
+    elif all(w == weights[0] for w in weights):
+        out.append(_W_SAME)
+        out += _FLOAT.pack(weights[0])
+    else:
+        out.append(_W_EACH)
+        out += struct.pack(f"!{len(weights)}f", *weights)
+    # Whoosh keeps only the non-empty values, so there may be fewer values than ids.
+    if not values or values[0] is None:
+        out.append(_V_NONE)
+        return
+    first = values[0]
+    if all(v == first for v in values):
+        out.append(_V_SAME)
+        _put_varint(out, len(values))
+        _put_varint(out, len(first))
+        out += first
+    elif all(len(v) == len(first) for v in values):
+        out.append(_V_FIXED)
+        _put_varint(out, len(values))
+        _put_varint(out, len(first))
+        out += emptybytes.join(values)
+    else:
+        out.append(_V_EACH)
+        _put_varint(out, len(values))
+        for value in values:
+            _put_varint(out, len(value))
+            out += value
+
+
+def _decode_postings(s, pos):
+    count, pos = _get_varint(s, pos)
+    ids = []
+    last = 0
+    for _ in range(count):
+        delta, pos = _get_varint(s, pos)
+        last += delta
+        ids.append(last)
+    kind = s[pos]
+    pos += 1
+    if kind == _W_ONES:
+        weights = (1.0,) * count
+    elif kind == _W_SAME:
+        weights = (_FLOAT.unpack_from(s, pos)[0],) * count
+        pos += 4
+    else:
+        weights = struct.unpack_from(f"!{count}f", s, pos)
+        pos += 4 * count
+    kind = s[pos]
+    pos += 1
+    if kind == _V_NONE:
+        values = (None,) * count  # what W3LeafMatcher.value() gives for a format without values
+    else:
+        nvalues, pos = _get_varint(s, pos)
+        if kind == _V_EACH:
+            values = []
+            for _ in range(nvalues):
+                size, pos = _get_varint(s, pos)
+                values.append(bytes(s[pos : pos + size]))
+                pos += size
+            values = tuple(values)
+        else:
+            size, pos = _get_varint(s, pos)
+            if kind == _V_SAME:
+                values = (bytes(s[pos : pos + size]),) * nvalues
+            else:
+                values = tuple(bytes(s[pos + i * size : pos + (i + 1) * size]) for i in range(nvalues))
+    return tuple(ids), tuple(weights), values
+
+
+class CompactPostingsWriter(W3PostingsWriter):
+    def finish_postings(self):
+        terminfo = self._terminfo
+        if not self.written() and len(self) <= self._inlinelimit:
+            terminfo.add_block(self)
+            terminfo.set_inlined(self._ids, self._weights, self._values)
+            self._terminfo = None
+            return terminfo
+        return super().finish_postings()
+
+    def _write_block(self, last=False):
+        # As W3PostingsWriter._write_block (the same bytes for W3LeafMatcher to read), but the data is
+        # compressed only when that makes it smaller.
+        if not self._blockcount:
+            self._postfile.write(WHOOSH3_HEADER_MAGIC)
+        self._terminfo.add_block(self)
+        databytes = dumps((self._mini_ids(), self._mini_weights(), self._mini_values()), 2)
+        comp = 0
+        if self._compression and len(databytes) > 64:
+            compressed = zlib.compress(databytes, self._compression)
+            if len(compressed) < len(databytes):
+                databytes, comp = compressed, self._compression
+        ids = self._ids
+        infobytes = dumps(
+            (
+                len(ids),
+                ids[-1],
+                self._maxweight,
+                comp,
+                length_to_byte(self._minlength),
+                length_to_byte(self._maxlength),
+            ),
+            2,
+        )
+        blocklength = len(infobytes) + len(databytes)
+        if last:
+            blocklength *= -1
+        self._postfile.write_int(blocklength)
+        self._postfile.write(infobytes)
+        self._postfile.write(databytes)
+        self._blockcount += 1
+        self._new_block()
+
+
+class CompactFieldWriter(W3FieldWriter):
+    def add_term(self, btext, docnums, weights, values, lengths):
+        """Write one term's whole posting list at once (``search.backend.bulk``): ``docnums`` ascending,
+        ``weights`` and ``lengths`` (decoded field lengths, 0 when not scored) for each, ``values``
+        for each or none at all."""
+        count = len(docnums)
+        if values and len(values) != count:
+            raise ValueError("values must be given for every posting or for none")
+        if count > self._codec._inlinelimit:
+            self.start_term(btext)
+            add = self._postwriter.add_posting
+            if values:
+                for docnum, weight, value, length in zip(docnums, weights, values, lengths, strict=True):
+                    add(docnum, weight, value, length)
+            else:
+                for docnum, weight, length in zip(docnums, weights, lengths, strict=True):
+                    add(docnum, weight, emptybytes, length)
+            self.finish_term()
+            return
+        # What W3PostingsWriter and W3TermInfo.add_block compute for one block, then inlined.
+        info = CompactTermInfo()
+        info._weight = sum(weights)
+        info._df = count
+        scored = [length for length in lengths if length]
+        info._minlength = min(scored) if scored else None
+        info._maxlength = max(scored) if scored else 0
+        info._maxweight = max(0, max(weights))
+        info._minid = docnums[0]
+        info._maxid = docnums[-1]
+        info._inlined = (tuple(docnums), tuple(weights), tuple(values))
+        self._tindex.add(pack_ushort(self._fieldid) + btext, info.to_bytes())
+
+    def start_term(self, btext):
+        if self._postwriter is None:
+            raise Exception("Called start_term before start_field")
+        self._btext = btext
+        self._postwriter.start_postings(self._fieldobj.format, CompactTermInfo())
+
+
+class CompactFieldCursor(W3FieldCursor):
+    def term_info(self):
+        if self._pos is None:
+            return None
+        return CompactTermInfo.from_bytes(self._tindex.dbfile.get(self._datapos, self._datalen))
+
+
+class CompactTermsReader(W3TermsReader):
+    def cursor(self, fieldname, fieldobj):
+        return CompactFieldCursor(self._tindex, fieldname, self._keycoder, self._keydecoder, fieldobj)
+
+    def items(self):
+        decode = self._keydecoder
+        return ((decode(k), CompactTermInfo.from_bytes(v)) for k, v in self._tindex.items())
+
+    def items_from(self, fieldname, prefix):
+        decode = self._keydecoder
+        items = self._tindex.items_from(self._keycoder(fieldname, prefix))
+        return ((decode(k), CompactTermInfo.from_bytes(v)) for k, v in items)
+
+    def term_info(self, fieldname, tbytes):
+        try:
+            return CompactTermInfo.from_bytes(self._tindex[self._keycoder(fieldname, tbytes)])
+        except KeyError:
+            raise TermNotFound(f"No term {fieldname}:{tbytes!r}") from None
+
+    # A missing term raises KeyError here, as in W3TermsReader (SegmentReader turns it into 0).
+    def frequency(self, fieldname, tbytes):
+        return CompactTermInfo.from_bytes(self._tindex[self._keycoder(fieldname, tbytes)]).weight()
+
+    def doc_frequency(self, fieldname, tbytes):
+        return CompactTermInfo.from_bytes(self._tindex[self._keycoder(fieldname, tbytes)]).doc_frequency()
+
+
+class CompactCodec(W3Codec):
+    """Whoosh 3's codec with small posting lists in the term table (see the module docstring)."""
+
+    def __init__(self, blocklimit=128, compression=3, inlinelimit=INLINE_LIMIT):
+        super().__init__(blocklimit=blocklimit, compression=compression, inlinelimit=inlinelimit)
+
+    def field_writer(self, storage, segment):
+        return CompactFieldWriter(self, storage, segment)
+
+    def postings_writer(self, dbfile, byteids=False):
+        return CompactPostingsWriter(
+            dbfile,
+            blocklimit=self._blocklimit,
+            byteids=byteids,
+            compression=self._compression,
+            inlinelimit=self._inlinelimit,
+        )
+
+    def terms_reader(self, storage, segment):
+        tiname = segment.make_filename(self.TERMS_EXT)
+        tilen = storage.file_length(tiname)
+        tifile = storage.open_file(tiname)
+        postfile = segment.open_file(storage, self.POSTS_EXT)
+        return CompactTermsReader(self, tifile, tilen, postfile)
