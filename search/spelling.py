@@ -30,7 +30,7 @@ from wagtail.signals import page_published, page_unpublished
 
 from search import kinds
 from search.caches import SharedValue
-from zhtext import PinyinLexicon, full_pinyin, has_cjk, initials, normalize, query_words
+from zhtext import PinyinLexicon, full_pinyin, has_cjk, normalize, query_words
 
 CACHE_SECONDS = 600
 MAX_SUGGESTIONS = 3
@@ -39,10 +39,8 @@ MAX_SUGGESTIONS = 3
 @dataclass
 class Vocabulary:
     words: Counter  # word -> frequency
-    by_pinyin: dict  # full pinyin -> [words], most frequent first
-    by_initials: dict
     titles: list
-    lexicon: PinyinLexicon
+    lexicon: PinyinLexicon  # the words' pinyin: full, initials, syllables (each key → its most frequent word)
 
 
 def _vocabulary_texts():
@@ -54,19 +52,18 @@ def _vocabulary_texts():
     return titles, tags
 
 
+@functools.lru_cache(maxsize=65536)
+def _text_words(text):
+    # Cached: a rebuild after a publish segments only the titles that changed.
+    return tuple(word for word in query_words(text) if len(word) >= 2 or not has_cjk(word))
+
+
 def build_vocabulary(titles, tags):
     words = Counter()
     for text in list(titles) + list(tags):
-        for word in query_words(text):
-            if len(word) >= 2 or not has_cjk(word):
-                words[word] += 1
-    by_pinyin, by_initials = {}, {}
-    for word, _count in words.most_common():
-        if has_cjk(word):
-            by_pinyin.setdefault(full_pinyin(word), []).append(word)
-            by_initials.setdefault(initials(word), []).append(word)
+        words.update(_text_words(text))
     unique_titles = list(dict.fromkeys(t for t in titles if t))
-    return Vocabulary(words, by_pinyin, by_initials, unique_titles, PinyinLexicon(words))
+    return Vocabulary(words, unique_titles, PinyinLexicon(words))
 
 
 # Every search reads its query against the vocabulary: one per process, not unpickled from a cache.
@@ -84,14 +81,15 @@ def invalidate_vocabulary(**kwargs):
 def _correct_word(word, vocabulary):
     if word in vocabulary.words:
         return word
+    lexicon = vocabulary.lexicon
     if has_cjk(word):
-        same_sound = vocabulary.by_pinyin.get(full_pinyin(word))
+        same_sound = lexicon.by_full.get(full_pinyin(word))
         if same_sound:
-            return same_sound[0]
+            return same_sound[1]
         # Same sound except tones is already covered; try the closest word by pinyin syllables.
         syllables = " ".join(lazy_pinyin(word, style=Style.NORMAL))
         candidates = {
-            " ".join(lazy_pinyin(w)): w for w in vocabulary.words if has_cjk(w) and len(w) == len(word)
+            " ".join(key): w for key, (_f, w) in lexicon.by_syllables.items() if len(key) == len(word)
         }
         close = difflib.get_close_matches(syllables, list(candidates), n=1, cutoff=0.75)
         if close:
@@ -100,12 +98,12 @@ def _correct_word(word, vocabulary):
         return close[0] if close else None
     letters = word.lower()
     if letters.isalpha():
-        for table in (vocabulary.by_pinyin, vocabulary.by_initials):
+        for table in (lexicon.by_full, lexicon.by_initials):
             if letters in table:
-                return table[letters][0]
-        keys = difflib.get_close_matches(letters, list(vocabulary.by_pinyin), n=1, cutoff=0.8)
+                return table[letters][1]
+        keys = difflib.get_close_matches(letters, list(lexicon.by_full), n=1, cutoff=0.8)
         if keys:
-            return vocabulary.by_pinyin[keys[0]][0]
+            return lexicon.by_full[keys[0]][1]
     close = difflib.get_close_matches(
         letters, [w for w in vocabulary.words if not has_cjk(w)], n=1, cutoff=0.7
     )

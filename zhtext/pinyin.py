@@ -41,6 +41,7 @@ __all__ = [
     "looks_like_pinyin",
     "pinyin_keys",
     "readings",
+    "word_syllables",
 ]
 
 _KEY_RE = re.compile(r"[^a-z0-9]+")
@@ -102,6 +103,13 @@ _FULL, _INITIALS, _FUNCTION = 1.0, 1.6, 1.2
 _KEEP_CHAR, _KEEP_WORD, _SAME_SOUND, _NEAR_SOUND = 1.0, 0.0, 0.5, 0.75
 
 
+@lru_cache(maxsize=65536)
+def word_syllables(word):
+    """``投诉`` → ``("tou", "su")``: a word's toneless pinyin, read in context. Cached: a vocabulary is
+    rebuilt from mostly the same words."""
+    return tuple(s.lower() for s in lazy_pinyin(word))
+
+
 @lru_cache(maxsize=8192)
 def readings(char):
     """Toneless readings of one character, the usual first (``还`` → ``("hai", "huan")``); ``()`` if none."""
@@ -143,7 +151,7 @@ class PinyinLexicon:
         for word, frequency in words.items():
             if not (2 <= len(word) <= MAX_WORD and _ONLY_CJK_RE.fullmatch(word)):
                 continue
-            syllables = tuple(s.lower() for s in lazy_pinyin(word))
+            syllables = word_syllables(word)
             if not all(s.isalpha() for s in syllables):
                 continue
             for table, key in (
