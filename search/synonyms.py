@@ -177,6 +177,12 @@ class QueryWord:
     found: bool = True  # some document has the word or one of its synonyms (or the backend cannot tell)
 
     @property
+    def strong(self):
+        """A word of two characters or more, or a lone character that a synonym group gives a longer
+        word for (坏 → 损坏, 少 → 少货): it counts towards a long query's minimum."""
+        return any(len(alt) >= 2 for alt in self.alternatives) or bool(self.parts)
+
+    @property
     def live(self):
         """Whether the word can match anything: found, a lone character (the words it starts), or with a
         fallback."""
@@ -236,12 +242,23 @@ class QueryPlan:
         phrases = [Phrase(value) for kind, value in self.parts if kind == "phrase"]
         if self.simple and not widen:
             return _combine(self._simple_clauses())
-        if len(self.words) < MIN_SHARE_FROM:  # every word, even one that matches nothing
-            return _combine(phrases + [word.query(widen) for word in self.words])
-        # A long query: on a share of the words that can match. Lone characters (坏, 派, 拿) only add to
+        if len(self.words) < MIN_SHARE_FROM:
+            # Every word, even one that matches nothing (xyzabc不存在 finds nothing), but a lone
+            # character beside a real word only adds to the score (物业费怎么交: 交).
+            required = [word for word in self.words if word.strong or not word.live]
+            optional = [word for word in self.words if word not in required]
+            if not required:
+                required, optional = optional, []
+            units = MinimumMatch(
+                [word.query(widen) for word in required],
+                len(required),
+                optional=[word.query(widen) for word in optional],
+            )
+            return _combine([*phrases, units])
+        # A long query: on a share of the words that can match. Lone characters (派, 拿) only add to
         # the score beside two or more real words.
         live = [word for word in self.words if word.live]
-        strong = [word for word in live if len(word.text) >= 2]
+        strong = [word for word in live if word.strong]
         counted = strong if len(strong) >= 2 else live
         optional = [word for word in live if word not in counted]
         if not counted:
