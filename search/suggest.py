@@ -45,10 +45,6 @@ MAX_TYPED = 40  # characters of the query looked at: a title box, not a search
 INDEX_TTL = 60.0  # seconds: changes made by other processes show up within this
 PAGE_FIELDS = ("id", "title", "path", "url_path", "content_type_id", "locale_id")
 DOCUMENT_FIELDS = ("id", "title", "file", "collection_id")
-# Occurrences looked at per scan: a single common character can occur tens of thousands of times.
-MAX_OCCURRENCES = 5000
-
-TITLE_START, WORD_START, INSIDE, ALL_WORDS, PINYIN_START, PINYIN_WORD = range(6)
 
 _SPACE_RE = re.compile(r"\s+")
 _NOT_WORD_RE = re.compile(r"[^\w\s]")
@@ -176,57 +172,91 @@ class SuggestIndex:
             )
         return found
 
-    def match_text(self, needle):
-        """{entry: best rank} of the entries whose title or a tag contains ``needle``."""
-        found = {}
-        text, marks, starts = self.text, self.marks, self.starts
-        position = text.find(needle)
-        for _ in range(MAX_OCCURRENCES):
-            if position < 0:
-                break
-            entry = bisect_right(starts, position) - 1
-            if position == starts[entry] + 1:
-                rank = TITLE_START
-            elif marks[position]:
-                rank = WORD_START
-            else:
-                rank = INSIDE
-            if rank < found.get(entry, INSIDE + 1):
-                found[entry] = rank
-            position = text.find(needle, position + 1)
+    def ranked(self, needle, words, letters, want):
+        """The ``want`` best entries for what was typed, best first (see the module docstring for the
+        ranks): exactly the first ``want`` of the whole ranking, so a larger ``want`` only adds to the end.
+
+        Entries are stored in the order ties are broken in, so each rank's entries are found in order
+        by one pass over a string, which stops as soon as nothing found later could make the cut: an
+        agent's first keystroke (t, 客) matches thousands of titles.
+        """
+        chosen = []
+        if needle:
+            chosen += self._title_starts(needle, want)
+            if len(chosen) < want:
+                chosen += self._words_and_insides(needle, want - len(chosen), set(chosen))
+        if len(chosen) < want and (len(words) > 1 or (words and words[0] != needle)):
+            chosen += self._all_words(words, set(chosen))[: want - len(chosen)]
+        if len(chosen) < want and letters:
+            chosen += self._pinyin(letters, want - len(chosen), set(chosen))
+        return chosen[:want]
+
+    def _title_starts(self, needle, want):
+        text, starts, found = self.text, self.starts, []
+        position = text.find(_ENTRY + needle)
+        while position >= 0 and len(found) < want:
+            found.append(bisect_right(starts, position) - 1)
+            position = text.find(_ENTRY + needle, position + 1)
         return found
 
-    def match_pinyin(self, letters):
-        """{entry: rank} of the entries with a pinyin key that starts with ``letters``."""
-        found = {}
+    def _words_and_insides(self, needle, want, taken):
+        """Entries where ``needle`` starts a word or tag (first), or occurs inside one."""
+        text, marks, starts = self.text, self.marks, self.starts
+        words, insides = [], []
+        last = len(starts) - 1
+        position = text.find(needle)
+        while position >= 0 and len(words) < want:
+            entry = bisect_right(starts, position) - 1
+            after = starts[entry + 1] if entry < last else len(text)
+            if entry in taken:
+                position = text.find(needle, after)
+                continue
+            # The entry's best occurrence: a word start, else any (the first) one.
+            while position >= 0 and position < after and not marks[position]:
+                position = text.find(needle, position + 1)
+            if 0 <= position < after:
+                words.append(entry)
+            elif len(insides) < want:
+                insides.append(entry)
+            position = text.find(needle, after) if position >= 0 else -1
+        return (words + insides)[:want]
+
+    def _all_words(self, words, taken):
+        """Entries whose title or tags contain every word (in any order), in entry order."""
+        common = None
+        for word in dict.fromkeys(words):
+            having = self._containing(word)
+            common = having if common is None else common & having
+            if not common:
+                return []
+        return sorted(common - taken)
+
+    def _containing(self, needle):
+        text, starts, found = self.text, self.starts, set()
+        last = len(starts) - 1
+        position = text.find(needle)
+        while position >= 0:
+            entry = bisect_right(starts, position) - 1
+            found.add(entry)
+            position = text.find(needle, starts[entry + 1]) if entry < last else -1
+        return found
+
+    def _pinyin(self, letters, want, taken):
+        """Entries with a pinyin key that starts with ``letters``: the title's keys first, then a word's."""
         pinyin, starts, heads = self.pinyin, self.pinyin_starts, self.pinyin_head_ends
         needle = " " + letters
+        heads_found, words_found = [], []
+        last = len(starts) - 1
         position = pinyin.find(needle)
-        for _ in range(MAX_OCCURRENCES):
-            if position < 0:
-                break
+        while position >= 0 and len(heads_found) < want:
             entry = bisect_right(starts, position) - 1
-            rank = PINYIN_START if position < heads[entry] else PINYIN_WORD
-            if rank < found.get(entry, PINYIN_WORD + 1):
-                found[entry] = rank
-            position = pinyin.find(needle, position + 1)
-        return found
-
-    def candidates(self, needle, words, letters):
-        """Entries for what was typed, best first (see the module docstring for the ranks)."""
-        found = self.match_text(needle) if needle else {}
-        if letters:
-            for entry, rank in self.match_pinyin(letters).items():
-                found.setdefault(entry, rank)
-        yield from sorted(found, key=lambda entry: (found[entry], entry))
-        if len(words) > 1 or (words and words[0] != needle):
-            common = None
-            for word in words:
-                having = self.match_text(word).keys()
-                common = set(having) if common is None else common & having
-                if not common:
-                    return
-            yield from sorted(common - found.keys())
+            if entry not in taken:
+                if position < heads[entry]:
+                    heads_found.append(entry)
+                elif len(words_found) < want:
+                    words_found.append(entry)
+            position = pinyin.find(needle, starts[entry + 1]) if entry < last else -1
+        return (heads_found + words_found)[:want]
 
 
 def _offsets(parts):
@@ -393,33 +423,43 @@ def _confirm(index, entries, request, visibility, sections):
     return items, sections
 
 
-def suggestions_for(request, text, limit=SUGGEST_LIMIT):
-    """Up to ``limit`` suggestions ``{"title", "url", "type", "type_label"}`` for ``text``, best first."""
+def reading(text):
+    """(needle, content words, pinyin letters) of what was typed, as ``SuggestIndex.ranked`` takes them;
+    ``None`` when nothing is to be suggested (nothing typed, or only 了, 的, 请问…)."""
     text = typed_text(text)
     words = [_SPACE_RE.sub("", word) for word in content_words(text)]
     if not words:
-        return []  # nothing typed, or only 了, 的, 请问…
+        return None
     folded = normalize(text)
     needle = _SPACE_RE.sub("", folded)
-    letters = needle if looks_like_pinyin(folded) else ""
+    return needle, words, needle if looks_like_pinyin(folded) else ""
+
+
+def suggestions_for(request, text, limit=SUGGEST_LIMIT):
+    """Up to ``limit`` suggestions ``{"title", "url", "type", "type_label"}`` for ``text``, best first."""
+    typed = reading(text)
+    if typed is None:
+        return []
+    needle, words, letters = typed
     index = shared_index.get()
     visibility = _Visibility(request)
     sections = None
-    items, batch = [], []
-    for entry in index.candidates(needle, words, letters):
-        path = index.paths[entry]
-        if path is not None and visibility.blocked_pages and path.startswith(visibility.blocked_pages):
-            continue
-        batch.append(entry)
-        if len(batch) >= (limit - len(items)) + 2:
-            found, sections = _confirm(index, batch, request, visibility, sections)
-            items += found
-            batch = []
-            if len(items) >= limit:
-                break
-    if batch and len(items) < limit:
-        found, _sections = _confirm(index, batch, request, visibility, sections)
+    items, checked, want = [], 0, limit + 4
+    while True:
+        ranked = index.ranked(needle, words, letters, want)
+        batch = []
+        for entry in ranked[checked:]:
+            path = index.paths[entry]
+            blocked = visibility.blocked_pages if path is not None else ()
+            if not (blocked and path.startswith(blocked)):
+                batch.append(entry)
+        checked = len(ranked)
+        found, sections = _confirm(index, batch, request, visibility, sections)
         items += found
+        # Fewer than asked for: there are no more. Else some were hidden or gone: look further.
+        if len(items) >= limit or len(ranked) < want:
+            break
+        want *= 4
     for item in items:
         item["type_label"] = str(kinds.kind_label(item["type"]))
     return items[:limit]

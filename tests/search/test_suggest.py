@@ -6,6 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from wagtail.models import Collection, CollectionViewRestriction
 
 from kb_site.content.models import CallbookDocument
+from search.suggest import SuggestIndex, reading
 from tests.factories import publish
 from tests.search.frontend_data import article, phrasing, refresh_index, restrict_to_group
 
@@ -258,3 +259,38 @@ def test_hostile_input_never_fails(agent_client, kb, caplog):
         assert response.status_code == 200, typed
     assert not [r for r in caplog.records if r.levelname == "ERROR"]  # the view's catch-all never ran
     assert suggest(agent_client, "\x00投诉") == suggest(agent_client, "投诉")
+
+
+INDEX_ROWS = [
+    ("article", 1, "货到付款须知", "000100010001", ()),
+    ("article", 2, "客户货物签收", "000100010002", ("签收", "货物")),
+    ("article", 3, "少货处理办法", "000100010003", ("少发货",)),
+    ("article", 4, "KA客户对接规范", "000100010004", ()),
+    ("article", 5, "网络卡顿说明", "000100010005", ("卡顿",)),
+    ("phrasing", 1, "卡顿致歉", None, ("客户很生气",)),
+    ("phrasing", 2, "客户包裹丢失致歉", None, ("包裹丢了", "丢件")),
+    ("document", 1, "少货登记表", None, ()),
+]
+
+
+def test_the_index_ranks_alike_however_many_are_asked_for():
+    """What a request reads again in batches (``ranked`` with a growing ``want``) follows one ranking."""
+    index = SuggestIndex(INDEX_ROWS)
+    for typed in ["货", "客户", "ka", "k", "kd", "包裹 丢", "包裹丢了", "少发", "致歉", "sh"]:
+        needle, words, letters = reading(typed)
+        everything = index.ranked(needle, words, letters, 1000)
+        assert everything, typed
+        for want in range(1, len(everything) + 2):
+            assert index.ranked(needle, words, letters, want) == everything[:want], (typed, want)
+
+
+def test_a_rebuild_reuses_unchanged_entries_and_reads_changed_ones():
+    index = SuggestIndex(INDEX_ROWS)
+    same = SuggestIndex(INDEX_ROWS, previous=index)
+    assert (same.text, same.marks, same.pinyin) == (index.text, index.marks, index.pinyin)
+    changed = [
+        row if row[:2] != ("article", 1) else ("article", 1, "物流跟踪说明", row[3], ()) for row in INDEX_ROWS
+    ]
+    rebuilt = SuggestIndex(changed, previous=index)
+    assert rebuilt.ranked(*reading("跟踪"), 10) and not rebuilt.ranked(*reading("付款"), 10)
+    assert rebuilt.ranked(*reading("wlgz"), 10) == rebuilt.ranked(*reading("跟踪"), 10)
