@@ -40,7 +40,7 @@ from django.views.decorators.http import require_GET
 from wagtail.models import Collection, Page
 from wagtail.search.utils import normalise_query_string
 
-from search import highlight, kinds, results, synonyms
+from search import kinds, results, synonyms
 from search.caches import SharedValue
 from search.models import LearnedLink, SearchClick
 from zhtext import content_words
@@ -214,8 +214,7 @@ def open_hit(request):
     hit = visible_hits(request, [(kind.name, pk)]).get((kind.name, str(pk))) if pk is not None else None
     if hit is not None:
         results.load_objects([hit])
-        mapping = synonyms.load_synonyms()
-        results.describe(hit, request, highlight.query_terms(*synonyms.all_terms(query, mapping)))
+        results.describe(hit, request, link_terms(request, kind, query))
     if hit is None or hit.obj is None or not hit.url:
         message = _("没有找到这个搜索结果：它可能已被删除或下线，或者你没有查看它的权限。请重新搜索。")
         return refuse(request, message, 404)
@@ -225,6 +224,15 @@ def open_hit(request):
         # The agent is on a call: the statistics may miss a click, the page must open.
         logger.exception("Could not record a search click for %r", query)
     return HttpResponseRedirect(hit.url)
+
+
+def link_terms(request, kind, query):
+    """The terms a hit's URL depends on: a kind that links to an anchor (a procedure's best step) picks
+    it from the searched terms, as the results page did (so the search is run again, for those kinds
+    only: its reading of pinyin and its synonyms decide the terms); other kinds' URLs need none."""
+    if kind.anchor is None:
+        return ()
+    return results.search_all(request, query).terms
 
 
 def record_click(user, query, hit, position, now=None):
@@ -396,11 +404,18 @@ def bonus(strength):
     return min(MAX_BONUS, BONUS_PER_CLICK * strength)
 
 
-def apply_learned_links(hits, text, request, sections, blocked, now=None):
+def apply_learned_links(hits, text, request, sections, blocked, typed=None, now=None):
     """``hits`` (ranked by ``results.rank``) with learned links' bonuses added to their scores, plus the
-    strongly linked hits the text search missed that the request may see; ranked again."""
+    strongly linked hits the text search missed that the request may see; ranked again.
+
+    ``text`` is what was searched; ``typed`` what the agent typed when search read it otherwise (tousu
+    read as 投诉): clicks are recorded under the typed query, so links of either count (the stronger).
+    """
     try:
         strengths = link_strengths(text, now)
+        if typed and typed != text:
+            for key, strength in link_strengths(typed, now).items():
+                strengths[key] = max(strengths.get(key, 0.0), strength)
     except Exception:
         logger.exception("Learned links failed for %r", text)
         return hits

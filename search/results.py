@@ -383,7 +383,8 @@ def search_all(request, text, kind=None, section=None):
     outcome.truncated = any(n >= MAX_HITS_PER_KIND for n in per_kind.values())
     hits = rank(hits, text, mapping)
     if text and query is not None:
-        hits = clicks.apply_learned_links(hits, text, request, sections, blocked)
+        typed = read_as.typed if read_as is not None else None
+        hits = clicks.apply_learned_links(hits, text, request, sections, blocked, typed=typed)
     promoted = promoted_hits(text, blocked, sections) if text else []
     if promoted:
         keys = {hit.key for hit in promoted}

@@ -491,3 +491,27 @@ def test_hostile_queries_are_cleaned_and_the_exports_survive_them(agent_client, 
         assert b"".join(response.streaming_content)[:2] == b"PK"
     body = b"".join(client.get(LINKS, {"export": "csv"}).streaming_content).decode("utf-8-sig")
     assert body.splitlines()[1].startswith("'=1+1 投诉,")
+
+
+def test_a_procedure_hit_opens_at_the_step_the_results_linked(agent_client, home):
+    from procedures.models import ProcedurePage
+    from tests.procedures.conftest import load_demo_procedure
+
+    page = load_demo_procedure("30-missing-item.yaml")
+    refresh_index()
+    results = api_results(agent_client, "物流单称重")
+    procedure = next(hit for hit in results if hit["type"] == "procedure")
+    assert "#step-" in procedure["url"]
+    response = agent_client.get(procedure["open_url"])
+    assert response.status_code == 302
+    assert response["Location"] == procedure["url"]
+    assert procedure["url"].startswith(ProcedurePage.objects.get(pk=page.pk).url)
+
+
+def test_clicks_on_a_query_read_as_pinyin_lean_when_it_is_typed_again(client, agent_client, kb):
+    reader = agent_client_for(type(client), "reader")
+    before = api_score(reader, "tousu", "投诉安抚话术")
+    assert before is not None
+    assert open_hit(agent_client, "tousu", kb["greeting"], "phrasing", pos=2).status_code == 302
+    assert LearnedLink.objects.get().query_string == "tousu"
+    assert api_score(reader, "tousu", "投诉安抚话术") == pytest.approx(before + 0.2, abs=0.01)
