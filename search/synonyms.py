@@ -33,11 +33,13 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from django.db.models import Count, Max
 from modelsearch.backends import get_search_backend
 from wagtail.search.query import And, Or, Phrase, PlainText
 
 from search import thesaurus
 from search.backend.query import MinimumMatch
+from search.caches import LRUCache
 from search.models import SynonymGroup
 from zhtext import (
     clean_text,
@@ -75,9 +77,33 @@ def clean_query(text):
     return text[:MAX_QUERY_LENGTH].strip()
 
 
+class SynonymMap(dict):
+    """``{normalised term: [the terms of its groups]}``, with what every query looks up computed once
+    per set of groups (``load_synonyms`` keeps one per version of the groups)."""
+
+    @functools.cached_property
+    def longest_first(self):
+        return sorted(self, key=len, reverse=True)
+
+    @functools.cached_property
+    def normalized(self):
+        return {key: [normalize(term) for term in terms] for key, terms in self.items()}
+
+    @functools.cached_property
+    def by_content_form(self):
+        """{a term without its function words: the terms of its groups} for terms that have any (坏了 → 坏)."""
+        found = {}
+        for key, terms in self.items():
+            form = _content_form(key)
+            if form and form != key:
+                merged = found.setdefault(form, [])
+                merged.extend(term for term in terms if term not in merged)
+        return found
+
+
 def synonym_map(groups):
     """``[["退钱", "退款"], …]`` → ``{"退钱": ["退钱", "退款"], "退款": [...]}`` (keys normalised)."""
-    mapping = {}
+    mapping = SynonymMap()
     for terms in groups:
         terms = [t for t in terms if normalize(t).strip()]
         if len(terms) < 2:
@@ -91,18 +117,30 @@ def synonym_map(groups):
     return mapping
 
 
+# Built once per version of the groups: parsing and normalising every term cost ~2 ms a search.
+_maps = LRUCache(4)
+
+
 def load_synonyms():
-    return synonym_map(group.term_list for group in SynonymGroup.objects.all())
+    """The ``SynonymMap`` of the groups in the database; a change is seen by the next search (the version
+    read first: how many groups, the last change, the highest id)."""
+    version = tuple(
+        SynonymGroup.objects.aggregate(count=Count("pk"), changed=Max("updated_at"), top=Max("pk")).values()
+    )
+    return _maps.get_or_compute(
+        version, lambda: synonym_map(group.term_list for group in SynonymGroup.objects.all())
+    )
 
 
 def alternatives(word, mapping):
     """``word`` plus every variant with one synonym term swapped for another, in a stable order."""
     folded = normalize(word)
     result = [word]
-    for key in sorted(mapping, key=len, reverse=True):
+    known = isinstance(mapping, SynonymMap)
+    for key in mapping.longest_first if known else sorted(mapping, key=len, reverse=True):
         if key and key in folded:
-            for other in mapping[key]:
-                variant = folded.replace(key, normalize(other))
+            for other in mapping.normalized[key] if known else map(normalize, mapping[key]):
+                variant = folded.replace(key, other)
                 if variant not in result and variant != folded:
                     result.append(variant)
         if len(result) >= MAX_ALTERNATIVES:
@@ -150,12 +188,16 @@ def _word_synonyms(word, mapping):
     """``word``'s alternatives (``alternatives``) plus the groups whose term is ``word`` once its
     function words are dropped (坏了 = 损坏 for 坏), function words stripped, without repeats."""
     found = _content_alternatives(word, mapping)
-    for key, terms in mapping.items():
-        if key != word and _content_form(key) == word:
-            for term in terms:
-                stripped = strip_function_words(normalize(term))
-                if stripped and stripped not in found:
-                    found.append(stripped)
+    if isinstance(mapping, SynonymMap):
+        terms = mapping.by_content_form.get(word, ())
+    else:
+        terms = [
+            t for key, group in mapping.items() if key != word and _content_form(key) == word for t in group
+        ]
+    for term in terms:
+        stripped = strip_function_words(normalize(term))
+        if stripped and stripped not in found:
+            found.append(stripped)
     return found[:MAX_ALTERNATIVES]
 
 
@@ -313,10 +355,14 @@ def plan_query(text, mapping=None, frequencies=None):
     are in no document (they fall back to their parts); without it every word is taken as found."""
     mapping = mapping or {}
     parts = split_query(text)
+    chunks = [content_words(value) for kind, value in parts if kind == "word"]
+    if frequencies is not None:
+        frequencies = _Frequencies(frequencies)
+        frequencies.prefetch(chunks, mapping)
     words = []
-    for kind, value in parts:
-        if kind == "word":
-            for word in _merged_words(content_words(value), mapping, frequencies):
+    for chunk in chunks:
+        if chunk:
+            for word in _merged_words(chunk, mapping, frequencies):
                 if word not in (w.text for w in words):
                     words.append(QueryWord(word, _word_synonyms(word, mapping) or [word]))
     words = words[:MAX_WORDS]
@@ -331,6 +377,34 @@ def plan_query(text, mapping=None, frequencies=None):
             plan.simple = False
     _add_dictionary([word for word in words if word.fallback_dictionary], frequencies)
     return plan
+
+
+class _Frequencies:
+    """The backend's ``document_frequencies``, remembered for one query plan: each call costs a look at
+    every index (~0.5 ms), so what the plan may ask is asked at once (``prefetch``)."""
+
+    def __init__(self, lookup):
+        self.lookup = lookup
+        self.known = {}
+
+    def __call__(self, words):
+        missing = [word for word in dict.fromkeys(words) if word not in self.known]
+        if missing:
+            self.known.update(self.lookup(missing))
+        return {word: self.known.get(word, 0) for word in words}
+
+    def prefetch(self, chunks, mapping):
+        """The words, their synonyms, two lone characters joined, and every word's parts and characters."""
+        wanted = []
+        for words in chunks:
+            for index, word in enumerate(words):
+                wanted += _word_synonyms(word, mapping) or [word]
+                following = words[index + 1] if index + 1 < len(words) else ""
+                if len(word) == len(following) == 1:
+                    wanted.append(word + following)
+                if len(word) > 2:
+                    wanted += [tok.text for tok in tokenize(word) if tok.sub] + list(word)
+        self(wanted)
 
 
 def _merged_words(words, mapping, frequencies):

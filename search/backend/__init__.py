@@ -27,6 +27,7 @@ Split by concern, as Whoosh splits itself:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.conf import settings
@@ -85,7 +86,13 @@ class WhooshSearchBackend(BaseSearchBackend):
         lookups = {word: _frequency_terms(word) for word in words}
         found = dict.fromkeys(words, 0)
         for index in self.all_indexes():
+            state = _index_state(index.store)
+            if state is None or _empty_indexes.get(index.name) == state:
+                continue  # opening an empty index costs a millisecond on every call (no segment to cache)
             reader = index.store.searcher().reader()
+            if not reader.doc_count_all():
+                _empty_indexes[index.name] = state
+                continue
             fields = [name for name in reader.indexed_field_names() if name.startswith("x_")]
             for word, terms in lookups.items():
                 best = 0
@@ -98,6 +105,21 @@ class WhooshSearchBackend(BaseSearchBackend):
 
 
 SearchBackend = WhooshSearchBackend
+
+
+# Index name → the state (``_index_state``) in which it was seen empty: skipped until it changes.
+_empty_indexes = {}
+
+
+def _index_state(store):
+    """The live generation and its directory's modification time (a commit adds files), or None."""
+    generation = store.current_generation()
+    if generation is None:
+        return None
+    try:
+        return generation, os.stat(store.generation_path(generation)).st_mtime_ns
+    except FileNotFoundError:
+        return None
 
 
 def _frequency_terms(word):
