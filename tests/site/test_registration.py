@@ -33,6 +33,8 @@ def test_reports_menu_shows_each_role_what_its_permissions_allow(client, trainer
     trainer_labels = sidebar_labels(client, trainer)
     for label in ("待复核内容", "流程统计", "流程中断位置", "流程常见路径", "热门搜索", "无结果搜索"):
         assert label in trainer_labels
+    for label in ("无人点击的搜索", "点击学习关联"):
+        assert label in trainer_labels
     assert (
         "流程运行记录" not in trainer_labels and "坐席流程统计" not in trainer_labels
     )  # per agent: supervisors
@@ -77,7 +79,9 @@ def test_reports_check_their_own_permission(client, admin_without_reports, url):
 @pytest.mark.django_db
 def test_admin_without_reports_sees_no_report_menu(client, admin_without_reports):
     labels = sidebar_labels(client, admin_without_reports)
-    assert not {"待复核内容", "流程运行记录", "流程统计", "热门搜索", "无结果搜索"} & set(labels)
+    assert not {"待复核内容", "流程运行记录", "流程统计", "热门搜索", "无结果搜索", "点击学习关联"} & set(
+        labels
+    )
 
 
 @pytest.mark.django_db
