@@ -14,15 +14,18 @@ still name a word with a particle in it (坏了 = 损坏 applies to 坏).
 * three or more (付了款三天还不发货, 小区电梯坏了有人被困): the customer's own sentence rarely stands in
   the text as typed, so each content word is one unit and a page must match ``minimum_match(n)`` of
   them (⌈60 %⌉), ranked by how many it matches (``search.backend.query.MinimumMatch``; an ``Or`` to
-  other backends);
+  other backends). Lone characters (派, 拿) only add to the score, unless a synonym group gives a
+  longer word for them (坏 → 损坏); neighbours that make a synonym term or a known word are joined
+  first (拿 件 → 拿件, 付了款 → 付款);
 * a word in no document (``frequencies``: the backend's document frequencies, where it can tell) falls
   back to its parts (物业费 → 物业 + 费), a lone character only beside a part that is a word, and with
   related words: the trainers' synonyms that contain it (费 → 收费, 费用) and the general dictionary's
   synonyms of the word (``search.thesaurus``), weighted below the typed words (``RELATED_BOOST``,
   ``DICTIONARY_BOOST``). A word with none of these stays in the query and matches nothing: xyzabc不存在
   still finds nothing;
-* ``QueryPlan.query(widen=True)``, for a query that found fewer than ``FEW_HITS`` hits: every word also
-  matches its dictionary synonyms that occur in the knowledge base (道歉 → 致歉), weighted below.
+* ``QueryPlan.widened_query()``, for a query that found fewer than ``FEW_HITS`` hits: each word on its
+  own with all its synonyms, and its dictionary synonyms that occur in the knowledge base (电梯 →
+  升降机), weighted below.
 
 ``build_query(text, mapping)`` is ``plan_query(...).query()`` without the backend's frequencies.
 ``load_synonyms()`` reads the groups from the database.
