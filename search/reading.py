@@ -18,6 +18,7 @@ Quoted queries are searched exactly as typed. The reading is bounded (``zhtext.p
 ``MAX_RUN``) and at most ``MAX_CHECKS`` searches check what was typed.
 """
 
+import itertools
 import logging
 import re
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from wagtail.models import Page
 from wagtail.search.query import Phrase, PlainText
 
 from search import kinds, spelling
-from zhtext import has_cjk, normalize, query_words
+from zhtext import has_cjk, is_function_word, normalize, tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -134,32 +135,36 @@ def _read_latin(words, lexicon):
 
 
 def _read_chinese(token, vocabulary, check):
-    """``token`` with its homophone typos replaced (spans found in the content as typed are kept)."""
+    """``token`` with its homophone typos replaced (spans found in the content as typed are kept).
+
+    Function words are never read (请问一下怎么办呢 is not 怎么办理), nor any span that overlaps one.
+    """
     text = normalize(token)
     if len(text) != len(token) or not has_cjk(text):
         return token
+    words = tokenize(text, subwords=False)
     known = vocabulary.words.__contains__
-    # Quick path: every word of the token is a vocabulary word or a single character.
-    if all(known(word) or len(word) == 1 for word in query_words(text)) and not _single_runs(text):
+    # Quick path: every word is a vocabulary word, a function word or a single character, and no two
+    # single characters follow each other (头 / 诉 may be a slip for 投诉).
+    singles = [len(tok.text) == 1 and has_cjk(tok.text) for tok in words]
+    plain = all(
+        single or known(tok.text) or is_function_word(tok.text)
+        for tok, single in zip(words, singles, strict=True)
+    )
+    if plain and not any(a and b for a, b in itertools.pairwise(singles)):
         return token
+    protected = set()
+    for tok in words:
+        if is_function_word(tok.text):
+            protected.update(range(tok.start, tok.end))
     replaced = list(text)
     changed = False
     for start, end, word in reversed(vocabulary.lexicon.homophones(text, known)):
-        if check(Phrase(text[start:end])):
+        if protected.intersection(range(start, end)) or check(Phrase(text[start:end])):
             continue
         replaced[start:end] = list(word)
         changed = True
     return "".join(replaced) if changed else token
-
-
-def _single_runs(text):
-    """True when two or more single-character words follow each other (头诉 → 头 / 诉: maybe a slip)."""
-    run = 0
-    for word in query_words(text):
-        run = run + 1 if len(word) == 1 and has_cjk(word) else 0
-        if run >= 2:
-            return True
-    return False
 
 
 def read_query(text, vocabulary=None):

@@ -19,6 +19,7 @@ and at least every ``CACHE_SECONDS`` (changes made by another process).
 
 import difflib
 import functools
+import itertools
 from collections import Counter
 from dataclasses import dataclass
 
@@ -30,7 +31,7 @@ from wagtail.signals import page_published, page_unpublished
 
 from search import kinds
 from search.caches import SharedValue
-from zhtext import PinyinLexicon, full_pinyin, has_cjk, normalize, query_words
+from zhtext import PinyinLexicon, full_pinyin, has_cjk, is_function_word, normalize, query_words
 
 CACHE_SECONDS = 600
 MAX_SUGGESTIONS = 3
@@ -55,15 +56,21 @@ def _vocabulary_texts():
 @functools.lru_cache(maxsize=65536)
 def _text_words(text):
     # Cached: a rebuild after a publish segments only the titles that changed.
-    return tuple(word for word in query_words(text) if len(word) >= 2 or not has_cjk(word))
+    return tuple(query_words(text))
 
 
 def build_vocabulary(titles, tags):
-    words = Counter()
+    words, chars, pairs = Counter(), Counter(), set()
     for text in list(titles) + list(tags):
-        words.update(_text_words(text))
+        segmented = [word for word in _text_words(text) if not is_function_word(word)]
+        for word in segmented:
+            if len(word) >= 2 or not has_cjk(word):
+                words[word] += 1
+            else:
+                chars[word] += 1
+        pairs.update(itertools.pairwise(segmented))
     unique_titles = list(dict.fromkeys(t for t in titles if t))
-    return Vocabulary(words, unique_titles, PinyinLexicon(words))
+    return Vocabulary(words, unique_titles, PinyinLexicon(words, chars, pairs))
 
 
 # Every search reads its query against the vocabulary: one per process, not unpickled from a cache.

@@ -97,9 +97,13 @@ _VOWEL_RE = re.compile(r"[aeiouv]")
 _ONLY_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 
 # Costs (lower wins): a vocabulary word read from its full pinyin, from its initials, a function word
-# read and dropped (tousu le); a typed character kept, a known word kept, and a typed span of n
-# characters read as a vocabulary word with the same or nearly the same sound (n - 1 + the cost).
-_FULL, _INITIALS, _FUNCTION = 1.0, 1.6, 1.2
+# read and dropped (tousu le), a title character (mang of 忙时); a typed character kept, a known word
+# kept, and a typed span of n characters read as a vocabulary word with the same or nearly the same
+# sound (n - 1 + the cost).
+_FULL, _INITIALS, _FUNCTION, _CHAR = 1.0, 1.6, 1.2, 1.5
+# Letters read as words next to each other in a title cost this much less; a few words per key and a
+# few readings per position are kept.
+_PAIR, _OPTIONS, _STATES = 0.5, 4, 8
 _KEEP_CHAR, _KEEP_WORD, _SAME_SOUND, _NEAR_SOUND = 1.0, 0.0, 0.5, 0.75
 
 
@@ -144,9 +148,12 @@ class PinyinLexicon:
     """The pinyin of a vocabulary, for reading typed letters and homophone typos (see the module doc).
 
     ``words`` maps each word to its frequency; Chinese words of 2 to ``MAX_WORD`` characters are read.
+    ``chars`` (single characters of titles, e.g. 忙 and 时 of 忙时接待) may complete a reading of
+    letters that has a word; ``pairs`` (words next to each other in a title) are preferred when letters
+    read several ways (jtdj: 阶梯电价 of a title rather than 接听 + 登记).
     """
 
-    def __init__(self, words):
+    def __init__(self, words, chars=None, pairs=()):
         self.by_full, self.by_initials, self.by_syllables, self.by_fuzzy = {}, {}, {}, {}
         for word, frequency in words.items():
             if not (2 <= len(word) <= MAX_WORD and _ONLY_CJK_RE.fullmatch(word)):
@@ -161,48 +168,85 @@ class PinyinLexicon:
                 (self.by_fuzzy, tuple(map(fuzzy_syllable, syllables))),
             ):
                 _add(table, key, word, frequency)
-        for table in (self.by_full, self.by_initials, self.by_syllables, self.by_fuzzy):
+        self.by_char = {}
+        for char, frequency in (chars or {}).items():
+            syllables = word_syllables(char) if _ONLY_CJK_RE.fullmatch(char) and len(char) == 1 else ()
+            if syllables and syllables[0].isalpha():
+                _add(self.by_char, syllables[0], char, frequency)
+        # Letters read several ways: a few words per key, the most frequent first.
+        self._full_options, self._initials_options = {}, {}
+        for table, options in (
+            (self.by_full, self._full_options),
+            (self.by_initials, self._initials_options),
+        ):
+            for key, found in table.items():
+                found.sort(key=lambda item: (-item[0], item[1]))
+                options[key] = found[:_OPTIONS]
+        for table in (self.by_full, self.by_initials, self.by_syllables, self.by_fuzzy, self.by_char):
             for key, found in table.items():
                 found.sort(key=lambda item: (-item[0], item[1]))
                 table[key] = found[0]  # (frequency, word): the most frequent word with that key
+        self.pairs = frozenset(pairs)
         self.function_keys = frozenset(full_pinyin(word) for word in FUNCTION_WORDS) - {""}
+
+    def _letter_options(self, key, vowels):
+        """[(cost, frequency, word or None, is a word)] for one piece of typed letters."""
+        if not vowels:
+            return (
+                [(_INITIALS, f, w, True) for f, w in self._initials_options.get(key, ())]
+                if len(key) >= 2
+                else []
+            )
+        options = [(_FULL, f, w, True) for f, w in self._full_options.get(key, ())]
+        if key in self.by_char:
+            frequency, char = self.by_char[key]
+            options.append((_CHAR, frequency, char, False))
+        if key in self.function_keys:
+            options.append((_FUNCTION, 0, None, False))
+        return options
 
     def read_letters(self, letters):
         """The vocabulary words ``letters`` (a–z only) read as, in order, or ``None``.
 
         The whole string must be read, with at least one vocabulary word: letters with a vowel as the
-        full pinyin of vocabulary words and of function words (dropped), letters without one as the
-        initials of vocabulary words (``ts``, ``tscl``); the fewest, then most frequent, words win.
+        full pinyin of vocabulary words, title characters and function words (dropped), letters without
+        one as the initials of vocabulary words (``ts``, ``tscl``); the fewest words, then words next to
+        each other in a title, then the most frequent win.
         """
         n = len(letters)
         if not 2 <= n <= MAX_LETTERS or not _PINYIN_RE.fullmatch(letters):
             return None
-        by_full, function_keys, by_initials = self.by_full, self.function_keys, {}
-        if not _VOWEL_RE.search(letters):
-            by_full, function_keys, by_initials = {}, frozenset(), self.by_initials
-        # best[i]: (cost, -frequency, words) reading letters[:i]
-        best = [None] * (n + 1)
-        best[0] = (0.0, 0, ())
+        vowels = bool(_VOWEL_RE.search(letters))
+        # states[i]: {last word: (cost, -frequency, words, has a word)} reading letters[:i]
+        states = [{} for _ in range(n + 1)]
+        states[0][None] = (0.0, 0, (), False)
         for end in range(1, n + 1):
+            found = states[end]
             for start in range(max(0, end - MAX_KEY), end):
-                if best[start] is None:
+                if not states[start]:
                     continue
-                cost, minus_frequency, words = best[start]
-                key = letters[start:end]
-                options = []
-                if key in by_full:
-                    options.append((_FULL, by_full[key]))
-                if len(key) >= 2 and key in by_initials:
-                    options.append((_INITIALS, by_initials[key]))
-                if key in function_keys:
-                    options.append((_FUNCTION, (0, None)))
-                for step, (frequency, word) in options:
-                    candidate = (cost + step, minus_frequency - frequency, (*words, word))
-                    if best[end] is None or candidate[:2] < best[end][:2]:
-                        best[end] = candidate
-        if best[n] is None:
+                options = self._letter_options(letters[start:end], vowels)
+                if not options:
+                    continue
+                for last, (cost, minus_frequency, words, has_word) in states[start].items():
+                    for step, frequency, word, is_word in options:
+                        if (last, word) in self.pairs:
+                            step -= _PAIR
+                        candidate = (
+                            cost + step,
+                            minus_frequency - frequency,
+                            (*words, word),
+                            has_word or is_word,
+                        )
+                        key = word if word is not None else last
+                        if key not in found or candidate[:2] < found[key][:2]:
+                            found[key] = candidate
+            if len(found) > _STATES:
+                states[end] = dict(sorted(found.items(), key=lambda item: item[1][:2])[:_STATES])
+        readings = [state for state in states[n].values() if state[3]]
+        if not readings:
             return None
-        words = [word for word in best[n][2] if word is not None]
+        words = [word for word in min(readings, key=lambda state: state[:2])[2] if word is not None]
         return words or None
 
     def homophones(self, text, known):

@@ -102,6 +102,16 @@ def test_letters_that_read_as_nothing_are_searched_as_typed(agent_client, readin
         assert data["reading"] is None and data["total"] == 0, query
 
 
+def test_function_words_are_never_read_as_something_else(agent_client, reading_kb):
+    # 办呢 (bàn ne) sounds nearly like 办理, but 怎么办 and 呢 are function words: nothing is searched.
+    kb = reading_kb
+    article(kb["section"], "开户办理须知", summary="办理开户需要身份证。")
+    refresh_index()
+    for query in ("请问一下怎么办呢", "怎么办呢"):
+        data = api(agent_client, query)
+        assert data["reading"] is None and data["total"] == 0, query
+
+
 @pytest.mark.parametrize(
     ("query", "searched", "title"),
     [

@@ -82,3 +82,13 @@ def test_readings_and_fuzzy_syllables():
     assert readings("还")[:2] == ("hai", "huan") and readings("a") == ()
     assert fuzzy_syllable("shi") == fuzzy_syllable("si") == "si"
     assert fuzzy_syllable("neng") == fuzzy_syllable("len") == "len"
+
+
+def test_title_characters_complete_a_reading_and_title_neighbours_win():
+    words = {"接待": 2, "阶梯": 1, "电价": 1, "接听": 5, "登记": 5}
+    chars = {"忙": 1, "时": 1}
+    lexicon = PinyinLexicon(words, chars, pairs={("阶梯", "电价"), ("时", "接待")})
+    assert lexicon.read_letters("mangshijiedai") == ["忙", "时", "接待"]
+    assert lexicon.read_letters("mangshi") is None  # characters alone are not a reading
+    assert lexicon.read_letters("jtdj") == ["阶梯", "电价"]  # next to each other in a title
+    assert PinyinLexicon(words, chars).read_letters("jtdj") == ["接听", "登记"]  # else the most frequent
