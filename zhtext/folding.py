@@ -81,9 +81,15 @@ def normalize(text):
 def normalize_line(line):
     """``normalize`` for one line (no ``\\n`` in ``line``)."""
     line = unicodedata.normalize("NFKC", line)
-    # Control characters and surrogates would only confuse the segmenter.
-    line = "".join(ch if unicodedata.category(ch)[0] != "C" or ch == "\t" else " " for ch in line)
-    return fix_phrases(_t2s.convert(line)).lower()
+    # Control characters and surrogates would only confuse the segmenter (a printable line has none).
+    if not line.isprintable():
+        line = "".join(ch if unicodedata.category(ch)[0] != "C" or ch == "\t" else " " for ch in line)
+    # t2s is pure Python and slow; it changes only a line with a character it converts alone or in one
+    # of its phrases (most lines are simplified already: an index rebuild spent a third of its analysis
+    # time here).
+    if _has_traditional(line):
+        line = _t2s.convert(line)
+    return fix_phrases(line).lower()
 
 
 def _phrase_characters():
