@@ -5,27 +5,32 @@ call must never break the page. The JSON endpoints answer 401 JSON to anonymous 
 the login redirect the rest of the site uses.
 """
 
+import datetime
 import logging
 from functools import wraps
 
 from django import forms
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
+from django.db.models import Sum
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from wagtail.contrib.search_promotions.models import QueryDailyHits
 
 from search import clicks, coverage, kinds, results, spelling, synonyms
 from search.models import QueryDailyLastSearch, ZeroResultQuery
 from search.suggest import suggestions_for
+from zhtext import content_words
 
 logger = logging.getLogger(__name__)
 
 RESULTS_PER_PAGE = 20
 API_PER_PAGE = 20
+POPULAR_DAYS = 30
 
 
 class SearchForm(forms.Form):
@@ -90,6 +95,28 @@ def _corrections(request, query):
         return []
 
 
+def _popular_corrections(request, limit=3):
+    """What agents searched most over the last 30 days and found something for: offered under 您是不是要找
+    when only 了, 的, 请问… was typed (no spelling correction can help there)."""
+    since = timezone.localdate() - datetime.timedelta(days=POPULAR_DAYS)
+    rows = (
+        QueryDailyHits.objects.filter(date__gte=since)
+        .values("query__query_string")
+        .annotate(n=Sum("hits"))
+        .order_by("-n", "query__query_string")[: limit * 4]
+    )
+    found = []
+    try:
+        for text in (row["query__query_string"] for row in rows):
+            if content_words(text) and results.search_all(request, text).unfiltered_total:
+                found.append(text)
+            if len(found) >= limit:
+                break
+    except Exception:
+        logger.exception("Popular searches could not be offered")
+    return found
+
+
 def _run_search(request, per_page=RESULTS_PER_PAGE):
     """Search, describe the hits of the page asked for, record statistics: shared by the page and the API."""
     form = SearchForm(request.GET)
@@ -103,9 +130,14 @@ def _run_search(request, per_page=RESULTS_PER_PAGE):
     clicks.attach_open_urls(page.object_list, query, page.start_index())
     if query and page_number == 1 and not kind and not section:
         _record(query, outcome)
-    # Only 了, 的, 请问… typed: no correction can help; the page says to type what is searched for.
-    wanted = query and outcome.unfiltered_total == 0 and not outcome.function_words_only
-    corrections = _corrections(request, query) if wanted else []
+    corrections = []
+    if query and outcome.unfiltered_total == 0:
+        # Only 了, 的, 请问… typed: no correction can help; the page says to type what is searched for
+        # and offers what colleagues searched most.
+        if outcome.function_words_only:
+            corrections = _popular_corrections(request)
+        else:
+            corrections = _corrections(request, query)
     return query, kind, section, outcome, page, corrections
 
 

@@ -1,7 +1,11 @@
 """Function words (了, 的, 请问…) never match on their own: a query of only them finds nothing, is counted
 as a zero-result search and gets a tip; in a longer query they are dropped (``zhtext.function_words``)."""
 
+import datetime
+
 import pytest
+from django.utils import timezone
+from wagtail.contrib.search_promotions.models import Query, QueryDailyHits
 
 from search.models import ZeroResultQuery
 from tests.search.frontend_data import article, refresh_index
@@ -45,6 +49,20 @@ def test_le_alone_gives_no_results_a_tip_and_a_zero_result_record(agent_client, 
     assert "共 0 条结果" in html
     assert "您是不是要找具体的事情" in html and TIP in html
     assert ZeroResultQuery.objects.get(query_string="了").hits == 1
+
+
+def test_function_words_alone_are_offered_what_colleagues_searched_most(agent_client, chatty_kb):
+    """您是不是要找 lists the most searched queries of the last 30 days that find something, most first;
+    not one that finds nothing, nor one searched longer ago."""
+    today = timezone.localdate()
+    searches = [("包裹丢失", today, 5), ("果树", today - datetime.timedelta(days=3), 2)]
+    searches += [("量子力学", today, 9), ("砍了果树", today - datetime.timedelta(days=40), 50)]
+    for text, day, hits in searches:
+        QueryDailyHits.objects.create(query=Query.get(text), date=day, hits=hits)
+    data = api(agent_client, "好的好的")
+    assert data["total"] == 0 and data["suggestions"] == ["包裹丢失", "果树"]
+    html = agent_client.get("/search/", {"q": "了"}).content.decode()
+    assert "您是不是要找：" in html and 'href="?q=%E5%8C%85%E8%A3%B9%E4%B8%A2%E5%A4%B1"' in html
 
 
 def test_a_real_zero_result_query_gets_no_function_word_tip(agent_client, chatty_kb):
