@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from modelsearch.backends import get_search_backend
 from wagtail.models import Page
 from wagtail.search.query import Phrase, PlainText
 
@@ -81,8 +82,17 @@ def _querysets():
     return querysets + [kind.get_queryset() for kind in kinds.all_kinds() if not kind.is_page]
 
 
-def finds_something(query):
-    """True when ``query`` (a search query object) matches any live page, phrasing or document."""
+def finds_something(words, query):
+    """True when every one of ``words`` is in some document (the backend's ``document_frequencies``:
+    term look-ups), or else when ``query`` (a search query object) matches any page, phrasing or
+    document."""
+    frequencies = getattr(get_search_backend(), "document_frequencies", None)
+    if frequencies is not None:
+        try:
+            return all(frequencies(words).values())
+        except Exception:
+            logger.exception("Reading check failed for %r", words)
+            return True  # what was typed is then searched as typed
     for queryset in _querysets():
         try:
             if queryset.search(query).count():
@@ -93,16 +103,16 @@ def finds_something(query):
 
 
 class _Checks:
-    """``finds_something`` for at most ``MAX_CHECKS`` queries per reading; beyond, assume it does."""
+    """``finds_something`` for at most ``MAX_CHECKS`` checks per reading; beyond, assume it does."""
 
     def __init__(self):
         self.left = MAX_CHECKS
 
-    def __call__(self, query):
+    def __call__(self, words, query):
         if self.left <= 0:
             return True
         self.left -= 1
-        return finds_something(query)
+        return finds_something(words, query)
 
 
 def _tokens(text):
@@ -160,7 +170,7 @@ def _read_chinese(token, vocabulary, check):
     replaced = list(text)
     changed = False
     for start, end, word in reversed(vocabulary.lexicon.homophones(text, known)):
-        if protected.intersection(range(start, end)) or check(Phrase(text[start:end])):
+        if protected.intersection(range(start, end)) or check([text[start:end]], Phrase(text[start:end])):
             continue
         replaced[start:end] = list(word)
         changed = True
@@ -187,7 +197,7 @@ def read_query(text, vocabulary=None):
             if read is None:
                 applied.append(typed)
                 offered.append(typed)
-            elif check(PlainText(typed, operator="and")):
+            elif check(normalize(typed).split(), PlainText(typed, operator="and")):
                 applied.append(typed)
                 offered.append(read)
             else:
