@@ -15,14 +15,17 @@
   an exact title match counts in ``results.rank`` (0.4), five can lift any hit above it. Links a trainer undid (``blocked``) are ignored and
   no longer taught.
 
-The links live in a per-process table (``shared_links``), reloaded every minute and whenever a link is
-saved or deleted in this process.
+The links live in a per-process table (``shared_links``), reloaded every minute (other processes'
+clicks) and patched in place when a link is saved or deleted in this process (a save rolled back after
+that counts until the next reload).
 """
 
 import datetime
+import functools
+import heapq
 import logging
-from collections import defaultdict
-from dataclasses import dataclass
+import threading
+from collections import Counter, defaultdict
 
 from django import forms
 from django.conf import settings
@@ -56,6 +59,10 @@ MAX_BONUS = 1.0
 ADD_FROM_STRENGTH = 1.5
 # A query sharing words with a link's query (not the same query) counts at most this share of a click.
 SHARED_WORDS_FACTOR = 0.75
+# Queries sharing less than this (weighted) share of their words with a link's query do not lean.
+MIN_SIMILARITY = 0.25
+# At most this many of the most similar queries lean a search (a common word is in thousands of them).
+MAX_SIMILAR_QUERIES = 50
 MAX_POSITION = 100_000
 MAX_ID = 2**63 - 1
 
@@ -328,76 +335,124 @@ def note_search(request, now=None):
 # --- learned links as a ranking signal ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Link:
-    query_string: str
-    words: frozenset
-    kind: str
-    object_id: str
-    weight: float
-    last_clicked_at: datetime.datetime
-
-    @property
-    def key(self):
-        return (self.kind, self.object_id)
-
-
-class LinkTable:
-    """Every active learned link, by query string and by content word of its query."""
-
-    def __init__(self):
-        self.by_query = defaultdict(list)
-        self.by_word = defaultdict(list)
-        rows = LearnedLink.objects.filter(blocked=False, weight__gt=0, last_clicked_at__isnull=False)
-        for query_string, kind, object_id, weight, last in rows.values_list(
-            "query_string", "kind", "object_id", "weight", "last_clicked_at"
-        ):
-            link = Link(query_string, frozenset(content_words(query_string)), kind, object_id, weight, last)
-            self.by_query[query_string].append(link)
-            for word in link.words:
-                self.by_word[word].append(link)
-
-    def __bool__(self):
-        return bool(self.by_query)
-
-
-shared_links = SharedValue(LinkTable, ttl=60.0)
-
-
 def _word_weight(word):
     return 2 if len(word) > 1 else 1  # a single character (到, 丢) says less than a word
 
 
-def similarity(words, link_words):
-    """How much a query with content ``words`` is the query of a link with ``link_words`` (0–1): their
-    shared words' share of all their words, single characters counting half."""
-    shared = words & link_words
-    if not shared:
-        return 0.0
-    return sum(map(_word_weight, shared)) / sum(map(_word_weight, words | link_words))
+@functools.lru_cache(maxsize=65536)
+def query_words_of(query_string):
+    """The content words of a link's query, segmented once per process (the table is rebuilt every
+    minute), with their total weight."""
+    words = frozenset(content_words(query_string))
+    return words, sum(map(_word_weight, words))
+
+
+class LinkTable:
+    """Every active learned link: ``{query string: {(kind, object id): (weight, last click timestamp)}}``,
+    with an inverted index from each content word to the query strings that have it.
+
+    Loaded from the database, then kept up to date in place by this process's saves and deletes (a
+    click changes one link: reloading every link per click would cost more at ten thousand links).
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.links = {}
+        self.totals = {}  # query string → total weight of its words
+        self.by_word = defaultdict(set)
+        rows = LearnedLink.objects.filter(blocked=False, weight__gt=0, last_clicked_at__isnull=False)
+        for row in rows.values_list("query_string", "kind", "object_id", "weight", "last_clicked_at"):
+            self._put(*row)
+
+    def __bool__(self):
+        return bool(self.links)
+
+    def _put(self, query_string, kind, object_id, weight, last_clicked_at):
+        targets = self.links.get(query_string)
+        if targets is None:
+            targets = self.links[query_string] = {}
+            words, self.totals[query_string] = query_words_of(query_string)
+            for word in words:
+                self.by_word[word].add(query_string)
+        targets[(kind, object_id)] = (weight, last_clicked_at.timestamp())
+
+    def _remove(self, query_string, kind, object_id):
+        targets = self.links.get(query_string)
+        if targets is None:
+            return
+        targets.pop((kind, object_id), None)
+        if not targets:
+            del self.links[query_string]
+            del self.totals[query_string]
+            for word in query_words_of(query_string)[0]:
+                self.by_word[word].discard(query_string)
+
+    def update(self, link, deleted=False):
+        """Reflect a saved or deleted ``LearnedLink`` row."""
+        with self._lock:
+            self._remove(link.query_string, link.kind, link.object_id)
+            active = not link.blocked and link.weight > 0 and link.last_clicked_at is not None
+            if active and not deleted:
+                self._put(link.query_string, link.kind, link.object_id, link.weight, link.last_clicked_at)
+
+    def strengths(self, query_string, now):
+        """{(kind, object id): strength} for a normalised query string (see ``link_strengths``)."""
+        words, total = query_words_of(query_string)
+        now = now.timestamp()
+        seconds = half_life().total_seconds()
+        found = defaultdict(float)
+        with self._lock:
+            shared = Counter()
+            for word in words:
+                postings = self.by_word.get(word, ())
+                for _ in range(_word_weight(word)):
+                    shared.update(postings)  # counted in C: a common word is in thousands of queries
+            totals = self.totals
+            similar = []
+            for other, common in shared.items():
+                if other != query_string:
+                    similarity = common / (total + totals[other] - common)
+                    if similarity >= MIN_SIMILARITY:
+                        similar.append((SHARED_WORDS_FACTOR * similarity, other))
+            shares = [(1.0, query_string)] if query_string in self.links else []
+            shares += heapq.nlargest(MAX_SIMILAR_QUERIES, similar)
+            for share, other in shares:
+                for key, (weight, last) in self.links[other].items():
+                    found[key] += share * weight * 0.5 ** (max(now - last, 0.0) / seconds)
+        return found
+
+
+class SharedLinks(SharedValue):
+    """The process's ``LinkTable``: reloaded every minute (other processes' clicks) and after a bulk
+    change here (``invalidate``); a row saved or deleted here is patched in (``on_save``, ``on_delete``)."""
+
+    def peek(self):
+        """The table if loaded (never loads it: a save needs no table nobody searched with)."""
+        with self._lock:
+            return self._value
+
+    def on_save(self, sender, instance, **kwargs):
+        table = self.peek()
+        if table is not None:
+            table.update(instance)
+
+    def on_delete(self, sender, instance, **kwargs):
+        table = self.peek()
+        if table is not None:
+            table.update(instance, deleted=True)
+
+
+shared_links = SharedLinks(LinkTable, ttl=60.0)
 
 
 def link_strengths(text, now=None):
     """{(kind, object id): strength} for ``text``: the current weight of each link of the same query,
-    plus ``SHARED_WORDS_FACTOR`` × similarity × weight of links whose query shares words with it."""
+    plus ``SHARED_WORDS_FACTOR`` × similarity × weight of links whose query shares words with it (a
+    similarity below ``MIN_SIMILARITY`` counts for nothing)."""
     table = shared_links.get()
     if not table:
         return {}
-    now = now or timezone.now()
-    query_string = normalise_query_string(text)
-    words = frozenset(content_words(query_string))
-    candidates = set(table.by_query.get(query_string, ()))
-    for word in words:
-        candidates.update(table.by_word.get(word, ()))
-    strengths = defaultdict(float)
-    for link in candidates:
-        if link.query_string == query_string:
-            share = 1.0
-        else:
-            share = SHARED_WORDS_FACTOR * similarity(words, link.words)
-        if share > 0:
-            strengths[link.key] += share * link.weight * decay(now - link.last_clicked_at)
-    return strengths
+    return table.strengths(normalise_query_string(text), now or timezone.now())
 
 
 def bonus(strength):
@@ -439,6 +494,6 @@ def apply_learned_links(hits, text, request, sections, blocked, typed=None, now=
 
 
 def connect_signals():
-    """Reload the link table when a link is saved or deleted in this process."""
-    post_save.connect(shared_links.invalidate, sender=LearnedLink, dispatch_uid="callbook-links-save")
-    post_delete.connect(shared_links.invalidate, sender=LearnedLink, dispatch_uid="callbook-links-delete")
+    """Keep the link table up to date with the links saved or deleted in this process."""
+    post_save.connect(shared_links.on_save, sender=LearnedLink, dispatch_uid="callbook-links-save")
+    post_delete.connect(shared_links.on_delete, sender=LearnedLink, dispatch_uid="callbook-links-delete")
