@@ -110,8 +110,11 @@ def tokenize(text, subwords=True):
     for line in str(text).split("\n"):
         normalized = normalize_line(line)
         line_tokens = _tokenize_line(normalized, subwords)
-        for tok in line_tokens:
-            out.append(Tok(tok.text, pos + tok.pos, offset + tok.start, offset + tok.end, tok.sub))
+        if not pos and not offset:  # the first line: its tokens as they are
+            out.extend(line_tokens)
+        else:
+            for tok in line_tokens:
+                out.append(Tok(tok.text, pos + tok.pos, offset + tok.start, offset + tok.end, tok.sub))
         if line_tokens:
             pos += line_tokens[-1].pos + 1
         offset += len(normalized) + 1
@@ -127,9 +130,12 @@ def _tokenize_line(norm, subwords):
     out = []
     pos = 0
     for word, start, end in jb.tokenize(norm, mode="default", hmm=False):
-        if not any(_is_word_char(ch) for ch in word):
+        if word.isalnum():  # the usual word: every character a word character (``_is_word_char``)
+            word = word[:MAX_TOKEN_LENGTH]
+        elif not any(_is_word_char(ch) for ch in word):
             continue
-        word = "".join(ch for ch in word if _is_word_char(ch))[:MAX_TOKEN_LENGTH]
+        else:
+            word = "".join(ch for ch in word if _is_word_char(ch))[:MAX_TOKEN_LENGTH]
         out.append(Tok(word, pos, start, end, False))
         if subwords and len(word) > 2 and has_cjk(word):
             seen = {word}
