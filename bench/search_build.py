@@ -105,12 +105,14 @@ def main():
 
     profiler = cProfile.Profile() if args.profile else None
     started = time.perf_counter()
+    cpu_started = time.process_time()
     if profiler:
         profiler.enable()
     call_command("update_index", backend_name="default", verbosity=0)
     if profiler:
         profiler.disable()
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
 
     whoosh_dir = var_dir / "whoosh"
     total = 0
@@ -125,7 +127,8 @@ def main():
         if largest is None or size > largest[1]:
             largest = (generation, size)
     print(
-        f"{articles} articles: build {seconds:.1f} s ({articles / seconds:.0f} articles/s), index {total / 1e6:.1f} MB"
+        f"{articles} articles: build {seconds:.1f} s ({articles / seconds:.0f} articles/s; CPU {cpu_seconds:.1f} s, "
+        f"{articles / cpu_seconds:.0f} articles/CPU s), index {total / 1e6:.1f} MB"
     )
     for kind, size in kinds.most_common():
         print(f"  {kind:10} {size / 1e6:8.2f} MB")

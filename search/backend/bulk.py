@@ -28,7 +28,7 @@ from whoosh.formats import Frequency, Positions
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
-from search.analysis import ChineseTokenizer, index_terms
+from search.analysis import ChineseTokenizer, index_counts, index_positions
 from search.backend.codec import CompactFieldWriter
 
 __all__ = ["BulkWriter"]
@@ -39,6 +39,21 @@ _FREQ_VALUES = [_UINT.pack(n) for n in range(256)]
 
 def _freq_value(freq):
     return _FREQ_VALUES[freq] if freq < 256 else _UINT.pack(freq)
+
+
+_SINGLE_POSITIONS = [_UINT.pack(1) + dumps([pos], 2) for pos in range(4096)]
+
+
+def _encode_positions(poslist):
+    """``whoosh.formats.Positions.encode``."""
+    if len(poslist) == 1 and poslist[0] < 4096:  # most terms occur once in a field
+        return _SINGLE_POSITIONS[poslist[0]]
+    deltas = []
+    base = 0
+    for pos in poslist:
+        deltas.append(pos - base)
+        base = pos
+    return _UINT.pack(len(deltas)) + dumps(deltas, 2)
 
 
 class _Pool:
@@ -101,6 +116,7 @@ class BulkWriter(SegmentWriter):
                 isinstance(analyzer, ChineseTokenizer)
                 and type(field.format) in (Frequency, Positions)
                 and field.format.field_boost == 1.0
+                and not (type(field.format) is Positions and getattr(analyzer, "shingles", False))
             ):
                 kind = "positions" if type(field.format) is Positions else "frequency"
             found = self._fields[fieldname] = (field, kind)
@@ -112,7 +128,9 @@ class BulkWriter(SegmentWriter):
             return super().add_document(**fields)  # boosts and custom stored values: Whoosh's way
         perdocwriter = self.perdocwriter
         docnum = self.docnum
-        add_posting = self.pool.add_posting
+        pool = self.pool
+        add_posting = pool.add_posting
+        fieldterms = pool.fields
         fieldnames = sorted(fields)
         self._check_fields(self.schema, fieldnames)
         perdocwriter.start_doc(docnum)
@@ -125,32 +143,27 @@ class BulkWriter(SegmentWriter):
                 length = 0
                 if kind is not None:
                     analyzer = field.analyzer
-                    terms = index_terms(value, analyzer.edge_ngrams, getattr(analyzer, "shingles", False))
-                    length = len(terms)
+                    terms = fieldterms.get(fieldname)
+                    if terms is None:
+                        terms = fieldterms[fieldname] = {}
+                    before = len(terms)
                     if kind == "frequency":
-                        freqs = {}
-                        for text, _pos in terms:
-                            freqs[text] = freqs.get(text, 0) + 1
-                        for text, freq in freqs.items():
-                            add_posting(
-                                fieldname, text.encode("utf-8"), docnum, float(freq), _freq_value(freq)
-                            )
+                        counts, length = index_counts(
+                            value, analyzer.edge_ngrams, getattr(analyzer, "shingles", False)
+                        )
+                        items = [(key, freq, _freq_value(freq)) for key, freq in counts.items()]
                     else:
-                        poses = {}
-                        for text, pos in terms:
-                            found = poses.get(text)
-                            if found is None:
-                                poses[text] = [pos]
-                            else:
-                                found.append(pos)
-                        for text, poslist in poses.items():
-                            deltas = []
-                            base = 0
-                            for pos in poslist:
-                                deltas.append(pos - base)
-                                base = pos
-                            encoded = _UINT.pack(len(deltas)) + dumps(deltas, 2)
-                            add_posting(fieldname, text.encode("utf-8"), docnum, float(len(poslist)), encoded)
+                        poses, length = index_positions(value, analyzer.edge_ngrams)
+                        items = [(key, len(found), _encode_positions(found)) for key, found in poses.items()]
+                    for key, freq, encoded in items:
+                        entry = terms.get(key)
+                        if entry is None:
+                            entry = terms[key] = [array("I"), array("f"), []]
+                        entry[0].append(docnum)
+                        entry[1].append(freq)
+                        entry[2].append(encoded)
+                    pool.terms += len(terms) - before
+                    pool.postings += len(items)
                     if not field.scorable:
                         length = 0
                 elif field.indexed:

@@ -1,6 +1,11 @@
 """Index build: the rebuild's bulk writer, the compact codec and the analysis fast path give the same index
 as Whoosh's own writer, and searches on it find the same things."""
 
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+import opencc
 import pytest
 from django.core.management import call_command
 from wagtail.models import Page
@@ -8,9 +13,18 @@ from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
 from kb_site.content.models import Phrasing
-from search.analysis import AutocompleteAnalyzer, ChineseAnalyzer, ShingleAnalyzer, index_terms
+from search.analysis import (
+    AutocompleteAnalyzer,
+    ChineseAnalyzer,
+    ShingleAnalyzer,
+    index_counts,
+    index_positions,
+    index_terms,
+)
 from search.backend.codec import INLINE_LIMIT, CompactTermInfo
 from search.backend.storage import INDEX_NAME
+from zhtext import folding
+from zhtext.folding import normalize_line
 
 TEXTS = [
     "请按原路退款处理",
@@ -23,7 +37,14 @@ TEXTS = [
 ]
 
 
-@pytest.mark.parametrize("text", TEXTS)
+MORE_TEXTS = [
+    "客户投诉处理\n退款规则\n\n原路退款处理",  # words touch across line breaks (and an empty line)
+    "\n\n快递\n单号",
+    "请按原路退款处理\n请按原路退款处理",  # the same line twice: cached, at another position
+]
+
+
+@pytest.mark.parametrize("text", TEXTS + MORE_TEXTS)
 @pytest.mark.parametrize(
     "analyzer, options",
     [
@@ -35,6 +56,19 @@ TEXTS = [
 def test_index_terms_are_what_the_tokenizer_indexes(text, analyzer, options):
     tokens = [(t.text, t.pos) for t in analyzer()(text, positions=True)]
     assert index_terms(text, **options) == tokens
+
+
+@pytest.mark.parametrize("text", TEXTS + MORE_TEXTS)
+@pytest.mark.parametrize("edge_ngrams, shingles", [(False, False), (False, True), (True, False)])
+def test_counted_terms_are_the_tokenizers_terms(text, edge_ngrams, shingles):
+    terms = index_terms(text, edge_ngrams=edge_ngrams, shingles=shingles)
+    counts = Counter(term.encode() for term, _pos in terms)
+    assert index_counts(text, edge_ngrams, shingles) == (dict(counts), len(terms))
+    if not shingles:
+        positions = {}
+        for term, pos in terms:
+            positions.setdefault(term.encode(), []).append(pos)
+        assert index_positions(text, edge_ngrams) == (positions, len(terms))
 
 
 def _round_trip(info):
@@ -182,3 +216,37 @@ def test_rebuild_beyond_its_memory_budget_writes_several_segments(kb, refresh, s
             assert segments == len(stored), name
     assert _titles(Page.objects.live().search("投诉 处理")) == expected
     assert "客户投诉处理流程" in expected
+
+
+def _normalize_line_always_converting(line):
+    line = unicodedata.normalize("NFKC", line)
+    line = "".join(ch if unicodedata.category(ch)[0] != "C" or ch == "\t" else " " for ch in line)
+    return folding.fix_phrases(folding._t2s.convert(line)).lower()
+
+
+def _t2s_phrases():
+    path = Path(opencc.__file__).parent / "dictionary" / "TSPhrases.txt"
+    return [line.split("\t")[0] for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "客户投诉处理流程",
+        "客戶投訴處理流程",
+        "请回覆客户",  # 覆 is converted only in a phrase
+        "接著处理",
+        "ＡＢＣ　全角１２３",
+        "控制\x07字符\u200b与\ttab",
+        "显著的著作",
+        "",
+    ],
+)
+def test_normalize_line_converts_only_what_t2s_would_change(line):
+    assert normalize_line.__wrapped__(line) == _normalize_line_always_converting(line)
+
+
+def test_normalize_line_keeps_every_t2s_phrase():
+    for phrase in _t2s_phrases():
+        for line in (phrase, f"先{phrase}后"):
+            assert normalize_line.__wrapped__(line) == _normalize_line_always_converting(line), line
