@@ -333,6 +333,10 @@ def click_evaluation(request, queries, labeller, baseline_rows, seed):
     by_query = {(r["q"], r["cat"]): r for r in baseline_rows}
     train_rows = [by_query[(q["q"], q["cat"])] for q in train]
     held_rows = [by_query[(q["q"], q["cat"])] for q in held_out]
+    from search.models import LearnedLink, SearchClick
+
+    last_click = SearchClick.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    links_before = LearnedLink.objects.count()  # the demo's own, if it has any
     skipped, statuses = replay_clicks(train_rows)
     clicked = {row["click"]["label"] for row in train_rows if row["click"] is not None}
     result = {
@@ -348,11 +352,11 @@ def click_evaluation(request, queries, labeller, baseline_rows, seed):
     if skipped:
         result["skipped"] = skipped
         return result
-    from search.models import LearnedLink, SearchClick
-
-    result["recorded_clicks"] = SearchClick.objects.count()
-    result["returned_clicks"] = SearchClick.objects.exclude(returned_at=None).count()
-    result["learned_links"] = LearnedLink.objects.count()
+    new_clicks = SearchClick.objects.filter(id__gt=last_click)
+    result["recorded_clicks"] = new_clicks.count()
+    result["returned_clicks"] = new_clicks.exclude(returned_at=None).count()
+    result["demo_links"] = links_before
+    result["learned_links"] = LearnedLink.objects.count() - links_before
     after = run_all(request, held_out, labeller)
     result["after"] = score(after)
     result["train_after"] = score(run_all(request, train, labeller))
@@ -419,7 +423,8 @@ def click_table(result):
         f"Click feedback (Whoosh; seed {result['seed']}): {result['train']} colloquial queries train, "
         f"{result['held_out']} held out ({result['held_out_with_clicked_answer']} of them have an answer that was "
         f"opened for a training query); clicks {result['clicks']}, {result['recorded_clicks']} recorded, "
-        f"{result['returned_clicks']} marked returned, {result['learned_links']} learned links.",
+        f"{result['returned_clicks']} of them marked returned, {result['learned_links']} new learned links "
+        f"(the demo has {result['demo_links']} of its own).",
         "",
         "| queries | before recall@5 | before MRR@10 | after recall@5 | after MRR@10 |",
         "|---|---:|---:|---:|---:|",
