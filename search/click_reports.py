@@ -14,6 +14,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -82,6 +83,10 @@ class LinkActionColumn(Column):
             action = "restore" if instance.blocked else "block"
             context["action_url"] = reverse(f"search_learned_links:{action}", args=[instance.pk])
             context["action_label"] = _("恢复") if instance.blocked else _("撤销")
+            params = request.GET.copy()
+            params.pop("_w_filter_fragment", None)
+            query = params.urlencode()
+            context["next_url"] = reverse("search_learned_links:index") + (f"?{query}" if query else "")
         return context
 
 
@@ -148,7 +153,15 @@ class LinkActionView(PermissionCheckedMixin, View):
             LearnedLink.objects.filter(pk=link.pk).update(blocked=False, blocked_by=None, blocked_at=None)
             messages.success(request, _("已恢复“%(query)s”→“%(title)s”。") % values)
         clicks.shared_links.invalidate()
-        return redirect("search_learned_links:index")
+        return redirect(self.next_url(request))
+
+    def next_url(self, request):
+        """Back to the listing as it was filtered; anywhere else asked for is ignored."""
+        index = reverse("search_learned_links:index")
+        wanted = request.POST.get("next", "")
+        if wanted.startswith(index) and url_has_allowed_host_and_scheme(wanted, allowed_hosts=None):
+            return wanted
+        return index
 
 
 class LearnedLinkViewSet(ReportViewSet):

@@ -421,8 +421,11 @@ def test_undo_and_restore_with_csrf(trainer, taught):
     text = row_text(client.get(LINKS).content.decode(), "物流异常登记")
     assert "已撤销 李培训" in text and "恢复" in text
 
-    response = client.post(f"{LINKS}{taught.pk}/restore/", {"csrfmiddlewaretoken": token})
-    assert response.status_code == 302
+    html = client.get(LINKS, {"query": "包裹"}).content.decode()
+    assert 'name="next" value="/admin/reports/learned-links/?query=%E5%8C%85%E8%A3%B9"' in html
+    filtered = f"{LINKS}?query=%E5%8C%85%E8%A3%B9"
+    response = client.post(f"{LINKS}{taught.pk}/restore/", {"csrfmiddlewaretoken": token, "next": filtered})
+    assert response.status_code == 302 and response["Location"] == filtered  # back as it was filtered
     link = LearnedLink.objects.get()
     assert not link.blocked and link.blocked_by is None and link.blocked_at is None
     assert link.weight == taught.weight and link.clicks == 2
@@ -448,7 +451,8 @@ def test_undo_is_refused_to_agents_and_admins_without_the_permission(client, age
     assert client.post(f"{LINKS}999999/block/").status_code == 404
     assert client.post(f"{LINKS}{taught.pk}x/block/").status_code == 404
     assert not LearnedLink.objects.get().blocked
-    assert client.post(block).status_code == 302
+    response = client.post(block, {"next": "https://evil.example/admin/reports/learned-links/"})
+    assert response.status_code == 302 and response["Location"] == LINKS
     assert LearnedLink.objects.get().blocked_by == supervisor
 
 
