@@ -172,6 +172,16 @@ class SuggestIndex:
             )
         return found
 
+    def matched_tag(self, entry, needle):
+        """The tag of ``entry`` that contains ``needle`` when its title does not (shown beside the title:
+        少发 suggests 少货致歉 for its tag 少发货), else ``""``."""
+        start = self.starts[entry] + 1
+        end = self.starts[entry + 1] if entry + 1 < len(self.starts) else len(self.text) - 1
+        title, *tags = self.text[start:end].split(_FIELD)
+        if not needle or needle in title:
+            return ""
+        return next((tag for tag in tags if needle in tag), "")
+
     def ranked(self, needle, words, letters, want):
         """The ``want`` best entries for what was typed, best first (see the module docstring for the
         ranks): exactly the first ``want`` of the whole ranking, so a larger ``want`` only adds to the end.
@@ -419,7 +429,7 @@ def _confirm(index, entries, request, visibility, sections):
         if hash(title) != index.title_hashes[entry]:
             shared_index.forget()
             continue
-        items.append({"title": title, "url": url, "type": kind_name})
+        items.append({"title": title, "url": url, "type": kind_name, "entry": entry})
     return items, sections
 
 
@@ -436,7 +446,8 @@ def reading(text):
 
 
 def suggestions_for(request, text, limit=SUGGEST_LIMIT):
-    """Up to ``limit`` suggestions ``{"title", "url", "type", "type_label"}`` for ``text``, best first."""
+    """Up to ``limit`` suggestions ``{"title", "url", "type", "type_label"}`` for ``text``, best first,
+    with ``"tag"`` when it was a tag that matched (see ``SuggestIndex.matched_tag``)."""
     typed = reading(text)
     if typed is None:
         return []
@@ -460,9 +471,13 @@ def suggestions_for(request, text, limit=SUGGEST_LIMIT):
         if len(items) >= limit or len(ranked) < want:
             break
         want *= 4
+    items = items[:limit]
     for item in items:
         item["type_label"] = str(kinds.kind_label(item["type"]))
-    return items[:limit]
+        tag = index.matched_tag(item.pop("entry"), needle)
+        if tag:
+            item["tag"] = tag
+    return items
 
 
 def connect_signals():

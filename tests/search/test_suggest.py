@@ -294,3 +294,20 @@ def test_a_rebuild_reuses_unchanged_entries_and_reads_changed_ones():
     rebuilt = SuggestIndex(changed, previous=index)
     assert rebuilt.ranked(*reading("跟踪"), 10) and not rebuilt.ranked(*reading("付款"), 10)
     assert rebuilt.ranked(*reading("wlgz"), 10) == rebuilt.ranked(*reading("跟踪"), 10)
+
+
+@pytest.mark.django_db
+def test_a_tag_match_names_the_tag(agent_client, kb):
+    """少发 suggests 少货致歉 for its tag 少发货: the item says so, the title alone would puzzle."""
+    tagged = phrasing("少货致歉", "非常抱歉，少发了商品。", section=kb["section"], tags=["少货", "少发货"])
+    article(kb["section"], "少发商品处理")
+    refresh_index()
+    items = agent_client.get("/search/suggest/", {"q": "少发"}).json()
+    assert [(item["title"], item.get("tag")) for item in items] == [
+        ("少发商品处理", None),
+        (tagged.title, "少发货"),
+    ]
+    html = agent_client.get(
+        "/search/suggest/", {"q": "少发"}, headers={"HX-Request": "true"}
+    ).content.decode()
+    assert html.count("标签：") == 1 and '<span class="suggest-tag">标签：少发货</span>' in html
