@@ -20,6 +20,7 @@ and opens a new writer, giving another segment (``needs_flush``).
 
 from __future__ import annotations
 
+import gc
 import struct
 from array import array
 from pickle import dumps
@@ -192,6 +193,22 @@ class BulkWriter(SegmentWriter):
         perdocwriter.finish_doc()
         self._added = True
         self.docnum += 1
+        # The postings are millions of long-lived objects: without this, every full collection of the
+        # cyclic garbage collector walks them all again (40% of the time spent here). Frozen objects
+        # are still freed by reference counting; only cycles alive now wait until the commit.
+        gc.freeze()
+
+    def commit(self, *args, **kwargs):
+        try:
+            return super().commit(*args, **kwargs)
+        finally:
+            gc.unfreeze()
+
+    def cancel(self):
+        try:
+            return super().cancel()
+        finally:
+            gc.unfreeze()
 
     def add_reader(self, reader):
         raise NotImplementedError("BulkWriter writes new documents only")

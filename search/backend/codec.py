@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from hashlib import md5
 from pickle import dumps
 
 from whoosh.codec.whoosh3 import (
@@ -37,7 +38,7 @@ from whoosh.codec.whoosh3 import (
     W3TermInfo,
     W3TermsReader,
 )
-from whoosh.filedb.filetables import OrderedHashWriter
+from whoosh.filedb.filetables import OrderedHashWriter, md5_hash
 from whoosh.filedb.filetables import _lengths as _LENGTHS
 from whoosh.filedb.filetables import _pointer as _POINTER
 from whoosh.reading import TermNotFound
@@ -291,6 +292,32 @@ class CompactPostingsWriter(W3PostingsWriter):
         self._new_block()
 
 
+# Pieces of the entry of a term with one posting of weight 1.0 (see CompactTermInfo.to_bytes).
+_ONE_POSTING_FLAGS = _COMPACT | _INLINED | _WEIGHT_IS_DF | _MAXWEIGHT_ONE
+# flags, df 1, min and max length byte
+_ONE_POSTING_HEADS = [bytes((_ONE_POSTING_FLAGS, 1, b, b)) for b in range(256)]
+_ZERO_DOC_SPAN = b"\x00\x01"  # max id - min id, then the inlined postings' count
+_ONE_POSTING_TAILS = {}
+
+
+def _one_posting_tail(value):
+    """After the document number: weights all 1.0, then the value (``_encode_postings``)."""
+    tail = _ONE_POSTING_TAILS.get(value)
+    if tail is None:
+        out = bytearray((_W_ONES,))
+        if value is None:
+            out.append(_V_NONE)
+        else:
+            out.append(_V_SAME)
+            _put_varint(out, 1)
+            _put_varint(out, len(value))
+            out += value
+        tail = bytes(out)
+        if len(_ONE_POSTING_TAILS) < 100_000:
+            _ONE_POSTING_TAILS[value] = tail
+    return tail
+
+
 class _TermTable(OrderedHashWriter):
     """Whoosh's ``OrderedHashWriter`` (what ``OrderedHashReader`` reads), with one write per entry
     instead of three ``tell``s and writes, and hash tables 1.25 times the number of their keys instead
@@ -298,6 +325,8 @@ class _TermTable(OrderedHashWriter):
 
     def __init__(self, dbfile):
         super().__init__(dbfile)
+        if self.hashfn is not md5_hash:
+            raise ValueError("_TermTable hashes keys as md5_hash does")
         self._position = dbfile.tell()
 
     def add(self, key, value):
@@ -308,7 +337,8 @@ class _TermTable(OrderedHashWriter):
         entry = _LENGTHS.pack(len(key), len(value)) + key + value
         self.dbfile.write(entry)
         self._position = position + len(entry)
-        h = self.hashfn(key)
+        # filetables.md5_hash (what the reader computes): the digest's low 32 bits.
+        h = int.from_bytes(md5(key, usedforsecurity=False).digest()[12:], "big")
         self.buckets[h & 255].append((h, position))
         self.lastkey = key
 
@@ -354,6 +384,18 @@ class CompactFieldWriter(W3FieldWriter):
         count = len(docnums)
         if values and len(values) != count:
             raise ValueError("values must be given for every posting or for none")
+        if count == 1 and weights[0] == 1.0:
+            # Most terms (shingles, n-grams, words of one document): the bytes CompactTermInfo.to_bytes
+            # writes for them, from parts computed once.
+            docnum = _varint_bytes(docnums[0]) if docnums[0] >= _VARINT_TABLE_SIZE else _VARINTS[docnums[0]]
+            length = lengths[0]
+            head = _ONE_POSTING_HEADS[length_to_byte(length) if length else 0]
+            value = values[0] if values else None
+            tail = _one_posting_tail(value)
+            self._tindex.add(
+                pack_ushort(self._fieldid) + btext, head + docnum + _ZERO_DOC_SPAN + docnum + tail
+            )
+            return
         if count > self._codec._inlinelimit:
             # Block by block, as W3PostingsWriter.add_posting fills them one posting at a time.
             self.start_term(btext)
