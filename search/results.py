@@ -373,7 +373,7 @@ def search_all(request, text, kind=None, section=None):
                 hits, outcome.widened = more, True
                 outcome.terms = highlight.query_terms(*plan.terms(widen=True))
         if not hits:
-            relaxed = synonyms.build_relaxed_query(text, mapping)
+            relaxed = plan.relaxed_query()
             if relaxed is not None:
                 hits = _collect(relaxed, request, sections, outcome, blocked)
                 outcome.relaxed = bool(hits)

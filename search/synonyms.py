@@ -282,8 +282,17 @@ class QueryPlan:
             return None
         return self.query(widen=True)
 
-    def query(self, widen=False):
-        """A Wagtail search query, or ``None`` if nothing is searchable."""
+    def relaxed_query(self):
+        """For when nothing was found: a long query on one word fewer than its minimum (coverage still
+        ranks; None when that would be no word), a short one on any of its words
+        (``build_relaxed_query``)."""
+        if len(self.words) >= MIN_SHARE_FROM:
+            return self.query(widen=True, relax=True)
+        return build_relaxed_query(self.text, self.mapping)
+
+    def query(self, widen=False, relax=False):
+        """A Wagtail search query, or ``None`` if nothing is searchable (or, with ``relax``, when a long
+        query's minimum cannot be lowered)."""
         phrases = [Phrase(value) for kind, value in self.parts if kind == "phrase"]
         if self.simple and not widen:
             return _combine(self._simple_clauses())
@@ -307,10 +316,17 @@ class QueryPlan:
         counted = strong if len(strong) >= 2 else live
         optional = [word for word in live if word not in counted]
         if not counted:
-            return _combine(phrases)
+            return None if relax else _combine(phrases)
+        # One word that can match (投诉 税号 抬头, where only 投诉 is in the knowledge base) is searched:
+        # its best hit covers a third of the query, a weak query that the 无结果搜索 report lists.
+        minimum = minimum_match(len(counted))
+        if relax:
+            if minimum < 2:
+                return None
+            minimum -= 1
         units = MinimumMatch(
             [word.query(widen) for word in counted],
-            minimum_match(len(counted)),
+            minimum,
             optional=[word.query(widen) for word in optional],
         )
         return _combine([*phrases, units])
@@ -471,8 +487,10 @@ def _fall_back(word, mapping, frequencies):
             related = [t for t in _related_words(char, mapping) if t not in text]
             related_counts = frequencies(related) if related else {}
             related = [t for t in related if related_counts.get(t)][:MAX_RELATED]
-            if counts.get(char) or related:
-                chosen.append((i, [char, *related]))
+            if not (counts.get(char) or related):
+                chosen = []  # a character nothing stands for: the parts found say only half the word
+                break
+            chosen.append((i, [char, *related]))
         word.parts = [part for _start, part in sorted(chosen)]
     word.fallback_dictionary = True
 
