@@ -103,11 +103,20 @@ class Corpus:
 
 
 def create_articles(corpus, sections, count, labelled):
+    """``count`` more articles, 500 to a transaction (one SQLite commit each, not one per page)."""
+    from django.db import transaction
+
+    for start in range(0, count, 500):
+        with transaction.atomic():
+            _create_articles(corpus, sections, range(start, min(count, start + 500)), labelled)
+
+
+def _create_articles(corpus, sections, numbers, labelled):
     from django.utils import timezone
 
     from kb_site.content.models import ArticlePage
 
-    for i in range(count):
+    for i in numbers:
         section = sections[i % len(sections)]
         title, parts = corpus.title()
         body = [
@@ -177,11 +186,13 @@ def sqlite_index_size():
 
 
 def build_index(backend_name):
+    """Wall and CPU seconds of ``update_index`` for one backend (the machine may be shared: CPU seconds
+    move less with other load)."""
     from django.core.management import call_command
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     call_command("update_index", backend_name=backend_name, verbosity=0)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu_started
 
 
 def as_default(backend_name):
@@ -324,7 +335,7 @@ def main():
 
         for backend_name in ("default", "database"):
             label = "whoosh" if backend_name == "default" else "database (SQLite FTS5)"
-            seconds = build_index(backend_name)
+            seconds, cpu_seconds = build_index(backend_name)
             if backend_name == "default":
                 from django.conf import settings
 
@@ -342,6 +353,8 @@ def main():
                 "size": size,
                 "backend": label,
                 "build_s": seconds,
+                "build_cpu_s": cpu_seconds,
+                "articles_per_s": size / seconds,
                 "index_mb": (size_bytes or 0) / 1e6 if size_bytes is not None else None,
                 "common_p50": percentile(search_common, 50),
                 "common_p95": percentile(search_common, 95),
@@ -355,7 +368,8 @@ def main():
             }
             rows.append(row)
             print(
-                f"{label:24} build {seconds:6.1f} s  index {row['index_mb'] or 0:7.1f} MB  "
+                f"{label:24} build {seconds:6.1f} s (CPU {cpu_seconds:6.1f} s, {size / seconds:5.0f} articles/s)  "
+                f"index {row['index_mb'] or 0:7.1f} MB  "
                 f"search common p50/p95 {row['common_p50']:6.1f}/{row['common_p95']:6.1f} ms  "
                 f"common, first time {row['cold_p50']:6.1f}/{row['cold_p95']:6.1f} ms  "
                 f"rare {row['rare_p50']:6.1f}/{row['rare_p95']:6.1f} ms  "
@@ -363,14 +377,25 @@ def main():
             )
         connection.close()
 
+    # Whoosh against SQLite FTS5 of the same size: index size and build time as multiples.
+    fts5 = {r["size"]: r for r in rows if r["backend"] != "whoosh"}
+    for r in rows:
+        other = fts5.get(r["size"])
+        r["vs_fts5"] = (
+            f"{(r['index_mb'] or 0) / other['index_mb']:.2f}× / {r['build_s'] / other['build_s']:.2f}×"
+            if other and other["index_mb"] and r is not other
+            else "–"
+        )
     print(
-        "\n| articles | backend | build (s) | index (MB) | search common p50/p95 (ms) "
-        "| common, first time p50/p95 (ms) | search rare p50/p95 (ms) | suggest p50/p95 (ms) | recall@5 |"
+        "\n| articles | backend | build (s) | build CPU (s) | articles/s | index (MB) | vs FTS5 size / build "
+        "| search common p50/p95 (ms) | common, first time p50/p95 (ms) | search rare p50/p95 (ms) "
+        "| suggest p50/p95 (ms) | recall@5 |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['size']} | {r['backend']} | {r['build_s']:.1f} | {r['index_mb'] or 0:.1f} | "
+            f"| {r['size']} | {r['backend']} | {r['build_s']:.1f} | {r['build_cpu_s']:.1f} | "
+            f"{r['articles_per_s']:.0f} | {r['index_mb'] or 0:.1f} | {r['vs_fts5']} | "
             f"{r['common_p50']:.1f} / {r['common_p95']:.1f} | {r['cold_p50']:.1f} / {r['cold_p95']:.1f} | "
             f"{r['rare_p50']:.1f} / {r['rare_p95']:.1f} | "
             f"{r['suggest_p50']:.1f} / {r['suggest_p95']:.1f} | {r['recall5']:.3f} |"

@@ -76,7 +76,7 @@ class _Pool:
             terms = self.fields[fieldname] = {}
         entry = terms.get(btext)
         if entry is None:
-            entry = terms[btext] = [array("I"), array("f"), []]
+            entry = terms[btext] = (array("I"), array("f"), [])
             self.terms += 1
         entry[0].append(docnum)
         entry[1].append(weight)
@@ -103,6 +103,7 @@ class BulkWriter(SegmentWriter):
         self.flush_bytes = flush_mb * 1024 * 1024
         self._fields = {}  # fieldname -> (field, kind)
         self._lengths = {}  # fieldname -> array of decoded lengths, by document number
+        self._indexed = {}  # (fieldname, value) -> field.index(value), for other fields than text
 
     def needs_flush(self):
         return self.pool.estimated_bytes() > self.flush_bytes
@@ -152,24 +153,42 @@ class BulkWriter(SegmentWriter):
                         counts, length = index_counts(
                             value, analyzer.edge_ngrams, getattr(analyzer, "shingles", False)
                         )
-                        items = [(key, freq, _freq_value(freq)) for key, freq in counts.items()]
+                        for key, freq in counts.items():
+                            entry = terms.get(key)
+                            if entry is None:
+                                entry = terms[key] = (array("I"), array("f"), [])
+                            entry[0].append(docnum)
+                            entry[1].append(freq)
+                            entry[2].append(_FREQ_VALUES[freq] if freq < 256 else _UINT.pack(freq))
+                        pool.postings += len(counts)
                     else:
                         poses, length = index_positions(value, analyzer.edge_ngrams)
-                        items = [(key, len(found), _encode_positions(found)) for key, found in poses.items()]
-                    for key, freq, encoded in items:
-                        entry = terms.get(key)
-                        if entry is None:
-                            entry = terms[key] = [array("I"), array("f"), []]
-                        entry[0].append(docnum)
-                        entry[1].append(freq)
-                        entry[2].append(encoded)
+                        for key, found in poses.items():
+                            entry = terms.get(key)
+                            if entry is None:
+                                entry = terms[key] = (array("I"), array("f"), [])
+                            entry[0].append(docnum)
+                            entry[1].append(len(found))
+                            entry[2].append(
+                                _SINGLE_POSITIONS[found[0]]
+                                if len(found) == 1 and found[0] < 4096
+                                else _encode_positions(found)
+                            )
+                        pool.postings += len(poses)
                     pool.terms += len(terms) - before
-                    pool.postings += len(items)
                     if not field.scorable:
                         length = 0
                 elif field.indexed:
                     scorable = field.scorable
-                    for btext, freq, weight, vbytes in field.index(value):
+                    # Filter fields repeat their values (a page type, a depth, a locale): their terms
+                    # (several per number, one per precision step) are made once per value.
+                    key = (fieldname, value)
+                    indexed = self._indexed.get(key)
+                    if indexed is None:
+                        indexed = tuple(field.index(value))
+                        if len(self._indexed) < 100_000:
+                            self._indexed[key] = indexed
+                    for btext, freq, weight, vbytes in indexed:
                         if scorable:
                             length += freq
                         add_posting(fieldname, btext, docnum, weight, vbytes)
@@ -223,14 +242,17 @@ class BulkWriter(SegmentWriter):
             field = schema[fieldname]
             lengths = self._lengths.get(fieldname)
             fieldwriter.start_field(fieldname, field)
-            for btext in sorted(terms):
-                docnums, weights, values = terms.pop(btext)
-                if lengths is not None:
-                    term_lengths = [
-                        lengths[d - docbase] if d - docbase < len(lengths) else 0 for d in docnums
-                    ]
-                else:
+            add_term = fieldwriter.add_term
+            # Keys are unique: sorting the items compares keys only.
+            for btext, (docnums, weights, values) in sorted(terms.items()):
+                if lengths is None:
                     term_lengths = [0] * len(docnums)
-                fieldwriter.add_term(btext, docnums, weights, values, term_lengths)
+                elif len(docnums) == 1:
+                    term_lengths = (lengths[docnums[0] - docbase],)
+                else:
+                    # A document with a posting in a scored field has its length (add_document).
+                    term_lengths = [lengths[d - docbase] for d in docnums]
+                add_term(btext, docnums, weights, values, term_lengths)
+            terms.clear()
             fieldwriter.finish_field()
         fieldwriter.close()

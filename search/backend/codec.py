@@ -171,6 +171,18 @@ class CompactTermInfo(W3TermInfo):
         return info
 
 
+def _weight_and_df(s):
+    """(total weight, document frequency) from the start of a term's entry."""
+    flags = s[0]
+    if not flags & _COMPACT:
+        info = W3TermInfo.from_bytes(s)
+        return info.weight(), info.doc_frequency()
+    if flags & _WEIGHT_IS_DF:
+        df = _get_varint(s, 1)[0]
+        return float(df), df
+    return _FLOAT.unpack_from(s, 1)[0], _get_varint(s, 5)[0]
+
+
 def _encode_postings(out, ids, weights, values):
     _put_varint(out, len(ids))
     last = 0
@@ -491,12 +503,13 @@ class CompactTermsReader(W3TermsReader):
         except KeyError:
             raise TermNotFound(f"No term {fieldname}:{tbytes!r}") from None
 
-    # A missing term raises KeyError here, as in W3TermsReader (SegmentReader turns it into 0).
+    # A missing term raises KeyError here, as in W3TermsReader (SegmentReader turns it into 0). Only the
+    # head of the entry is read: searches ask these for every term of a query.
     def frequency(self, fieldname, tbytes):
-        return CompactTermInfo.from_bytes(self._tindex[self._keycoder(fieldname, tbytes)]).weight()
+        return _weight_and_df(self._tindex[self._keycoder(fieldname, tbytes)])[0]
 
     def doc_frequency(self, fieldname, tbytes):
-        return CompactTermInfo.from_bytes(self._tindex[self._keycoder(fieldname, tbytes)]).doc_frequency()
+        return _weight_and_df(self._tindex[self._keycoder(fieldname, tbytes)])[1]
 
 
 class CompactCodec(W3Codec):

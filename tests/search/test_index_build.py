@@ -21,7 +21,7 @@ from search.analysis import (
     index_positions,
     index_terms,
 )
-from search.backend.codec import INLINE_LIMIT, CompactTermInfo
+from search.backend.codec import INLINE_LIMIT, CompactTermInfo, _weight_and_df
 from search.backend.storage import INDEX_NAME
 from zhtext import folding
 from zhtext.folding import normalize_line
@@ -111,6 +111,7 @@ def test_compact_term_info_keeps_postings_and_statistics(ids, weights, values):
     assert list(back_values) == (values or [None] * len(ids))
     for name in ("weight", "doc_frequency", "min_length", "max_length", "max_weight", "min_id", "max_id"):
         assert getattr(back, name)() == (getattr(info, name)() or 0), name  # as Whoosh 3: no length is 0
+    assert _weight_and_df(info.to_bytes()) == (back.weight(), back.doc_frequency())
     # Fewer bytes than Whoosh 3's own term info, with its postings block.
     assert len(info.to_bytes()) < 35 + len(values) * 4 + 8
 
