@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 # Part of every index name (with the analyzer version): a change forces a rebuild.
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 
 
 class Untranslatable(Exception):
