@@ -20,6 +20,8 @@ Split by concern, as Whoosh splits itself:
 * ``writing``: writes deferred until the transaction commits, batching, retries of failed writes
   (``IndexWrite``);
 * ``index``: the index of each root model and its rebuilds (``WhooshIndex``, ``WhooshRebuilder``);
+* ``codec``: how segments are written (Whoosh 3's format, short posting lists in the term table);
+* ``bulk``: the writer of a rebuild (``BulkWriter``: postings in memory, analysis line by line);
 * ``query``: the query compiler and its matchers;
 * ``results``: hits turned into objects, counts and facets;
 * ``fastscore``: numpy scoring of everyday queries, with Whoosh's own scores.
