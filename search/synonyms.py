@@ -273,14 +273,18 @@ class QueryPlan:
     def widened_query(self):
         """``query(widen=True)``, for when ``query()`` found too little: each word on its own with all its
         synonyms (a query searched as typed swaps one synonym at a time: 包裹丢了 → 邮件丢了 or 包裹丢失,
-        never 邮件丢失), and with its dictionary synonyms that some document has. None when that is the
-        query already searched."""
+        never 邮件丢失), and with its dictionary synonyms that some document has. None when that adds
+        nothing to the query already searched, or the backend has no ``document_frequencies``."""
+        if self.frequencies is None:
+            return None  # a backend that cannot say which words are in the knowledge base: as before
         rest = [word for word in self.words if not word.fallback_dictionary]
-        if self.frequencies is not None and rest:
+        if rest:
             _add_dictionary(rest, self.frequencies)
-        if not self.simple and not any(word.dictionary for word in rest):
-            return None
-        return self.query(widen=True)
+        if any(word.dictionary for word in rest):
+            return self.query(widen=True)
+        if self.simple and any(len(word.alternatives) > 1 for word in self.words):
+            return self.query(widen=True)
+        return None
 
     def relaxed_query(self):
         """For when nothing was found: a long query on one word fewer than its minimum (coverage still
