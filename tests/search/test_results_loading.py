@@ -71,6 +71,16 @@ def test_warm_up_loads_the_field_lengths_and_never_raises(kb, settings, tmp_path
     warm_up()
 
 
+def test_warm_up_builds_the_title_vocabulary_and_the_suggestion_index(kb):
+    from search import spelling, suggest
+
+    spelling.shared_vocabulary.forget()
+    suggest.shared_index.clear()
+    warm_up()
+    assert suggest.shared_index._index is not None and not suggest.shared_index._stale
+    assert spelling.shared_vocabulary._value is not None
+
+
 def test_snippet_text_follows_each_new_publication(kb, request_for):
     page = kb["refund"]
     assert page.last_published_at is not None  # published through a revision, so its text is cached
@@ -78,7 +88,7 @@ def test_snippet_text_follows_each_new_publication(kb, request_for):
     def refund_snippet():
         outcome = results.search_all(request_for, "退款")
         shown = results.describe_all(outcome.hits, request_for, outcome.terms)
-        # The text shown, without the highlighting (少发 is a synonym of 少货: its characters are marked).
+        # The text shown, without the highlighting.
         return re.sub(r"</?mark>", "", next(hit for hit in shown if hit.pk == page.pk).snippet_html)
 
     assert "三到七个工作日" in refund_snippet()
