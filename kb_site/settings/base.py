@@ -225,3 +225,7 @@ LOGGING = {
 
 # Guided procedures: runs untouched this long are shown as abandoned and marked so by mark_abandoned_runs (cron).
 CALLBOOK_RUN_ABANDON_AFTER_MINUTES = int(os.environ.get("CALLBOOK_RUN_ABANDON_AFTER_MINUTES", "120"))
+# Search clicks (search.clicks): a search this soon after opening a result means it did not answer; what a
+# click teaches halves every this many days.
+CALLBOOK_SEARCH_RETURN_SECONDS = int(os.environ.get("CALLBOOK_SEARCH_RETURN_SECONDS", "180"))
+CALLBOOK_SEARCH_LINK_HALF_LIFE_DAYS = float(os.environ.get("CALLBOOK_SEARCH_LINK_HALF_LIFE_DAYS", "30"))
