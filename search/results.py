@@ -36,6 +36,7 @@ from zhtext import content_words, normalize, query_words
 logger = logging.getLogger(__name__)
 
 MAX_HITS_PER_KIND = 100
+MAX_WIDENED_SHOWN = 6
 # Only what ranking, facets and visibility need; shown hits are loaded in full (``load_objects``).
 PAGE_FIELDS = ("id", "title", "path", "content_type_id")
 DOCUMENT_FIELDS = ("id", "title", "collection_id")
@@ -95,6 +96,7 @@ class Outcome:
     terms: tuple = ()
     relaxed: bool = False  # no hit had every word; showing hits for any word
     widened: bool = False  # too few hits for the words typed: their dictionary synonyms searched too
+    widened_terms: tuple = ()  # the words that widening added (shown: 结果较少，已同时搜索近义词)
     truncated: bool = False  # some kind had more than MAX_HITS_PER_KIND hits; counts are lower bounds
     unfiltered_total: int = 0
     took_ms: float = 0.0
@@ -371,6 +373,9 @@ def search_all(request, text, kind=None, section=None):
             more = _collect(widened, request, sections, outcome, blocked)
             if len(more) > len(hits):
                 hits, outcome.widened = more, True
+                typed_terms = set(plan.terms())
+                added = [term for term in plan.terms(widen=True) if term not in typed_terms]
+                outcome.widened_terms = tuple(dict.fromkeys(added))[:MAX_WIDENED_SHOWN]
                 outcome.terms = highlight.query_terms(*plan.terms(widen=True))
         if not hits:
             relaxed = plan.relaxed_query()

@@ -209,6 +209,7 @@ def search_api(request):
             },
             "suggestions": corrections,
             "function_words_only": outcome.function_words_only,
+            "widened_terms": list(outcome.widened_terms),
             "reading": outcome.reading.as_json() if outcome.reading else None,
             "results": [{**hit.as_json(), "open_url": hit.open_url} for hit in page.object_list],
         },

@@ -109,6 +109,13 @@ def test_a_dictionary_synonym_widens_a_query_that_finds_too_little_and_ranks_bel
     found = [r["title"].replace("<mark>", "").replace("</mark>", "") for r in data["results"]]
     assert found == ["升降机安全检查", "电梯故障报修"]
     assert data["results"][0]["score"] > data["results"][1]["score"]
+    # The agent is told which words were added.
+    assert "电梯" in data["widened_terms"] and "升降机" not in data["widened_terms"]
+    html = agent_client.get("/search/", {"q": "升降机"}).content.decode()
+    assert (
+        "结果较少，已同时搜索近义词：" in html
+        and "电梯" in html.split("data-search-widened")[1].split("</p>")[0]
+    )
 
 
 def test_the_dictionary_does_not_widen_a_query_that_finds_enough(agent_client, kb):
@@ -117,6 +124,8 @@ def test_the_dictionary_does_not_widen_a_query_that_finds_enough(agent_client, k
     article(kb["other"], "电梯故障报修", summary="电梯出现故障时，记录地址后派单维修。")
     refresh_index()
     assert "电梯故障报修" not in titles(agent_client, "升降机")
+    assert agent_client.get("/search/api/", {"q": "升降机"}).json()["widened_terms"] == []
+    assert "data-search-widened" not in agent_client.get("/search/", {"q": "升降机"}).content.decode()
 
 
 def test_the_default_synonyms_keep_a_trainers_edits(default_groups):
