@@ -4,9 +4,11 @@ the site for the duration of a block. (Not ``procedures.py``'s: that name shadow
 import contextlib
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,6 +28,7 @@ __all__ = [
     "manage",
     "measure",
     "percentile",
+    "postgres",
 ]
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -50,11 +53,13 @@ LOGGING = {{"version": 1, "disable_existing_loggers": False,
 """
 
 
-def bench_env(var_dir):
-    """The environment that runs ``manage.py`` and gunicorn on ``var_dir``'s settings and database."""
+def bench_env(var_dir, extra=""):
+    """The environment that runs ``manage.py`` and gunicorn on ``var_dir``'s settings and database;
+    ``extra``: settings lines appended to ``SETTINGS`` (another database, another search backend)."""
     settings_dir = Path(var_dir) / "settings"
     settings_dir.mkdir(exist_ok=True)
-    (settings_dir / "bench_settings.py").write_text(SETTINGS.format(var_dir=str(var_dir)), encoding="utf-8")
+    text = SETTINGS.format(var_dir=str(var_dir)) + extra
+    (settings_dir / "bench_settings.py").write_text(text, encoding="utf-8")
     return {
         **os.environ,
         "PYTHONPATH": f"{settings_dir}{os.pathsep}{BASE_DIR}",
@@ -79,6 +84,59 @@ def manage(env, *args, capture=False):
         text=True,
     )
     return result.stdout if capture else None
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+@contextlib.contextmanager
+def postgres(database="callbook", settings=()):
+    """A throwaway PostgreSQL cluster (Debian's ``postgresql`` 15, run as the ``postgres`` user, ``fsync=off``)
+    on a free port of 127.0.0.1 with one empty database: yields its ``DATABASE_URL``; stopped and removed when
+    the block ends, on errors and Ctrl-C too. ``settings``: more ``name=value`` server settings. When
+    ``DATABASE_URL`` is set already, yields that instead (and starts nothing)."""
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
+    root = Path(tempfile.mkdtemp(prefix="callbook-pg-"))
+    data = root / "d"
+    port = free_port()
+
+    def as_postgres(*command):
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *command], check=True, capture_output=True, text=True
+        )
+
+    started = False
+    try:
+        shutil.chown(root, "postgres")
+        as_postgres(str(PG_BIN / "initdb"), "-D", str(data), "-E", "UTF8", "--locale=C.UTF-8", "-A", "trust")
+        options = " ".join([f"-p {port} -k /tmp -c fsync=off", *(f"-c {item}" for item in settings)])
+        started = True  # stopped at the end even if start gave up waiting
+        as_postgres(
+            str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"
+        )
+        as_postgres(str(PG_BIN / "createdb"), "-h", "/tmp", "-p", str(port), database)
+        yield f"postgres://postgres@127.0.0.1:{port}/{database}"
+    finally:
+        if started:
+            subprocess.run(
+                [
+                    "runuser",
+                    "-u",
+                    "postgres",
+                    "--",
+                    str(PG_BIN / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-m",
+                    "fast",
+                    "-w",
+                    "stop",
+                ],
+                capture_output=True,
+            )
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def percentile(values, fraction):
