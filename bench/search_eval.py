@@ -19,7 +19,11 @@ without searching again; a query whose answers are not among its results is not 
 other half is scored again, and the rest for regressions. Skipped, with a message, while that URL does
 not exist.
 
-    .venv/bin/python bench/search_eval.py [--clicks] [--seed 13] [--json out.json] [--misses]
+``--backend pg`` compares Whoosh with the PostgreSQL backend (``search.backend_pg``) instead: the demo is
+built in a throwaway PostgreSQL 15 cluster (``bench.serving.postgres``: initdb as the ``postgres`` user on
+a free port, removed at the end; or ``DATABASE_URL`` when set), and both backends search it.
+
+    .venv/bin/python bench/search_eval.py [--backend database|pg] [--clicks] [--seed 13] [--json out.json] [--misses]
 
 It measures the code it is run from, uncommitted changes included (the table says so). To measure a
 commit alone, run it from a clean checkout with the same virtualenv, e.g.
@@ -47,13 +51,15 @@ DOCUMENT_PREFIX = "文档:"
 TOP = 5
 MRR_DEPTH = 10
 BACKENDS = (("default", "Whoosh (search.backend)"), ("database", "database (SQLite FTS5)"))
+PG_BACKENDS = (("default", "Whoosh (search.backend)"), ("pg", "PostgreSQL (search.backend_pg)"))
 
 SETTINGS = """
 from kb_site.settings.test import *  # noqa
 
 VAR_DIR = Path({var_dir!r})
 MEDIA_ROOT = VAR_DIR / "media"
-DATABASES["default"]["NAME"] = VAR_DIR / "eval.sqlite3"
+if not os.environ.get("DATABASE_URL"):
+    DATABASES["default"]["NAME"] = VAR_DIR / "eval.sqlite3"
 ALLOWED_HOSTS = ["*"]
 DEBUG = False
 INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "modelsearch.test.testapp"]
@@ -61,6 +67,9 @@ WAGTAILSEARCH_BACKENDS = {{
     "default": {{"BACKEND": "search.backend", "PATH": VAR_DIR / "whoosh", "AUTO_UPDATE": False, "FSYNC": False}},
     "database": {{"BACKEND": "wagtail.search.backends.database", "AUTO_UPDATE": False}},
 }}
+if os.environ.get("DATABASE_URL"):  # the PostgreSQL backend and Wagtail's would share one table
+    WAGTAILSEARCH_BACKENDS["pg"] = {{"BACKEND": "search.backend_pg", "AUTO_UPDATE": False}}
+    del WAGTAILSEARCH_BACKENDS["database"]
 LOGGING = {{"version": 1, "disable_existing_loggers": False,
            "handlers": {{"console": {{"class": "logging.StreamHandler"}}}},
            "root": {{"handlers": ["console"], "level": "ERROR"}}}}
@@ -475,7 +484,28 @@ def main():
     parser.add_argument("--json", metavar="FILE", help="save the figures (and every query's outcome) as JSON")
     parser.add_argument("--misses", action="store_true", help="list the queries each backend misses")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument(
+        "--backend",
+        choices=("database", "pg"),
+        default="database",
+        help="the backend compared with Whoosh: Wagtail's database backend on SQLite, or search.backend_pg "
+        "on a throwaway PostgreSQL cluster",
+    )
     args = parser.parse_args()
+    if args.backend == "pg":
+        global BACKENDS
+        BACKENDS = PG_BACKENDS
+        sys.path.insert(0, str(BASE_DIR))
+        from bench.serving import postgres
+
+        with postgres(database="search_eval") as url:
+            os.environ["DATABASE_URL"] = url
+            evaluate(args)
+        return
+    evaluate(args)
+
+
+def evaluate(args):
 
     categories, queries = load_queries(args.queries)
     problems = check_queries(categories, queries, fixture_labels())
@@ -487,9 +517,10 @@ def main():
     var_dir = Path(tempfile.mkdtemp(prefix="callbook-search-eval-"))
     setup_django(var_dir)
     timings = build_demo()
+    other, other_label = BACKENDS[1]
     print(
         f"Demo built in {var_dir} in {timings['demo']:.0f} s; indexed in {timings['default']:.1f} s (Whoosh), "
-        f"{timings['database']:.1f} s (database)."
+        f"{timings[other]:.1f} s ({other_label})."
     )
     labeller = Labeller()
     unknown = sorted({a for q in queries for a in q["answers"]} - set(labeller.by_label))

@@ -16,8 +16,7 @@ literals built from the same analysis. What the columns hold:
 * ``title``: the same words qualified by their field path (``summary:退款``), for ``fields=`` searches;
 * ``autocomplete``: the ``AutocompleteField`` words, qualified copies, and the pinyin keys of their
   Chinese (``kehutousu``, ``khts``); matched by prefix (``'投':*``);
-* ``title_text``: the autocomplete and title text, normalised and segmented (words separated by
-  spaces), for ``pg_trgm``: infix autocomplete of Chinese (``户投诉`` in 客户投诉处理) and ``Fuzzy``
+* ``title_text``: the autocomplete and title text, normalised, for ``pg_trgm``: infix autocomplete of Chinese (``户投诉`` in 客户投诉处理) and ``Fuzzy``
   (migration ``search.0007`` creates the extension and a trigram index; nothing on SQLite).
 
 Queries (``CallbookPgQueryCompiler``) follow the Whoosh backend's: a word the analyzer splits matches as a
@@ -164,9 +163,9 @@ def object_texts(obj):
     return search, autocomplete
 
 
-def _segmented(text):
-    """``text`` normalised, its words separated by single spaces (for trigrams)."""
-    return " ".join(query_words(text))
+def _plain(text):
+    """``text`` normalised (traditional → simplified, full-width, case), whitespace runs as one space."""
+    return " ".join(normalize(text).split())
 
 
 def build_row(obj):
@@ -186,7 +185,7 @@ def build_row(obj):
         for key in pinyin_keys(text).split():
             complete.add_bare(key)
         title_parts.append(text)
-    title_text = " ".join(dict.fromkeys(_segmented(text) for text in title_parts))[:MAX_TITLE_TEXT]
+    title_text = " ".join(dict.fromkeys(_plain(text) for text in title_parts))[:MAX_TITLE_TEXT]
     return body.literal(), qualified.literal(), complete.literal(), title_text
 
 
