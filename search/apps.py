@@ -10,8 +10,14 @@ class SearchConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from search import caches
+
         self.connect_backend_signals()
         self.connect_frontend_signals()
+        # The database cache's table (CALLBOOK_CACHE=database) is made wherever the schema is: migrate.
+        post_migrate.connect(caches.create_cache_tables, sender=self, dispatch_uid="callbook-cache-tables")
 
     def connect_backend_signals(self):
         """Index updates for page moves (post_save/post_delete are handled by Wagtail itself)."""

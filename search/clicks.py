@@ -17,7 +17,9 @@
 
 The links live in a per-process table (``shared_links``), reloaded every minute (other processes'
 clicks) and patched in place when a link is saved or deleted in this process (a save rolled back after
-that counts until the next reload).
+that counts until the next reload). A trainer's 撤销 / 恢复 is seen by every process on its next
+request (``invalidate``: the table's generation in Django's shared cache, ``search.caches``); a click
+is not announced: agents click all day, and a link learned a minute late elsewhere costs nothing.
 """
 
 import datetime
@@ -424,7 +426,8 @@ class LinkTable:
 
 class SharedLinks(SharedValue):
     """The process's ``LinkTable``: reloaded every minute (other processes' clicks) and after a bulk
-    change here (``invalidate``); a row saved or deleted here is patched in (``on_save``, ``on_delete``)."""
+    change here or in another process (``invalidate``); a row saved or deleted here is patched in
+    (``on_save``, ``on_delete``)."""
 
     def peek(self):
         """The table if loaded (never loads it: a save needs no table nobody searched with)."""
@@ -442,7 +445,7 @@ class SharedLinks(SharedValue):
             table.update(instance, deleted=True)
 
 
-shared_links = SharedLinks(LinkTable, ttl=60.0)
+shared_links = SharedLinks(LinkTable, ttl=60.0, name="learned_links")
 
 
 def link_strengths(text, now=None):

@@ -134,17 +134,20 @@ class SectionIndex:
         return None
 
 
-# One SectionIndex per process, rebuilt when a section is saved, moved or deleted here and at least
-# every minute (sections changed by another process). Sections change a few times a year; searches
-# happen all day.
-shared_sections = SharedValue(SectionIndex, ttl=60.0)
+# One SectionIndex per process, rebuilt when a section is saved, moved or deleted here or in another
+# process (``search.caches``: its generation), and at least every minute. Sections change a few times a
+# year; searches happen all day.
+shared_sections = SharedValue(SectionIndex, ttl=60.0, name="sections")
 # The query strings that have promoted results, so that most searches skip the promotions query.
 promoted_query_strings = SharedValue(
-    lambda: frozenset(SearchPromotion.objects.values_list("query__query_string", flat=True)), ttl=30.0
+    lambda: frozenset(SearchPromotion.objects.values_list("query__query_string", flat=True)),
+    ttl=30.0,
+    name="promoted_queries",
 )
 # Snippet text of published pages, by publication: extracting it from a StreamField costs more than
-# the rest of describing a hit, and a published page's text only changes when it is published again.
-page_texts = LRUCache(2048)
+# the rest of describing a hit, and a published page's text only changes when it is published again, or
+# when a row inside it (a phrasing) changes.
+page_texts = LRUCache(2048, name="page_texts")
 
 
 @functools.cache

@@ -13,8 +13,8 @@ are returned.
 
 The vocabulary is also what the results page reads a query as (``search.reading``: pinyin, homophone
 typos), through its ``lexicon`` (``zhtext.PinyinLexicon``). It is built once per process and rebuilt
-when content is published or changed here (``invalidate_vocabulary``, connected in ``search.apps``),
-and at least every ``CACHE_SECONDS`` (changes made by another process).
+when content is published or changed here (``invalidate_vocabulary``, connected in ``search.apps``) or
+in another process (its generation, ``search.caches``), and at least every ``CACHE_SECONDS``.
 """
 
 import difflib
@@ -74,7 +74,9 @@ def build_vocabulary(titles, tags):
 
 
 # Every search reads its query against the vocabulary: one per process, not unpickled from a cache.
-shared_vocabulary = SharedValue(lambda: build_vocabulary(*_vocabulary_texts()), ttl=CACHE_SECONDS)
+shared_vocabulary = SharedValue(
+    lambda: build_vocabulary(*_vocabulary_texts()), ttl=CACHE_SECONDS, name="vocabulary"
+)
 
 
 def get_vocabulary():

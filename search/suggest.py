@@ -16,8 +16,9 @@ of only function words (了, 的, 请问…) suggests nothing.
 
 Candidates come from an in-process index (``SuggestIndex``) of every registered kind's titles, tags and
 pinyin keys: a few strings searched with ``str.find``, about a millisecond at 10,000 articles. It is
-rebuilt after a publish, unpublish, save or delete in this process (``connect_signals``) and at
-least every ``INDEX_TTL`` seconds for changes made by other processes; a rebuild reuses what it
+rebuilt after a publish, unpublish, save or delete in this process (``connect_signals``), on the next
+request after one in another process (its generation in Django's shared cache, ``search.caches``), and
+at least every ``INDEX_TTL`` seconds; a rebuild reuses what it
 computed for rows whose title and tags did not change. The index only proposes: what is shown is
 read again from the database for each request (live pages of a registered kind, the kind's own
 queryset for snippets and documents) and checked against the user's page and collection view
@@ -37,12 +38,12 @@ from wagtail.models import Collection, Page
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
 from search import kinds, results, synonyms
-from search.caches import forget_now_and_after_commit
+from search.caches import GenerationalCache, forget_now_and_after_commit
 from zhtext import content_words, full_pinyin, has_cjk, initials, looks_like_pinyin, normalize, tokenize
 
 SUGGEST_LIMIT = 8
 MAX_TYPED = 40  # characters of the query looked at: a title box, not a search
-INDEX_TTL = 60.0  # seconds: changes made by other processes show up within this
+INDEX_TTL = 60.0  # seconds: without a shared cache, changes made by other processes show up within this
 PAGE_FIELDS = ("id", "title", "path", "url_path", "content_type_id", "locale_id")
 DOCUMENT_FIELDS = ("id", "title", "file", "collection_id")
 
@@ -320,19 +321,24 @@ def index_rows():
     return rows
 
 
-class SharedIndex:
-    """The process's ``SuggestIndex``, rebuilt after ``invalidate`` and every ``ttl`` seconds."""
+class SharedIndex(GenerationalCache):
+    """The process's ``SuggestIndex``, rebuilt after ``invalidate`` here or in another process (its
+    generation, ``search.caches``) and every ``ttl`` seconds."""
 
-    def __init__(self, ttl=INDEX_TTL):
+    def __init__(self, ttl=INDEX_TTL, name="suggest_index", generations=None):
         self.ttl = ttl
         self._index = None
         self._stale = True
         self._built = 0.0
         self._lock = threading.Lock()
+        self._setup_generation(name, generations)
 
     def get(self):
+        token = self._stale_generation()
         with self._lock:
-            if self._stale or time.monotonic() - self._built > self.ttl:
+            if token is not None or self._stale or time.monotonic() - self._built > self.ttl:
+                if token is None and self.name is not None:
+                    token = self.generations.current(self.name)
                 self._stale = False
                 self._built = time.monotonic()
                 try:
@@ -340,11 +346,12 @@ class SharedIndex:
                 except Exception:
                     self._stale = True
                     raise
+                self._generation = token
             return self._index
 
     def invalidate(self, **kwargs):
-        """Signal receiver: rebuild on next use (see ``forget_now_and_after_commit``)."""
-        forget_now_and_after_commit(self.forget)
+        """Signal receiver: rebuild on next use, here and (after the commit) in every process."""
+        forget_now_and_after_commit(self.forget, self.bump)
 
     def forget(self):
         self._stale = True  # the index itself is kept: the rebuild reuses its unchanged entries

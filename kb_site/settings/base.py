@@ -145,6 +145,27 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Django's cache. Search keeps per-process copies of what every search reads and checks them against
+# generations kept here (search/caches.py): with several app servers (or several gunicorn workers) set
+# CALLBOOK_CACHE=database so that all of them share it and see a trainer's change on their next request.
+# The database cache needs no new service; its table is created by `migrate`. The default, a per-process
+# memory cache, suits one process; other processes then catch up within a minute.
+CALLBOOK_CACHE = os.environ.get("CALLBOOK_CACHE", "locmem").strip().lower()
+if CALLBOOK_CACHE == "database":
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "callbook_cache",
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    }
+elif CALLBOOK_CACHE == "locmem":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("CALLBOOK_CACHE must be 'locmem' (the default) or 'database'.")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
