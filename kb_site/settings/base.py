@@ -6,6 +6,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from .storage import s3_media_storage
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("CALLBOOK_VAR_DIR", BASE_DIR / "var"))
 
@@ -76,8 +78,7 @@ MIDDLEWARE = [
 # django-axes counts failed logins (front-end and admin) and locks out after AXES_FAILURE_LIMIT.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    # Django's, reading a user's permissions in one query rather than two (every page checks some).
-    "kb_site.auth_backends.ModelBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 # Login lockout (django-axes, kb_site/lockouts.py). A call centre's agents reach the site through one
@@ -141,10 +142,6 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
-            # A worker keeps its connection between requests (opening one and its PRAGMAs cost ~9% of
-            # a move). Each gunicorn worker opens its own after the fork (search.warmup closes the
-            # master's); a connection is per thread, as Django's always are.
-            "CONN_MAX_AGE": 600,
         }
     }
 
@@ -178,10 +175,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Sessions stay in the database and are read through a cache all the site's processes share
-# (kb_site/sessions.py): no session query per request, and logout still ends a session everywhere.
-SESSION_ENGINE = "kb_site.sessions"
-
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -201,9 +194,13 @@ MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": s3_media_storage(os.environ) or {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Uploaded media go to an S3-compatible store when CALLBOOK_S3_BUCKET is set (kb_site/settings/storage.py).
+# Documents are always streamed by Wagtail's serve view, which checks collection view restrictions (on a
+# remote storage Wagtail would otherwise redirect browsers to the bucket, which stays private).
+WAGTAILDOCS_SERVE_METHOD = "serve_view"
 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
