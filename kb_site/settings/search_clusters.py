@@ -31,9 +31,10 @@ not folded to simplified by these analyzers (the IK and smartcn dictionaries are
 ``stconvert`` plugin would do it): Callbook's own Whoosh analysis does, a cluster does not.
 
 No OpenSearch or Elasticsearch server can be installed on the machines Callbook is developed and
-tested on: ``tests/search/test_search_clusters.py`` only checks that modelsearch builds its backend
+tested on: ``tests/search/test_search_clusters.py`` only checks that modelsearch builds its OpenSearch 3
+and Elasticsearch 9 backends (the clients opensearch-py and elasticsearch are in requirements-dev.txt)
 from these settings, with the analyzers merged and the mappings naming them. Nothing has been run
-against a cluster.
+against a cluster: an analyzer a cluster refuses would show only at ``update_index``.
 """
 
 from copy import deepcopy

@@ -5,6 +5,7 @@ here): building a backend and its mappings makes no request."""
 
 import pytest
 from modelsearch.backends import get_search_backend
+from modelsearch.backends.elasticsearch9 import Elasticsearch9SearchBackend
 from modelsearch.backends.opensearch2 import OpenSearch2SearchBackend
 from modelsearch.backends.opensearch3 import OpenSearch3SearchBackend
 from wagtail.documents import get_document_model
@@ -41,12 +42,16 @@ def analyzers_named(properties):
         yield from analyzers_named(mapping.get("properties", {}))
 
 
+@pytest.mark.parametrize(
+    ("engine", "backend_class"),
+    [("opensearch3", OpenSearch3SearchBackend), ("elasticsearch9", Elasticsearch9SearchBackend)],
+)
 @pytest.mark.parametrize(("plugins", "tokenizer", "search_tokenizer"), CASES)
-def test_opensearch_backend_is_built_with_the_chinese_analyzers(
-    settings, plugins, tokenizer, search_tokenizer
+def test_backend_is_built_with_the_chinese_analyzers(
+    settings, engine, backend_class, plugins, tokenizer, search_tokenizer
 ):
-    backend = cluster(settings, "opensearch3", plugins)
-    assert type(backend) is OpenSearch3SearchBackend
+    backend = cluster(settings, engine, plugins)
+    assert type(backend) is backend_class
     assert backend.index_prefix == "callbook_"
     analysis = backend.settings["settings"]["analysis"]
     analyzers = analysis["analyzer"]
@@ -72,9 +77,10 @@ def test_opensearch_backend_is_built_with_the_chinese_analyzers(
         assert {analyzer["tokenizer"], *analyzer["filter"]} <= available, analyzer
 
 
+@pytest.mark.parametrize("engine", ["opensearch3", "elasticsearch9"])
 @pytest.mark.parametrize("model", [ArticlePage, Phrasing, get_document_model()])
-def test_mappings_use_the_analyzers_the_settings_define(settings, model):
-    backend = cluster(settings, "opensearch3", ("ik", "pinyin"))
+def test_mappings_use_the_analyzers_the_settings_define(settings, engine, model):
+    backend = cluster(settings, engine, ("ik", "pinyin"))
     defined = set(backend.settings["settings"]["analysis"]["analyzer"])
     properties = backend.mapping_class(model).get_mapping()["properties"]
 
@@ -93,7 +99,7 @@ def test_mappings_use_the_analyzers_the_settings_define(settings, model):
     assert set(analyzers_named(properties)) <= defined | {"standard"}
 
 
-def test_opensearch2_and_the_elasticsearch_entries_carry_the_same_analysis(settings):
+def test_every_engine_entry_carries_the_same_analysis(settings):
     assert type(cluster(settings, "opensearch2", ("smartcn",))) is OpenSearch2SearchBackend
     for engine in ENGINES:
         entry = cluster_backend(engine, ["http://127.0.0.1:9200"], plugins=("ik",), TIMEOUT=30)
