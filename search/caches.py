@@ -12,7 +12,7 @@ process only sees its own, and the caches' ``ttl`` is how soon it catches up wit
 
 The tokens are read once per request (``Generations``: one ``get_many`` of a few keys, at the first
 named cache a request touches) and, outside requests (the task worker, commands), at most every
-``CHECK_SECONDS``. Once per request rather than once per second: a trainer who saves a section and
+``CHECK_SECONDS``; with ``LocMemCache`` they are kept in the process and cost nothing to read. Once per request rather than once per second: a trainer who saves a section and
 opens a search on another server must see it on that very request, and the read is one primary-key
 lookup of a handful of rows, against the dozen queries a search makes anyway.
 """
@@ -23,6 +23,7 @@ import uuid
 from collections import OrderedDict
 
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import transaction
@@ -46,6 +47,7 @@ class Generations:
         self.alias = alias
         self.names = set()
         self._local = threading.local()
+        self._process_tokens = {}
 
     @property
     def cache(self):
@@ -65,6 +67,11 @@ class Generations:
         self._local.in_request = False
 
     def _snapshot(self):
+        if isinstance(self.cache, LocMemCache):
+            # A memory cache is this process's alone: nobody else could bump a token kept in it.
+            for name in self.names - self._process_tokens.keys():
+                self._process_tokens.setdefault(name, uuid.uuid4().hex)
+            return self._process_tokens
         local = self._local
         snapshot = getattr(local, "snapshot", None)
         if snapshot is not None:
@@ -88,6 +95,9 @@ class Generations:
 
     def bump(self, name):
         token = uuid.uuid4().hex
+        if isinstance(self.cache, LocMemCache):
+            self._process_tokens[name] = token
+            return
         self.cache.set(self._key(name), token, timeout=None)
         snapshot = getattr(self._local, "snapshot", None)
         if snapshot is not None:
