@@ -6,7 +6,7 @@
 other process changes rows without sending this process's signals (``update`` / ``bulk_create``: this
 process's receivers never hear of it, as they would not of another server's save), then does what its
 own signal receivers do (``invalidate``); the change commits, and this process's next request sees it
-with every cache's TTL far away.
+with every cache's TTL far away. One test has a real second Python process announce the change.
 """
 
 import pytest
@@ -19,6 +19,7 @@ from wagtail.contrib.search_promotions.models import Query, SearchPromotion
 from kb_site.content.models import Phrasing, SectionPage
 from search import caches, results, suggest
 from search.caches import Generations, LRUCache, SharedValue
+from tests.search.processes import django_script, run_script
 
 TABLE = "callbook_cache_test"
 
@@ -98,6 +99,34 @@ def test_a_phrasing_renamed_on_another_server_is_suggested_at_once(
     with django_capture_on_commit_callbacks(execute=True):
         other_index.invalidate()
     assert suggested("问候") == ["来电结束问候"]
+
+
+def test_a_change_announced_by_another_os_process_is_seen_on_the_next_request(
+    agent_client, kb, settings, tmp_path
+):
+    """The same through a cache another Python process writes (a file cache both can read: the test
+    database lives in this process's memory, so the other process cannot share the database cache)."""
+    location = str(tmp_path / "cache")
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": location}
+    }
+    caches.generations.forget_snapshot()
+    assert {r["section"] for r in api(agent_client, "退款")} == {"电商售前售后"}
+    SectionPage.objects.filter(pk=kb["section"].pk).update(title="电商售后服务")
+    assert {r["section"] for r in api(agent_client, "退款")} == {"电商售前售后"}
+
+    script = django_script(
+        """
+        import sys
+        from django.core.cache.backends.filebased import FileBasedCache
+        from search.caches import Generations
+
+        Generations(cache=FileBasedCache(sys.argv[1], {})).bump("sections")
+        """
+    )
+    result = run_script(script, location)
+    assert result.returncode == 0, result.stderr
+    assert {r["section"] for r in api(agent_client, "退款")} == {"电商售后服务"}
 
 
 def test_a_change_made_here_is_announced_only_when_it_commits(
