@@ -8,3 +8,8 @@ class SiteConfig(AppConfig):
     name = "kb_site"
     label = "kb_site"
     verbose_name = _("Callbook 站点")
+
+    def ready(self):
+        from kb_site import fragments
+
+        fragments.connect_signals()

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.models import Site
 
 from followups import panels as followup_panels
-from kb_site import health, inbox
+from kb_site import fragments, health, inbox
 from kb_site.content.models import SectionPage
 from training.models import PathAssignment
 
@@ -50,6 +50,12 @@ def header_links(user):
     return links
 
 
+def section_links(site, request):
+    """The menu's business lines: live sections without view restrictions (the same for every reader)."""
+    sections = SectionPage.objects.live().public().descendant_of(site.root_page).order_by("path")
+    return [{"title": s.title, "url": s.get_url(request), "path": s.path, "depth": s.depth} for s in sections]
+
+
 def navigation(request):
     if request.path.startswith("/admin/") or not getattr(request, "user", None):
         return {}
@@ -60,9 +66,10 @@ def navigation(request):
         site = Site.find_for_request(request)
         if site is None:
             return []
-        return list(SectionPage.objects.live().public().descendant_of(site.root_page).order_by("path"))
+        return fragments.get_or_render("nav", [site.pk], lambda: section_links(site, request))
 
-    # Lazy: pages that do not show the menu (run screens) pay no query; pages that do pay one.
+    # Lazy: pages that do not show the menu (run screens) pay no query; pages that do pay one the first
+    # time (``kb_site.fragments`` keeps the menu until a page changes).
     return {
         "nav_sections": SimpleLazyObject(sections),
         "header_links": SimpleLazyObject(lambda: header_links(request.user)),

@@ -77,3 +77,26 @@ def render_html(text, values=None):
         last = match.end()
     parts.append(escape((text or "")[last:]))
     return mark_safe("".join(str(p) for p in parts).replace("\n", "<br>"))
+
+
+# A phrasing rendered once for every reader (``kb_site.fragments``) holds a marker where a reader's own
+# value goes; ``fill_deferred`` puts each reader's value (or the gap) there.
+DEFERRED = "\ue000{}\ue001"
+
+
+def deferred_values(names):
+    """Values for ``render_html`` that leave a marker for each of ``names`` (system placeholders)."""
+    return {name: DEFERRED.format(name) for name in names}
+
+
+def fill_deferred(html, values, names):
+    """``html`` rendered with ``deferred_values(names)``, with ``values`` (a reader's) in place of the
+    markers, exactly as ``render_html`` would have rendered them."""
+    if "\ue000" not in html:
+        return html
+    for name in names:
+        marked = str(render_html(f"{{{name}}}", deferred_values([name])))
+        if marked in html:
+            value = values.get(name)
+            html = html.replace(marked, str(render_html(f"{{{name}}}", {name: value} if value else {})))
+    return mark_safe(html)

@@ -6,6 +6,10 @@ from kb_site.content.review import may_review
 
 register = template.Library()
 
+# Set in a template context (``kb_site`` fragments) to render phrasings with the reader's values left as
+# markers (``placeholders.fill_deferred``).
+DEFER_VIEWER_VALUES = "callbook_defer_viewer_values"
+
 
 def viewer_values(request):
     """The system values (工号, 客服姓名, 公司名称) of whoever is reading, once per request: a phrasing
@@ -24,7 +28,11 @@ def phrasing_html(context, text, values=None):
     """Render phrasing text with placeholders filled from ``values`` (a run's) or, outside a run, from the
     reader's own system values; anything else is shown as a fillable gap."""
     if values is None:
-        values = viewer_values(context.get("request"))
+        if context.get(DEFER_VIEWER_VALUES):
+            # Rendered once for every reader: the reader's values are filled in afterwards.
+            values = placeholders.deferred_values(profiles.SYSTEM_PLACEHOLDERS)
+        else:
+            values = viewer_values(context.get("request"))
     return placeholders.render_html(text, values or {})
 
 
