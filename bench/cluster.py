@@ -1,0 +1,655 @@
+"""Benchmark: two app servers on one PostgreSQL (issue 14, "Several app servers"; not a test).
+
+Starts a throwaway PostgreSQL cluster (or uses ``DATABASE_URL``), migrates, loads the demo and builds the
+search index with the PostgreSQL search backend (``search.backend_pg``; ``--search whoosh``: the Whoosh index
+in the var directory both servers share), then serves the site with two gunicorn servers on two ports (same
+settings, same database) and the task worker (``manage.py db_worker``) beside them.
+
+Simulated agents (threads with a requests session each) log in once, then run demo procedures step by step
+with 5–20 s think time per step (and between calls), spread over both servers, as ``bench/procedures.py``'s
+agents do (random answers, inputs, checklists, some Backs, endings and 10% deliberate double submits).
+Meanwhile a supervisor publishes new articles through the admin on server A, and a search on server B
+(``/search/api/``, polled every 100 ms) times how long until each is found. Then the same logged-in agents run
+the same load against server A alone, in the same run. After each phase the run log is read back event by
+event: every move that got a success response is logged exactly once, in the order it was made, with the
+action taken; nothing else is logged for the agents' runs, and no run's sequence numbers have a gap.
+
+    .venv/bin/python bench/cluster.py                             # 500 agents, 300 s per phase
+    .venv/bin/python bench/cluster.py --agents 40 --duration 60  # a quick try
+
+Targets: move p95 ≤ 100 ms, 0 errors, 0 lost or doubled events, a page published on one server found by
+search on the other within 2 s. Latency is measured by the client (request sent → response read); the
+server-side column is gunicorn's own request time (access log ``%(D)s``), which excludes queueing in the
+listen backlog and the client's own scheduling.
+"""
+
+import argparse
+import contextlib
+import datetime
+import os
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from serving import BASE_DIR, PYTHON, bench_env, gunicorn, login, manage, percentile, postgres
+
+from procedures import PASSWORD, Agent
+
+# Server-side times: method, path, status and microseconds of every request, one line each.
+ACCESS_FORMAT = "%(m)s %(U)s %(s)s %(D)s"
+
+SEARCH_BACKENDS = {
+    "pg": '{"default": {"BACKEND": "search.backend_pg", "AUTO_UPDATE": True}}',
+    "whoosh": (
+        '{"default": {"BACKEND": "search.backend", "PATH": VAR_DIR / "search-index", "LOCK_TIMEOUT": 30,'
+        ' "AUTO_UPDATE": True}}'
+    ),
+}
+
+EXTRA_SETTINGS = """
+import dj_database_url
+DATABASES = {{"default": dj_database_url.parse({url!r}, conn_max_age=60)}}
+WAGTAILSEARCH_BACKENDS = {search}
+"""
+
+SETUP = """
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from kb_site.content.models import SectionPage
+from procedures.models import ProcedurePage
+group = Group.objects.get(name="坐席")
+User = get_user_model()
+for number in range({count}):
+    user, created = User.objects.get_or_create(username=f"bench{{number}}")
+    user.set_password({password!r})
+    user.save()
+    user.groups.add(group)
+for page in ProcedurePage.objects.live():
+    print("PROCEDURE", page.pk, page.url)
+print("SECTION", SectionPage.objects.live().order_by("path").first().pk)
+"""
+
+PUBLISHER = ("supervisor", "callbook-supervisor")  # a demo user (load_demo --demo-users) who may publish
+
+
+@dataclass
+class Server:
+    name: str
+    base: str
+    access_log: Path
+
+
+def loadavg():
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+# --- set-up -------------------------------------------------------------------------------------------
+
+
+def setup(env, agents):
+    started = time.monotonic()
+    manage(env, "migrate", "--noinput", "-v0")
+    migrated = time.monotonic()
+    manage(env, "load_demo", "--demo-users")
+    loaded = time.monotonic()
+    manage(env, "update_index")
+    indexed = time.monotonic()
+    output = manage(env, "shell", "-c", SETUP.format(count=agents, password=PASSWORD), capture=True)
+    procedures = [line.split()[1:] for line in output.splitlines() if line.startswith("PROCEDURE")]
+    section = int(next(line.split()[1] for line in output.splitlines() if line.startswith("SECTION")))
+    print(
+        f"setup: migrate {migrated - started:.0f} s, load_demo {loaded - migrated:.0f} s, update_index "
+        f"{indexed - loaded:.0f} s, {agents} agents {time.monotonic() - indexed:.0f} s; "
+        f"{len(procedures)} procedures"
+    )
+    return [(int(pk), url) for pk, url in procedures], section
+
+
+@contextlib.contextmanager
+def task_worker(env, interval, log_path):
+    with open(log_path, "w") as log:
+        command = [
+            PYTHON,
+            str(BASE_DIR / "manage.py"),
+            "db_worker",
+            "--no-reload",
+            "--interval",
+            str(interval),
+        ]
+        worker = subprocess.Popen(command, env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield worker
+        finally:
+            worker.terminate()
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait(10)
+
+
+# --- agents --------------------------------------------------------------------------------------------
+
+
+ERROR_TEXT = re.compile(
+    r'class="[^"]*(?:errorlist|form-error|messages?)[^"]*"[^>]*>\s*(?:<li[^>]*>)?([^<]{1,120})'
+)
+
+
+class AgentLog:
+    """What one agent saw in one phase (merged after the phase: no locks needed)."""
+
+    def __init__(self, agent):
+        self.agent = agent
+        self.latencies = defaultdict(list)  # (server, kind) -> ms
+        self.errors = []  # (server, message)
+        self.moves = defaultdict(list)  # run id -> [(seq, step, action)] in the order made
+        self.double_submits = 0
+        self.started = []  # run ids (hex) this agent started
+
+    def latency(self, kind, seconds):
+        self.latencies[(self.agent.server.name, kind)].append(seconds * 1000)
+
+    def accepted(self, run_id, seq, step, *args):
+        self.moves[run_id.replace("-", "")].append((seq, step, self.agent.last_action))
+
+    def error(self, message):
+        self.errors.append((self.agent.server.name, message))
+
+
+class ClusterAgent(Agent):
+    """``bench/procedures.py``'s agent on a session logged in once, sending each request to its home server
+    (``--balance agent``) or to a server picked per request (``--balance request``, a balancer without
+    sticky sessions), and going on with a new call after an error."""
+
+    def __init__(self, number, session, home, servers, balance, procedures, deadline, think):
+        super().__init__(
+            home.base, f"bench{number}", procedures, deadline, None, seed=number * 7919, think=think
+        )
+        self.session = session
+        self.home = home
+        self.servers = servers
+        self.balance = balance
+        self.server = home
+        self.last_action = self.last_path = None
+        self.results = AgentLog(self)
+
+    def timed(self, method, path, kind, **kwargs):
+        self.server = self.home if self.balance == "agent" else self.random.choice(self.servers)
+        if kind == "move":
+            data = kwargs.get("data") or {}
+            self.last_action = data.get("action", "answer" if "answer" in data else None)
+        self.last_path = path
+        started = time.perf_counter()
+        response = self.session.request(
+            method, self.server.base + path, allow_redirects=False, timeout=30, **kwargs
+        )
+        self.results.latency(kind, time.perf_counter() - started)
+        if kind == "start" and response.status_code == 302:  # the run page: /procedures/runs/<id>/
+            self.results.started.append(
+                response.headers["Location"].rstrip("/").rsplit("/", 1)[-1].replace("-", "")
+            )
+        return response
+
+    def expect(self, response, status, what):
+        if response.status_code != status:
+            shown = " / ".join(ERROR_TEXT.findall(response.text))[:200]
+            raise RuntimeError(f"{what} ({self.last_path}): HTTP {response.status_code} {shown}")
+
+    def run(self):
+        time.sleep(self.random.uniform(0, self.think[1]))  # calls do not all start in the same second
+        while time.monotonic() < self.deadline:
+            try:
+                self.run_procedure()
+            except Exception as error:  # every failure counts, none stops the agent
+                self.results.error(f"{self.username}: {type(error).__name__}: {error}")
+            time.sleep(max(min(self.random.uniform(*self.think), self.deadline - time.monotonic()), 0))
+
+
+def log_in_all(servers, count):
+    """One session per agent, logged in once on its home server (sessions live in the database, so the
+    cookie is good on both)."""
+    with ThreadPoolExecutor(8) as pool:
+        return list(
+            pool.map(
+                lambda number: login(servers[number % len(servers)].base, f"bench{number}", PASSWORD),
+                range(count),
+            )
+        )
+
+
+# --- publish on one server, search on the other ---------------------------------------------------------------
+
+
+def publish_article(session, base, section, token):
+    """Add and publish an article through the admin's add form (as the editor posts it); its slug."""
+    slug = f"cluster-{token.lower()}"
+    add_url = f"{base}/admin/pages/add/content/articlepage/{section}/"
+    form = session.get(add_url, timeout=30)
+    if form.status_code != 200:
+        raise RuntimeError(f"admin add form: HTTP {form.status_code}")
+    data = {
+        "csrfmiddlewaretoken": session.cookies.get("csrftoken"),
+        "title": f"集群演练公告 {token}",
+        "slug": slug,
+        "summary": f"发布后多久能在另一台服务器上搜到（{token}）",
+        "body-count": "1",
+        "body-0-type": "heading",
+        "body-0-value": f"集群演练 {token}",
+        "body-0-deleted": "",
+        "body-0-order": "0",
+        "body-0-id": "",
+        "tags": "",
+        "related_pages-TOTAL_FORMS": "0",
+        "related_pages-INITIAL_FORMS": "0",
+        "related_pages-MIN_NUM_FORMS": "0",
+        "related_pages-MAX_NUM_FORMS": "1000",
+        "maintainer": "",
+        "last_reviewed": datetime.date.today().isoformat(),
+        "review_interval_days": "180",
+        "change_class": "",
+        "change_summary": "",
+        "action-publish": "action-publish",
+    }
+    response = session.post(add_url, data, allow_redirects=False, timeout=30)
+    if response.status_code != 302:
+        raise RuntimeError(f"publish: HTTP {response.status_code} {response.text[:300]!r}")
+    return slug
+
+
+def found(session, base, token, slug):
+    response = session.get(f"{base}/search/api/", params={"q": token}, timeout=30)
+    response.raise_for_status()
+    return any(f"/{slug}/" in hit["url"] for hit in response.json()["results"])
+
+
+def publisher(session, source, target, section, count, start_in, every, deadline, out):
+    """Publish ``count`` articles on ``source``, ``every`` seconds apart; after each, search on ``target``
+    every 100 ms until it is found (30 s at most). Appends (publish POST ms, seconds until found or None)."""
+    rng = random.Random()
+    time.sleep(start_in)
+    for number in range(count):
+        if time.monotonic() > deadline:
+            break
+        token = f"CB{rng.randint(100000, 999999)}{number}"
+        try:
+            posted = time.perf_counter()
+            slug = publish_article(session, source.base, section, token)
+            published = time.perf_counter()
+            seconds = None
+            while time.perf_counter() - published < 30:
+                polled = time.perf_counter()
+                if found(session, target.base, token, slug):
+                    seconds = time.perf_counter() - published
+                    break
+                time.sleep(max(0.1 - (time.perf_counter() - polled), 0))
+            out.append(((published - posted) * 1000, seconds, None))
+        except Exception as error:
+            out.append((None, None, f"{type(error).__name__}: {error}"))
+        time.sleep(every)
+
+
+# --- the run log, event by event ------------------------------------------------------------------------------
+
+AGENT_ACTION = {"input": "next"}  # Next on an input step is logged as 采集 (input)
+
+
+def check_log(url, since, moves, runs_started):
+    """Compare the moves the agents saw accepted with the run log of the runs started since ``since``.
+
+    ``moves``: run id (hex) → [(seq, step, action)] in the order made. Returns counts: lost (accepted, not
+    logged), doubled (logged more often than accepted, or logged and never accepted), out_of_order (runs
+    whose logged order differs from the order made, or whose times go backwards), gaps (runs whose sequence
+    numbers skip), unknown_runs (started in the log, never seen by an agent: a start without a response)."""
+    with psycopg.connect(url) as connection:
+        rows = connection.execute(
+            "SELECT replace(e.run_id::text, '-', ''), e.seq, e.step_key, e.kind, e.action, e.left_at "
+            "FROM procedures_runevent e JOIN procedures_procedurerun r ON r.id = e.run_id "
+            "WHERE r.ref = 'bench' AND r.started_at >= %s ORDER BY e.run_id, e.seq",
+            (since,),
+        ).fetchall()
+        started = {
+            run_id
+            for (run_id,) in connection.execute(
+                "SELECT replace(id::text, '-', '') FROM procedures_procedurerun WHERE ref = 'bench' AND started_at >= %s",
+                (since,),
+            )
+        }
+    logged = defaultdict(list)
+    for run_id, seq, step, kind, action, left in rows:
+        # what the engine logs by itself: a rule's branch, an outcome step, a sub-procedure's return
+        # (logged on the calling 子流程 step)
+        automatic = kind in ("rule", "subprocedure") or action == "outcome"
+        logged[run_id].append((seq, step, action, automatic, left))
+    counts, examples = Counter(), []
+    for run_id in set(logged) | set(moves):
+        events = logged.get(run_id, [])
+        seqs = [event[0] for event in events]
+        counts["gaps"] += seqs != list(range(1, len(seqs) + 1))
+        counts["duplicate_seq"] += len(seqs) - len(set(seqs))
+        made = list(moves.get(run_id, []))
+        by_agent = [(s, k, AGENT_ACTION.get(a, a)) for s, k, a, automatic, _left in events if not automatic]
+        expected = [(s, k, AGENT_ACTION.get(a, a)) for s, k, a in made]
+        counts["lost"] += sum((Counter(expected) - Counter(by_agent)).values())
+        counts["doubled"] += sum((Counter(by_agent) - Counter(expected)).values())
+        if expected != by_agent and len(examples) < 5:
+            examples.append((run_id, expected, by_agent))
+        lefts = [event[4] for event in events]
+        if Counter(expected) == Counter(by_agent) and (by_agent != expected or lefts != sorted(lefts)):
+            counts["out_of_order"] += 1
+    counts["unknown_runs"] = len(started - set(runs_started))
+    counts["runs"] = len(set(runs_started))
+    counts["events"] = len(rows)
+    for run_id, expected, by_agent in examples:
+        print(f"  run {run_id}: moves accepted {expected}; logged {by_agent}")
+    return counts
+
+
+def server_side(servers, offsets):
+    """Server-side milliseconds per (server, kind) from the access logs, from ``offsets`` on."""
+    times = defaultdict(list)
+    for server in servers:
+        with open(server.access_log, encoding="utf-8", errors="replace") as log:
+            log.seek(offsets.get(server.name, 0))
+            for line in log:
+                parts = line.split()
+                if len(parts) != 4 or not parts[3].isdigit():
+                    continue
+                method, path, _status, micro = parts
+                if path.startswith("/procedures/runs/"):
+                    kind = "move" if path.endswith("/move/") else "step_page"
+                    times[(server.name, kind)].append(int(micro) / 1000)
+    return times
+
+
+# --- one phase -------------------------------------------------------------------------------------------------
+
+
+def phase(name, url, servers, sessions, args, procedures, section, publisher_session, publish_to):
+    """Run the agents against ``servers`` for ``args.duration`` seconds; while they run, publish on
+    ``servers[0]`` and search on ``publish_to``. Returns the phase's figures."""
+    print(
+        f"\n== {name}: {args.agents} agents on {', '.join(s.name for s in servers)} for {args.duration} s =="
+    )
+    print(f"  load average at start: {loadavg()}")
+    with psycopg.connect(url) as connection:
+        since = connection.execute("SELECT now()").fetchone()[0]
+    offsets = {s.name: s.access_log.stat().st_size for s in servers}
+    started = time.monotonic()
+    deadline = started + args.duration
+    agents = [
+        ClusterAgent(
+            number,
+            sessions[number],
+            servers[number % len(servers)],
+            servers,
+            args.balance,
+            procedures,
+            deadline,
+            tuple(args.think),
+        )
+        for number in range(args.agents)
+    ]
+    published = []
+    publishing = threading.Thread(
+        target=publisher,
+        args=(
+            publisher_session,
+            servers[0],
+            publish_to,
+            section,
+            args.publishes,
+            args.duration * 0.25,
+            args.duration * 0.6 / max(args.publishes, 1),
+            deadline,
+            published,
+        ),
+        daemon=True,
+    )
+    for agent in agents:
+        agent.start()
+    publishing.start()
+    for agent in agents:
+        agent.join(args.duration + 180)
+    publishing.join(60)
+    elapsed = time.monotonic() - started
+    print(f"  load average at end: {loadavg()} (phase took {elapsed:.0f} s)")
+
+    latencies, errors, moves, runs, doubles = defaultdict(list), [], {}, [], 0
+    for agent in agents:
+        for key, values in agent.results.latencies.items():
+            latencies[key] += values
+        errors += agent.results.errors
+        moves.update(agent.results.moves)
+        doubles += agent.results.double_submits
+        runs += agent.results.started
+        if agent.is_alive():
+            errors.append((agent.server.name, f"{agent.username}: still running after the phase"))
+    counts = check_log(url, since, moves, runs)
+    backend_times = server_side(servers, offsets)
+
+    rows = []
+    for server in servers:
+        move = latencies.get((server.name, "move"), [])
+        page = latencies.get((server.name, "step_page"), [])
+        server_moves = backend_times.get((server.name, "move"), [])
+        rows.append(
+            {
+                "config": name,
+                "server": server.name,
+                "moves": len(move),
+                "move_p50": statistics.median(move) if move else float("nan"),
+                "move_p95": percentile(move, 0.95),
+                "move_max": max(move) if move else float("nan"),
+                "page_p95": percentile(page, 0.95),
+                "server_move_p95": percentile(server_moves, 0.95),
+                "errors": sum(1 for where, _ in errors if where == server.name),
+            }
+        )
+    for where, message in errors[:10]:
+        print(f"  error on {where}: {message}")
+    for _posted, _seconds, problem in published:
+        if problem:
+            print(f"  publish error: {problem}")
+    print(
+        f"  {sum(len(m) for m in moves.values())} moves accepted in {counts['runs']} runs "
+        f"(plus {doubles} deliberate double submits); {counts['events']} events logged"
+    )
+    return {
+        "name": name,
+        "rows": rows,
+        "errors": len(errors),
+        "counts": counts,
+        "published": published,
+        "publish_route": f"{servers[0].name} → {publish_to.name}",
+        "load": loadavg(),
+        "elapsed": elapsed,
+    }
+
+
+def report(results, args, search):
+    print(
+        f"\n## {args.agents} agents, think time {args.think[0]:g}–{args.think[1]:g} s, {args.duration} s per phase; "
+        f"gunicorn {args.workers} workers × {args.threads} thread(s) per server; search: {search}"
+    )
+    print(
+        "\n| config | server | moves | move p50 | move p95 | move max | step page p95 | server-side move p95 | errors |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for result in results:
+        for row in result["rows"]:
+            print(
+                f"| {row['config']} | {row['server']} | {row['moves']} | {row['move_p50']:.1f} ms | "
+                f"{row['move_p95']:.1f} ms | {row['move_max']:.0f} ms | {row['page_p95']:.1f} ms | "
+                f"{row['server_move_p95']:.1f} ms | {row['errors']} |"
+            )
+    print(
+        "\n| config | runs | events logged | lost | doubled | out of order | seq gaps | runs started unanswered |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for result in results:
+        c = result["counts"]
+        print(
+            f"| {result['name']} | {c['runs']} | {c['events']} | {c['lost']} | {c['doubled'] + c['duplicate_seq']} | "
+            f"{c['out_of_order']} | {c['gaps']} | {c['unknown_runs']} |"
+        )
+    print("\n| config | published on → searched on | publishes | publish POST | found after (each) | worst |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for result in results:
+        done = [(p, s) for p, s, problem in result["published"] if not problem]
+        failed = len(result["published"]) - len(done)
+        each = ", ".join("not found" if s is None else f"{s:.2f} s" for _p, s in done) or "–"
+        seconds = [s for _p, s in done if s is not None]
+        worst = "not found" if len(seconds) < len(done) else (f"{max(seconds):.2f} s" if seconds else "–")
+        posts = f"{statistics.median([p for p, _s in done]):.0f} ms" if done else "–"
+        print(
+            f"| {result['name']} | {result['publish_route']} | {len(done)}"
+            + (f" (+{failed} failed)" if failed else "")
+            + f" | {posts} | {each} | {worst} |"
+        )
+    print(
+        "\nload average (1/5/15 min) at the end of each phase: "
+        + "; ".join(f"{r['name']} {r['load']}" for r in results)
+    )
+
+    ok = True
+    for result in results:
+        c = result["counts"]
+        p95 = max(row["move_p95"] for row in result["rows"])
+        seconds = [s for _p, s, problem in result["published"] if not problem]
+        ok = ok and p95 <= 100 and result["errors"] == 0 and c["lost"] == 0 and c["doubled"] == 0
+        ok = ok and c["duplicate_seq"] == 0 and c["out_of_order"] == 0 and c["gaps"] == 0
+        ok = (
+            ok and all(s is not None and s <= 2 for s in seconds) and len(seconds) == len(result["published"])
+        )
+    print(
+        "targets (move p95 ≤ 100 ms, 0 errors, 0 lost/doubled events, found within 2 s): "
+        + ("met" if ok else "NOT met")
+    )
+    return ok
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=500)
+    parser.add_argument("--duration", type=int, default=300, help="seconds each phase runs")
+    parser.add_argument("--think", type=float, nargs=2, default=[5.0, 20.0], metavar=("MIN", "MAX"))
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers per server")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (1: sync workers)")
+    parser.add_argument("--no-preload", action="store_true", help="each worker imports the app itself")
+    parser.add_argument(
+        "--balance",
+        choices=["agent", "request"],
+        default="agent",
+        help="each agent on one server, or each request to a server picked at random",
+    )
+    has_pg = (BASE_DIR / "search" / "backend_pg").exists() or (BASE_DIR / "search" / "backend_pg.py").exists()
+    parser.add_argument("--search", choices=sorted(SEARCH_BACKENDS), default="pg" if has_pg else "whoosh")
+    parser.add_argument(
+        "--cache",
+        choices=["database", "locmem"],
+        default="database",
+        help="CALLBOOK_CACHE: Django's cache shared by every process (database) or one per process (locmem)",
+    )
+    parser.add_argument("--publishes", type=int, default=5, help="articles published per phase")
+    parser.add_argument("--worker-interval", type=float, default=1.0, help="db_worker's polling interval (s)")
+    parser.add_argument("--phases", nargs="+", choices=["cluster", "single"], default=["cluster", "single"])
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (servers, PostgreSQL) as on Ctrl-C
+
+    print(
+        f"machine: {os.cpu_count()} CPUs; uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}"
+    )
+    with (
+        tempfile.TemporaryDirectory(prefix="callbook-cluster-") as var_dir,
+        postgres(settings=["max_connections=300"]) as url,
+    ):
+        var = Path(var_dir)
+        env = bench_env(var_dir, EXTRA_SETTINGS.format(url=url, search=SEARCH_BACKENDS[args.search]))
+        env["CALLBOOK_CACHE"] = args.cache
+        procedures, section = setup(env, args.agents)
+        options = ["--access-logformat", ACCESS_FORMAT] + ([] if args.no_preload else ["--preload"])
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(task_worker(env, args.worker_interval, var / "worker.log"))
+            servers = []
+            for name in ("A", "B"):
+                access = var / f"access-{name}.log"
+                access.touch()
+                log = stack.enter_context(open(var / f"server-{name}.log", "w"))
+                base = stack.enter_context(
+                    gunicorn(
+                        env,
+                        workers=args.workers,
+                        threads=args.threads if args.threads > 1 else None,
+                        options=[*options, "--access-logfile", str(access)],
+                        log_file=log,
+                    )
+                )
+                servers.append(Server(name, base, access))
+            print(
+                f"servers: A {servers[0].base}, B {servers[1].base}; worker every {args.worker_interval:g} s"
+            )
+
+            logged_in = time.monotonic()
+            sessions = log_in_all(servers, args.agents)
+            supervisor = login(servers[0].base, *PUBLISHER)
+            print(f"{args.agents} agents logged in (once each) in {time.monotonic() - logged_in:.0f} s")
+            for server in servers:  # each worker compiles its templates before anything is measured
+                for _ in range(args.workers * 2):
+                    for _pk, page in procedures:
+                        sessions[0].get(server.base + page, timeout=60)
+
+            results = []
+            for name in args.phases:
+                if name == "cluster":
+                    results.append(
+                        phase(
+                            "two servers",
+                            url,
+                            servers,
+                            sessions,
+                            args,
+                            procedures,
+                            section,
+                            supervisor,
+                            servers[1],
+                        )
+                    )
+                else:
+                    results.append(
+                        phase(
+                            "one server",
+                            url,
+                            servers[:1],
+                            sessions,
+                            args,
+                            procedures,
+                            section,
+                            supervisor,
+                            servers[0],
+                        )
+                    )
+            problems = [
+                line
+                for name in ("A", "B")
+                for line in (var / f"server-{name}.log").read_text().splitlines()
+                if "Traceback" in line or "ERROR" in line
+            ]
+            if problems:
+                print(f"server logs: {len(problems)} error lines, e.g. {problems[:3]}")
+    return 0 if report(results, args, args.search) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
