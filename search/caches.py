@@ -69,8 +69,9 @@ class Generations:
     def _snapshot(self):
         if isinstance(self.cache, LocMemCache):
             # A memory cache is this process's alone: nobody else could bump a token kept in it.
-            for name in self.names - self._process_tokens.keys():
-                self._process_tokens.setdefault(name, uuid.uuid4().hex)
+            if len(self._process_tokens) < len(self.names):
+                for name in self.names - self._process_tokens.keys():
+                    self._process_tokens.setdefault(name, uuid.uuid4().hex)
             return self._process_tokens
         local = self._local
         snapshot = getattr(local, "snapshot", None)
