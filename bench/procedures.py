@@ -69,7 +69,7 @@ CHECK = re.compile(r'name="check" value="(\d+)"')
 FIELD = re.compile(r'<(input|select) name="v-([^"]+)"([^>]*)>')
 SELECT_OPTIONS = re.compile(r'<select name="v-([^"]+)"[^>]*>(.*?)</select>', re.S)
 OPTION = re.compile(r'<option value="([^"]+)"')
-REQUIRED_AT_START = re.compile(r'<input name="v-([^"]+)"[^>]* required')
+HANDOFF_GROUP = re.compile(r'<select name="handoff_group"[^>]*>(.*?)</select>', re.S)
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -117,6 +117,18 @@ class Agent(threading.Thread):
             self.results.error(f"{self.username}: {type(error).__name__}: {error}")
 
     def run_procedure(self):
+        run_id, run_path = self.start_procedure()
+        for _ in range(40):
+            if time.monotonic() >= self.deadline:
+                return  # the run stays in progress, as when a shift ends mid-call
+            if self.think[1]:
+                time.sleep(self.random.uniform(*self.think))  # reading the step, talking to the customer
+            if not self.move(run_id, run_path, double_submits=0.1):
+                return
+        self.results.error(f"{self.username}: run {run_id} did not finish in 40 moves")
+
+    def start_procedure(self):
+        """Open a random demo procedure's page and start it: (run id, run page path)."""
         pk, url = self.random.choice(self.procedures)
         page = self.timed(
             "GET", url + f"?客户称呼=测试{self.username}&ref=B-{self.random.randint(1, 99999)}", "page"
@@ -130,50 +142,59 @@ class Agent(threading.Thread):
             data={
                 "csrfmiddlewaretoken": self.csrf(),
                 "ref": "bench",
-                **{f"v-{name}": f"测试{self.username}" for name in REQUIRED_AT_START.findall(page.text)},
+                **self.fill_fields(page.text, required_only=True),
             },
         )
         self.expect(response, 302, "start")
         run_path = response.headers["Location"]
-        run_id = run_path.rstrip("/").rsplit("/", 1)[-1]
-        for _ in range(40):
-            if time.monotonic() >= self.deadline:
-                return  # the run stays in progress, as when a shift ends mid-call
-            if self.think[1]:
-                time.sleep(self.random.uniform(*self.think))  # reading the step, talking to the customer
-            step_page = self.timed("GET", run_path, "step_page")
-            self.expect(step_page, 200, "step page")
-            html = step_page.text
-            if 'id="run-outcome"' in html:
-                return
-            state = dict(HIDDEN.findall(html))
-            data = {"csrfmiddlewaretoken": self.csrf(), **state, "note": ""}
-            answers = ANSWER.findall(html)
-            roll = self.random.random()
-            if 'value="back"' in html and roll < 0.08:
-                data["action"] = "back"
-            elif roll > 0.995:
-                data["action"] = self.random.choice(["escalate", "transfer", "give_up"])
-            elif answers:
-                data["answer"] = self.random.choice(answers)
-            else:
-                data["action"] = "next"
-                data["check"] = CHECK.findall(html)
-                data.update(self.fill_fields(html))
-            double = self.random.random() < 0.1
-            response = self.timed("POST", f"/procedures/runs/{run_id}/move/", "move", data=data)
-            self.expect(response, 302, f"move {state}")
-            self.results.accepted(run_id, int(state["seq"]), state["step"])
-            if double:  # the same form again, as a double click would: must add nothing
-                again = self.timed("POST", f"/procedures/runs/{run_id}/move/", "move", data=data)
-                self.expect(again, 302, "double submit")
-                self.results.double_submits += 1
-        self.results.error(f"{self.username}: run {run_id} did not finish in 40 moves")
+        return run_path.rstrip("/").rsplit("/", 1)[-1], run_path
 
-    def fill_fields(self, html):
+    def move(self, run_id, run_path, double_submits=0.0):
+        """One move: the step page, then an answer, a Back, an ending or Next with the fields filled in;
+        with probability ``double_submits`` the same form is posted again. False once the run is over."""
+        step_page = self.timed("GET", run_path, "step_page")
+        self.expect(step_page, 200, "step page")
+        html = step_page.text
+        if 'id="run-outcome"' in html:
+            return False
+        state = dict(HIDDEN.findall(html))
+        data = {"csrfmiddlewaretoken": self.csrf(), **state, "note": ""}
+        answers = ANSWER.findall(html)
+        roll = self.random.random()
+        if 'value="back"' in html and roll < 0.08:
+            data["action"] = "back"
+        elif roll > 0.995:
+            data["action"] = self.random.choice(["escalate", "transfer", "give_up"])
+        elif answers:
+            data["answer"] = self.random.choice(answers)
+        else:
+            data["action"] = "next"
+            data["check"] = CHECK.findall(html)
+            data.update(self.fill_fields(html))
+        response = self.timed("POST", f"/procedures/runs/{run_id}/move/", "move", data=data)
+        if response.status_code == 200 and 'id="ending-confirm"' in response.text:
+            # 升级 / 转接 / 客户放弃 are confirmed on a second screen with a reason (and to whom)
+            groups = HANDOFF_GROUP.search(response.text)
+            data.update(confirm="1", reason="测试结束原因")
+            if groups:
+                data["handoff_group"] = OPTION.findall(groups.group(1))[0]
+            response = self.timed("POST", f"/procedures/runs/{run_id}/move/", "move", data=data)
+        self.expect(response, 302, f"move {state}")
+        self.results.accepted(run_id, int(state["seq"]), state["step"])
+        if (
+            self.random.random() < double_submits
+        ):  # the same form again, as a double click would: must add nothing
+            again = self.timed("POST", f"/procedures/runs/{run_id}/move/", "move", data=data)
+            self.expect(again, 302, "double submit")
+            self.results.double_submits += 1
+        return True
+
+    def fill_fields(self, html, required_only=False):
         options = {name: OPTION.findall(body) for name, body in SELECT_OPTIONS.findall(html)}
         values = {}
         for tag, name, attrs in FIELD.findall(html):
+            if required_only and " required" not in attrs:
+                continue
             if tag == "select":
                 values[f"v-{name}"] = self.random.choice(options.get(name) or [""])
             elif 'type="date"' in attrs:
