@@ -8,3 +8,8 @@ class ProceduresConfig(AppConfig):
     name = "procedures"
     verbose_name = _("引导流程")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import screen_cache
+
+        screen_cache.connect_signals()

@@ -22,6 +22,7 @@ __all__ = [
     "apply_move",
     "continued_run",
     "mark_abandoned_runs",
+    "record_move",
     "run_path",
     "run_summary_text",
     "start_run",
@@ -94,9 +95,32 @@ def load_subprocedure(page_id):
     return revision.pk, revision.content.get("title", page.title), current_procedure(revision)
 
 
-def apply_move(
-    run_id,
-    user,
+def apply_move(run_id, user, *, now=None, **move):
+    """Apply one move (as ``forms.MoveForm.move()`` cleans it) to the user's run ``run_id``, in a
+    transaction of its own. Returns the updated run.
+
+    Raises MoveRejected (nothing written, except that a run found idle past the limit is marked
+    abandoned) or engine.InputError.
+    """
+    try:
+        with transaction.atomic():
+            run = ProcedureRun.objects.select_for_update().get(pk=run_id, user=user)
+            rejected = record_move(run, now=now, **move)
+    except IntegrityError:
+        raise lost_race() from None
+    if rejected is not None:
+        raise rejected
+    return run
+
+
+def lost_race():
+    """The refusal of a move that lost a race: two requests got past the checks on a database without
+    IMMEDIATE transactions, and the unique (run, seq) constraint let exactly one of them write."""
+    return MoveRejected("stale", _("这一步已经处理过了（重复提交），请看当前步骤。"))
+
+
+def record_move(
+    run,
     *,
     step,
     seq,
@@ -109,35 +133,31 @@ def apply_move(
     said=None,
     now=None,
 ):
-    """Apply one move (as ``forms.MoveForm.move()`` cleans it). Returns the updated run.
+    """Apply one move to ``run``, read with ``select_for_update()`` in the caller's transaction (the
+    move view reads the run once, locked, and validates its form against it).
 
     ``said`` are the titles of the step's 必说 lines the agent ticked as 已说: kept on the event that
     leaves the step (only the step's own must-say lines; ``[]`` when it has some and none was ticked).
 
-    Raises MoveRejected (nothing written, except that a run found idle past the limit is marked
-    abandoned) or engine.InputError.
+    Returns None once recorded, or the MoveRejected to show when the run refuses the move: nothing
+    written then, except that a run found idle past the limit is marked abandoned, so the caller lets
+    its transaction commit. Raises MoveRejected or engine.InputError when the move cannot be made
+    (roll back), or IntegrityError when it lost a race.
     """
     now = now or timezone.now()
-    try:
-        with transaction.atomic():
-            run = ProcedureRun.objects.select_for_update().get(pk=run_id, user=user)
-            rejected = run.refusal(step, seq, now)
-            if rejected is None:
-                if action in ENDING_ACTIONS and handoff:
-                    run.ending_reason = (handoff.get("reason") or "")[:2000]
-                    run.handoff_group = handoff.get("group")
-                    run.handoff_user = handoff.get("user")
-                _apply(run, action, answer, inputs, checked, (note or "").strip()[:2000], now, said)
-                return run
-            if run.is_idle(now):
-                run.status = RunStatus.ABANDONED
-                run.save(update_fields=["status"])
-                _announce_end(run, RunStatus.ABANDONED)
-    except IntegrityError:
-        # Two requests raced past the checks on a database without IMMEDIATE transactions:
-        # the unique (run, seq) constraint let exactly one of them write.
-        raise MoveRejected("stale", _("这一步已经处理过了（重复提交），请看当前步骤。")) from None
-    raise rejected
+    rejected = run.refusal(step, seq, now)
+    if rejected is None:
+        if action in ENDING_ACTIONS and handoff:
+            run.ending_reason = (handoff.get("reason") or "")[:2000]
+            run.handoff_group = handoff.get("group")
+            run.handoff_user = handoff.get("user")
+        _apply(run, action, answer, inputs, checked, (note or "").strip()[:2000], now, said)
+        return None
+    if run.is_idle(now):
+        run.status = RunStatus.ABANDONED
+        run.save(update_fields=["status"])
+        _announce_end(run, RunStatus.ABANDONED)
+    return rejected
 
 
 def _apply(run, action, answer, inputs, checked, note, now, said=None):
@@ -179,6 +199,23 @@ def mark_abandoned_runs(now=None):
 def _announce_end(run, ending):
     """Send ``signals.run_ended`` once the ending is committed (never for a rolled-back move)."""
     transaction.on_commit(functools.partial(run_ended.send, sender=ProcedureRun, run=run, ending=ending))
+
+
+# The run's columns a move may change (``record_move``, ``_record``, ``_go_back``).
+MOVED_FIELDS = [
+    "variables",
+    "ending_reason",
+    "handoff_group",
+    "handoff_user",
+    "next_seq",
+    "last_activity_at",
+    "step_entered_at",
+    "current_step",
+    "current_step_title",
+    "status",
+    "outcome",
+    "finished_at",
+]
 
 
 def _record(run, procedure, moves, landing, now, note, save_run_first=False, said=None):
@@ -231,7 +268,8 @@ def _record(run, procedure, moves, landing, now, note, save_run_first=False, sai
         if last.action == EventAction.OUTCOME:
             run.current_step = last.key
             run.current_step_title = (last.title or "")[:200]
-    run.save()
+    # Only what a move changes: the definition (a large JSON snapshot) only when a sub-procedure was entered.
+    run.save(update_fields=[*MOVED_FIELDS, "definition"] if procedure.subprocedures else MOVED_FIELDS)
     run.__dict__.pop("logged_events", None)
     if run.status == RunStatus.COMPLETED:
         _announce_end(run, EventAction(last.action))
@@ -262,7 +300,7 @@ def _go_back(run, procedure, now, note):
     run.current_step_title = procedure.step(target).get("title", "")[:200]
     run.step_entered_at = now
     run.last_activity_at = now
-    run.save()
+    run.save(update_fields=MOVED_FIELDS)
     run.__dict__.pop("logged_events", None)
 
 

@@ -6,10 +6,10 @@ from django.utils.safestring import mark_safe
 from wagtail.rich_text import expand_db_html
 
 from kb_site.content.placeholders import PLACEHOLDER_RE, spoken_date
-from kb_site.content.profiles import system_values
 from kb_site.content.richtext import sanitize_rich_text
 
 from .choices import VariableType
+from .screen_cache import agent_values
 
 
 def fill_rich_text(source, values):
@@ -44,7 +44,8 @@ def spoken_values(procedure, values):
 
 def speech_values(run, procedure=None):
     """What a run's step texts and phrasings are filled with: the system values (``{工号}``,
-    ``{客服姓名}``, ``{公司名称}`` of the run's agent, see ``kb_site.content.profiles``), then the run's
-    own values in spoken form; a value the run collected wins over a system value of the same name."""
+    ``{客服姓名}``, ``{公司名称}`` of the run's agent, see ``kb_site.content.profiles``; kept between
+    steps by ``screen_cache``), then the run's own values in spoken form; a value the run collected wins
+    over a system value of the same name."""
     procedure = procedure or run.get_procedure()
-    return {**system_values(run.user_id), **spoken_values(procedure, run.variables)}
+    return {**agent_values(run.user_id), **spoken_values(procedure, run.variables)}

@@ -6,6 +6,7 @@ records the result; ``form_invalid()`` shows the form again or refuses the move.
 """
 
 from django.contrib import messages
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
@@ -17,13 +18,13 @@ from django.views.decorators.http import require_GET
 from wagtail import hooks
 
 from kb_site.content.placeholders import fill_text
-from kb_site.content.profiles import system_values
 
 from . import engine
 from .choices import ENDING_ACTIONS, EventAction, RunStatus, StepKind
 from .forms import VARIABLE_PREFIX, MoveForm, StartForm
 from .models import ProcedurePage, ProcedureRun, current_procedure
-from .runs import MoveRejected, apply_move, continued_run, run_summary_text, start_run
+from .runs import MoveRejected, continued_run, lost_race, record_move, run_summary_text, start_run
+from .screen_cache import agent_values
 from .signals import BEFORE_START_RUN, MAY_VIEW_RUN, RUN_JSON_EXTRA, RUN_SUMMARY_PANEL
 from .text import fill_rich_text, speech_values, spoken_values
 
@@ -32,9 +33,10 @@ from .text import fill_rich_text, speech_values, spoken_values
 RUN_SCREEN = {"nav_sections": None}
 
 
-def _own_run(request, run_id):
+def _own_run(request, run_id, lock=False):
+    runs = ProcedureRun.objects.select_for_update() if lock else ProcedureRun.objects
     try:
-        return ProcedureRun.objects.get(pk=run_id, user=request.user)
+        return runs.get(pk=run_id, user=request.user)
     except ProcedureRun.DoesNotExist:
         raise Http404(_("没有找到这次流程运行。")) from None
 
@@ -111,17 +113,31 @@ def run_detail(request, run_id):
 
 
 class RunMoveView(View):
-    """One action on the step a run is at; a refused move shows the current step with a warning."""
+    """One action on the step a run is at; a refused move shows the current step with a warning.
+
+    The run is read once, locked, in the transaction that records the move (SQLite runs it IMMEDIATE,
+    so moves on one run queue): the form's checks against it are the ones that count.
+    """
 
     http_method_names = ["post"]
 
     def post(self, request, run_id):
-        self.run = _own_run(request, run_id)
-        form = MoveForm(self.run, request.POST)
+        try:
+            with transaction.atomic():
+                self.run = _own_run(request, run_id, lock=True)
+                form = MoveForm(self.run, request.POST)
+                if form.is_valid() and not form.needs_confirmation:
+                    return self.form_valid(form)
+        except MoveRejected as rejected:  # nothing written
+            return self.refuse(rejected)
+        except IntegrityError:  # lost a race on a database without IMMEDIATE transactions: nothing written
+            return self.refuse(lost_race())
+        except engine.InputError as error:  # the form checks the same values; should it ever miss one
+            for name, message in error.errors.items():
+                form.add_error(None, f"{name}：{message}")
+            return self.form_invalid(form)
         if form.is_valid():
-            if form.needs_confirmation:
-                return self.confirm_ending(form)
-            return self.form_valid(form)
+            return self.confirm_ending(form)
         return self.form_invalid(form)
 
     def confirm_ending(self, form):
@@ -129,16 +145,11 @@ class RunMoveView(View):
         return render(self.request, "procedures/run_step.html", step_context(self.run, form))
 
     def form_valid(self, form):
-        try:
-            apply_move(self.run.pk, self.request.user, **form.move())
-        except ProcedureRun.DoesNotExist:
-            raise Http404(_("没有找到这次流程运行。")) from None
-        except MoveRejected as rejected:
+        """Record the move on the locked run; a refusal (the run moved on, or went idle) is shown with
+        the current step."""
+        rejected = record_move(self.run, **form.move())
+        if rejected is not None:
             return self.refuse(rejected)
-        except engine.InputError as error:  # the form checks the same values; should it ever miss one
-            for name, message in error.errors.items():
-                form.add_error(None, f"{name}：{message}")
-            return self.form_invalid(form)
         return redirect(self.run.get_absolute_url())
 
     def form_invalid(self, form):
@@ -401,7 +412,7 @@ def _values_before(run, procedure, events, seq):
         if event.seq >= seq:
             break
         known.update(event.inputs or {})
-    return {**system_values(run.user_id), **spoken_values(procedure, known)}
+    return {**agent_values(run.user_id), **spoken_values(procedure, known)}
 
 
 def _replayed_action(event, step_def, procedure):
