@@ -15,6 +15,9 @@ atexit.register(shutil.rmtree, VAR_DIR, ignore_errors=True)  # each test process
 MEDIA_ROOT = VAR_DIR / "media"
 if not os.environ.get("DATABASE_URL"):  # noqa: F405
     DATABASES["default"]["NAME"] = VAR_DIR / "test.sqlite3"  # noqa: F405
+    # A file, as in production, not Django's shared-cache in-memory test database: under concurrent requests
+    # that one fails at once with "database table is locked" where WAL and the busy timeout make a file wait.
+    DATABASES["default"]["TEST"] = {"NAME": VAR_DIR / "test.sqlite3"}  # noqa: F405
 ALLOWED_HOSTS = ["*"]
 # Serve static files straight from the finders (no collectstatic in tests).
 WHITENOISE_USE_FINDERS = True
