@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run worker setup migrate demo index test test-fast lint format bench clean
+.PHONY: help install install-dev run worker setup migrate demo index test test-suite test-postgres test-fast lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -60,10 +60,16 @@ test: install-dev ## Lint, check the import contracts and migrations, and run th
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 	DJANGO_SETTINGS_MODULE=kb_site.settings.test $(MANAGE) makemigrations --check --dry-run
+	$(MAKE) --no-print-directory test-suite
+
+test-suite: install-dev ## Run the whole test suite alone, on SQLite or on the database DATABASE_URL names
 	$(BIN)/pytest -n auto --dist loadscope -m "not transactional" $(PYTEST_ARGS)
 	@# Tests on a transactional database (the browser tests, the worker, migrations) empty every table for
 	@# whatever runs after them on the same process: they get a run of their own (tests/conftest.py marks them).
 	$(BIN)/pytest -m transactional $(PYTEST_ARGS)
+
+test-postgres: install-dev ## Run the whole test suite on a throwaway PostgreSQL cluster (needs Debian's postgresql)
+	.ci/with-postgres $(MAKE) --no-print-directory test-suite
 
 test-fast: install-dev ## Run the suite without the browser tests
 	$(BIN)/pytest -n auto --dist loadscope -m "not transactional" $(PYTEST_ARGS)
