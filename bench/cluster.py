@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import requests
 from serving import BASE_DIR, PYTHON, bench_env, gunicorn, login, manage, percentile, postgres
 
 from procedures import PASSWORD, Agent
@@ -88,6 +89,7 @@ class Server:
     name: str
     base: str
     access_log: Path
+    pid_file: Path
 
 
 def loadavg():
@@ -157,6 +159,7 @@ class AgentLog:
         self.moves = defaultdict(list)  # run id -> [(seq, step, action)] in the order made
         self.double_submits = 0
         self.started = []  # run ids (hex) this agent started
+        self.unanswered = []  # (run id, seq, step, action) of moves that got no response (timeouts)
 
     def latency(self, kind, seconds):
         self.latencies[(self.agent.server.name, kind)].append(seconds * 1000)
@@ -192,9 +195,22 @@ class ClusterAgent(Agent):
             self.last_action = data.get("action", "answer" if "answer" in data else None)
         self.last_path = path
         started = time.perf_counter()
-        response = self.session.request(
-            method, self.server.base + path, allow_redirects=False, timeout=30, **kwargs
-        )
+        try:
+            response = self.session.request(
+                method, self.server.base + path, allow_redirects=False, timeout=30, **kwargs
+            )
+        except requests.RequestException:
+            if kind == "move":  # no answer: the server may or may not have logged it
+                data = kwargs.get("data") or {}
+                self.results.unanswered.append(
+                    (
+                        path.split("/")[3].replace("-", ""),
+                        int(data.get("seq", 0)),
+                        data.get("step"),
+                        self.last_action,
+                    )
+                )
+            raise
         self.results.latency(kind, time.perf_counter() - started)
         if kind == "start" and response.status_code == 302:  # the run page: /procedures/runs/<id>/
             self.results.started.append(
@@ -305,13 +321,14 @@ def publisher(session, source, target, section, count, start_in, every, deadline
 AGENT_ACTION = {"input": "next"}  # Next on an input step is logged as 采集 (input)
 
 
-def check_log(url, since, moves, runs_started):
+def check_log(url, since, moves, runs_started, unanswered=()):
     """Compare the moves the agents saw accepted with the run log of the runs started since ``since``.
 
     ``moves``: run id (hex) → [(seq, step, action)] in the order made. Returns counts: lost (accepted, not
     logged), doubled (logged more often than accepted, or logged and never accepted), out_of_order (runs
     whose logged order differs from the order made, or whose times go backwards), gaps (runs whose sequence
-    numbers skip), unknown_runs (started in the log, never seen by an agent: a start without a response)."""
+    numbers skip), unknown_runs (started in the log, never seen by an agent: a start without a response),
+    logged_unanswered (logged moves whose request got no response: ``unanswered``, timeouts)."""
     with psycopg.connect(url) as connection:
         rows = connection.execute(
             "SELECT replace(e.run_id::text, '-', ''), e.seq, e.step_key, e.kind, e.action, e.left_at "
@@ -342,7 +359,12 @@ def check_log(url, since, moves, runs_started):
         by_agent = [(s, k, AGENT_ACTION.get(a, a)) for s, k, a, automatic, _left in events if not automatic]
         expected = [(s, k, AGENT_ACTION.get(a, a)) for s, k, a in made]
         counts["lost"] += sum((Counter(expected) - Counter(by_agent)).values())
-        counts["doubled"] += sum((Counter(by_agent) - Counter(expected)).values())
+        extra = Counter(by_agent) - Counter(expected)
+        no_response = Counter(
+            (seq, step, AGENT_ACTION.get(a, a)) for run, seq, step, a in unanswered if run == run_id
+        )
+        counts["logged_unanswered"] += sum((extra & no_response).values())
+        counts["doubled"] += sum((extra - no_response).values())
         if expected != by_agent and len(examples) < 5:
             examples.append((run_id, expected, by_agent))
         lefts = [event[4] for event in events]
@@ -367,10 +389,56 @@ def server_side(servers, offsets):
                 if len(parts) != 4 or not parts[3].isdigit():
                     continue
                 method, path, _status, micro = parts
-                if path.startswith("/procedures/runs/"):
-                    kind = "move" if path.endswith("/move/") else "step_page"
-                    times[(server.name, kind)].append(int(micro) / 1000)
+                times[(server.name, request_kind(method, path))].append(int(micro) / 1000)
     return times
+
+
+def request_kind(method, path):
+    if path.startswith("/procedures/runs/"):
+        return "move" if path.endswith("/move/") else "step_page"
+    if path.startswith("/procedures/start/"):
+        return "start"
+    if path.startswith("/search/"):
+        return "search"
+    if path.startswith("/admin/"):
+        return f"admin {method}"
+    return "other"
+
+
+def profile(server, args, name):
+    """py-spy on every worker of ``server`` for ``args.profile`` seconds from the middle of the phase, in the
+    background: collapsed stacks (``--format raw``) in ``args.profile_dir``."""
+    pid = server.pid_file.read_text().strip()
+    workers = subprocess.run(["pgrep", "-P", pid], capture_output=True, text=True).stdout.split()
+    out = Path(args.profile_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def record():
+        time.sleep(args.duration / 2)
+        spies = [
+            subprocess.Popen(
+                [
+                    str(Path(PYTHON).parent / "py-spy"),
+                    "record",
+                    "--pid",
+                    worker,
+                    "--duration",
+                    str(args.profile),
+                    "--format",
+                    "raw",
+                    "--nonblocking",
+                    "--output",
+                    str(out / f"{name}-{server.name}-{worker}.txt"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for worker in workers
+        ]
+        for spy in spies:
+            spy.wait()
+
+    threading.Thread(target=record, daemon=True).start()
 
 
 # --- one phase -------------------------------------------------------------------------------------------------
@@ -420,13 +488,15 @@ def phase(name, url, servers, sessions, args, procedures, section, publisher_ses
     for agent in agents:
         agent.start()
     publishing.start()
+    if args.profile:
+        profile(servers[0], args, name)
     for agent in agents:
         agent.join(args.duration + 180)
     publishing.join(60)
     elapsed = time.monotonic() - started
     print(f"  load average at end: {loadavg()} (phase took {elapsed:.0f} s)")
 
-    latencies, errors, moves, runs, doubles = defaultdict(list), [], {}, [], 0
+    latencies, errors, moves, runs, doubles, unanswered = defaultdict(list), [], {}, [], 0, []
     for agent in agents:
         for key, values in agent.results.latencies.items():
             latencies[key] += values
@@ -434,9 +504,10 @@ def phase(name, url, servers, sessions, args, procedures, section, publisher_ses
         moves.update(agent.results.moves)
         doubles += agent.results.double_submits
         runs += agent.results.started
+        unanswered += agent.results.unanswered
         if agent.is_alive():
             errors.append((agent.server.name, f"{agent.username}: still running after the phase"))
-    counts = check_log(url, since, moves, runs)
+    counts = check_log(url, since, moves, runs, unanswered)
     backend_times = server_side(servers, offsets)
 
     rows = []
@@ -456,6 +527,15 @@ def phase(name, url, servers, sessions, args, procedures, section, publisher_ses
                 "server_move_p95": percentile(server_moves, 0.95),
                 "errors": sum(1 for where, _ in errors if where == server.name),
             }
+        )
+    for server in servers:
+        print(
+            f"  server-side on {server.name} (ms, p50 / p95 / n): "
+            + "; ".join(
+                f"{kind} {statistics.median(values):.0f} / {percentile(values, 0.95):.0f} / {len(values)}"
+                for (name, kind), values in sorted(backend_times.items())
+                if name == server.name
+            )
         )
     for where, message in errors[:10]:
         print(f"  error on {where}: {message}")
@@ -495,14 +575,15 @@ def report(results, args, search):
                 f"{row['server_move_p95']:.1f} ms | {row['errors']} |"
             )
     print(
-        "\n| config | runs | events logged | lost | doubled | out of order | seq gaps | runs started unanswered |"
+        "\n| config | runs | events logged | lost | doubled | out of order | seq gaps | runs started unanswered "
+        "| moves logged unanswered |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for result in results:
         c = result["counts"]
         print(
             f"| {result['name']} | {c['runs']} | {c['events']} | {c['lost']} | {c['doubled'] + c['duplicate_seq']} | "
-            f"{c['out_of_order']} | {c['gaps']} | {c['unknown_runs']} |"
+            f"{c['out_of_order']} | {c['gaps']} | {c['unknown_runs']} | {c['logged_unanswered']} |"
         )
     print("\n| config | published on → searched on | publishes | publish POST | found after (each) | worst |")
     print("| --- | --- | --- | --- | --- | --- |")
@@ -564,6 +645,11 @@ def main():
     )
     parser.add_argument("--publishes", type=int, default=5, help="articles published per phase")
     parser.add_argument("--worker-interval", type=float, default=1.0, help="db_worker's polling interval (s)")
+    parser.add_argument(
+        "--warmup", type=int, default=30, help="seconds of unmeasured load on both servers first"
+    )
+    parser.add_argument("--profile", type=int, default=0, help="py-spy server A's workers this many seconds")
+    parser.add_argument("--profile-dir", default="var/bench/cluster-profile")
     parser.add_argument("--phases", nargs="+", choices=["cluster", "single"], default=["cluster", "single"])
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (servers, PostgreSQL) as on Ctrl-C
@@ -592,11 +678,17 @@ def main():
                         env,
                         workers=args.workers,
                         threads=args.threads if args.threads > 1 else None,
-                        options=[*options, "--access-logfile", str(access)],
+                        options=[
+                            *options,
+                            "--access-logfile",
+                            str(access),
+                            "--pid",
+                            str(var / f"{name}.pid"),
+                        ],
                         log_file=log,
                     )
                 )
-                servers.append(Server(name, base, access))
+                servers.append(Server(name, base, access, var / f"{name}.pid"))
             print(
                 f"servers: A {servers[0].base}, B {servers[1].base}; worker every {args.worker_interval:g} s"
             )
@@ -610,6 +702,22 @@ def main():
                     for _pk, page in procedures:
                         sessions[0].get(server.base + page, timeout=60)
 
+            if args.warmup:  # every worker has served steps, moves and searches before anything is measured
+                warm = argparse.Namespace(
+                    **{**vars(args), "agents": min(args.agents, 30), "duration": args.warmup}
+                )
+                warm.think, warm.publishes, warm.profile = (0.2, 1.0), 1, 0
+                phase(
+                    "warm-up (not counted)",
+                    url,
+                    servers,
+                    sessions,
+                    warm,
+                    procedures,
+                    section,
+                    supervisor,
+                    servers[1],
+                )
             results = []
             for name in args.phases:
                 if name == "cluster":
