@@ -113,3 +113,16 @@ def test_pages_load_no_external_assets(agent_client, article):
     html = agent_client.get(article.url).content.decode()
     for attr in ('src="http', 'href="http', 'src="//', 'href="//'):
         assert attr not in html
+
+
+def test_section_lists_phrasings_in_the_same_order_on_every_database(agent_client, section):
+    """Titles are ordered by the database. SQLite compares UTF-8 bytes, i.e. code points; PostgreSQL follows
+    the database's collation, which must be C.UTF-8 (README, .ci/with-postgres) for the same order: a
+    language collation would put Latin before or after Chinese and fold case differently."""
+    titles = ["退货话术", "ABC 客户", "安装预约", "abc 客户", "保修说明", "9 折优惠"]
+    for title in titles:
+        PhrasingFactory(title=title, section=section)
+    html = agent_client.get(section.url).content.decode()
+    positions = [html.index(f">{title}<") for title in titles]
+    shown = [title for _, title in sorted(zip(positions, titles, strict=True))]
+    assert shown == sorted(titles) == ["9 折优惠", "ABC 客户", "abc 客户", "保修说明", "安装预约", "退货话术"]
