@@ -195,6 +195,11 @@ class LRUCache(GenerationalCache):
         with self._lock:
             return iter(list(self._entries))
 
+    def __contains__(self, key):
+        """Whether ``key`` is kept (as of the last check of the generation)."""
+        with self._lock:
+            return key in self._entries
+
 
 class SharedValue(GenerationalCache):
     """One value for the whole process, loaded on first use and again after ``invalidate`` (connect it
