@@ -211,6 +211,8 @@ def main():
         print("    worker idle     {:7.1f} {:7.1f} {:7.1f}".format(*idle))
         if pid in memory_loaded:
             print("    worker loaded   {:7.1f} {:7.1f} {:7.1f}".format(*memory_loaded[pid]))
+    total_pss = master_memory[1] + sum(pss for _rss, pss, _uss in memory_loaded.values())
+    print(f"    all processes' PSS (the memory the server takes): {total_pss:.0f} MB")
     per_move = cpu * 1000 / max(moves, 1)
     top_rss = max(rss for rss, _pss, _uss in memory_loaded.values())
     ok = not results.errors and not lost and not doubled

@@ -238,7 +238,9 @@ def check_events(db_path, results, started_after):
     rows = connection.execute(
         "SELECT e.run_id, e.seq, e.step_key FROM procedures_runevent e "
         "JOIN procedures_procedurerun r ON r.id = e.run_id "
-        "WHERE e.action NOT IN ('rule', 'outcome') AND r.started_at >= ? AND r.ref = 'bench'",
+        # rules, outcomes and a sub-procedure's return to its calling step are the engine's own events
+        "WHERE e.action NOT IN ('rule', 'outcome') AND e.kind != 'subprocedure' "
+        "AND r.started_at >= ? AND r.ref = 'bench'",
         (started_after,),
     ).fetchall()
     duplicates = connection.execute(
