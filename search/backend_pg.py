@@ -64,6 +64,7 @@ __all__ = ["CallbookPgSearchBackend", "SearchBackend"]
 # tsvector limits: positions run to 16383, a lexeme keeps at most 256 of them.
 MAX_POSITION = 16383
 MAX_POSITIONS_PER_LEXEME = 255
+MAX_LEXEME_BYTES = 900_000
 FIELD_GAP = 2  # positions left between fields (no phrase spans two fields)
 # Queries are cut like the Whoosh backend's.
 MAX_QUERY_WORDS = 32
@@ -75,6 +76,8 @@ MAX_TITLE_TEXT = 2000
 # Entry counts behind the ranking's inverse document frequencies, per process: (count, when) by
 # (database, column, tsquery).
 COUNT_TTL = 60.0
+# A word in this share of the entries or more is ranked without the index (see ``ranked``).
+COMMON_SHARE = 0.3
 MAX_CACHED_COUNTS = 20000
 _counts = {}
 
@@ -105,6 +108,7 @@ class _VectorBuilder:
         self.lexemes = {}  # lexeme -> [ "12A", ... ]
         self.bare = set()  # lexemes without positions (pinyin keys)
         self.next_position = 1
+        self.size = 0  # bytes of the lexemes' text (a tsvector holds at most 1 MB of it)
 
     def add_text(self, text, label, qualifier=None):
         toks = tokenize(text)
@@ -116,13 +120,20 @@ class _VectorBuilder:
             position = min(base + tok.pos, MAX_POSITION)
             last = max(last, tok.pos)
             lexeme = f"{qualifier}:{tok.text}" if qualifier else tok.text
-            found = self.lexemes.setdefault(lexeme, [])
+            found = self.lexemes.get(lexeme)
+            if found is None:
+                size = len(lexeme.encode())
+                if self.size + size > MAX_LEXEME_BYTES:
+                    continue  # a very long document: its rarest late words are left out
+                self.size += size
+                found = self.lexemes[lexeme] = []
             if len(found) < MAX_POSITIONS_PER_LEXEME:
                 found.append(f"{position}{label}")
         self.next_position = min(base + last + 1 + FIELD_GAP, MAX_POSITION)
 
     def add_bare(self, lexeme):
-        if lexeme and lexeme not in self.lexemes:
+        if lexeme and lexeme not in self.lexemes and self.size + len(lexeme) <= MAX_LEXEME_BYTES:
+            self.size += len(lexeme)
             self.bare.add(lexeme)
 
     def literal(self):
@@ -674,13 +685,24 @@ class CallbookPgQueryCompiler(PostgresSearchQueryCompiler):
         inner_sql, inner_params = self.queryset.order_by().values_list("pk").query.sql_with_params()
         content_types = list(get_descendants_content_types_pks(self.queryset.model))
         table = IndexEntry._meta.db_table
-        sql = (
-            f"SELECT u.pk, s.score FROM (SELECT e.object_id, {columns(score_sql)} AS score"  # noqa: S608
-            f" FROM {table} e WHERE e.content_type_id = ANY(%s) AND {columns(match_sql)} OFFSET 0) s"
-            f" JOIN ({inner_sql}) u(pk) ON s.object_id = u.pk::text"
-            " ORDER BY s.score DESC, u.pk DESC"
-        )
-        params = [*score_params, content_types, *match_params, *inner_params]
+        if column == "body" and self._common(node, alias, backend):
+            # Words in most entries: every entry is read anyway (a sequential scan), so rank each once
+            # and keep those that score, rather than read each vector twice (match, then rank).
+            sql = (
+                f"SELECT u.pk, s.score FROM (SELECT e.object_id, {columns(score_sql)} AS score"  # noqa: S608
+                f" FROM {table} e WHERE e.content_type_id = ANY(%s) OFFSET 0) s"
+                f" JOIN ({inner_sql}) u(pk) ON s.object_id = u.pk::text WHERE s.score > 0"
+                " ORDER BY s.score DESC, u.pk DESC"
+            )
+            params = [*score_params, content_types, *inner_params]
+        else:
+            sql = (
+                f"SELECT u.pk, s.score FROM (SELECT e.object_id, {columns(score_sql)} AS score"  # noqa: S608
+                f" FROM {table} e WHERE e.content_type_id = ANY(%s) AND {columns(match_sql)} OFFSET 0) s"
+                f" JOIN ({inner_sql}) u(pk) ON s.object_id = u.pk::text"
+                " ORDER BY s.score DESC, u.pk DESC"
+            )
+            params = [*score_params, content_types, *match_params, *inner_params]
         if stop is not None:
             sql += " LIMIT %s"
             params.append(max(stop - (start or 0), 0))
@@ -690,6 +712,25 @@ class CallbookPgQueryCompiler(PostgresSearchQueryCompiler):
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return [(pk, float(score or 0.0)) for pk, score in cursor.fetchall()]
+
+    def _common(self, node, alias, backend):
+        """Whether ``node`` is one plain word (or an ``Or`` of them: its synonyms, a lone character and
+        the words it starts) in at least ``COMMON_SHARE`` of the entries; where it is, an entry matches
+        exactly when it scores above 0. Counts from the ones ``document_frequencies`` just made, else
+        counted (and remembered)."""
+        leaves = node.children if isinstance(node, _Or) else [node]
+        if backend is None or not all(isinstance(leaf, _Leaf) and leaf.single for leaf in leaves):
+            return False
+        now = time.monotonic()
+        counts = {}
+        for tsq in [None, *(leaf.tsq for leaf in leaves)]:
+            cached = _counts.get((alias, "body", tsq))
+            if cached is None or now - cached[1] >= COUNT_TTL:
+                counts = backend.count_matches([leaf.tsq for leaf in leaves])
+                break
+            counts[tsq] = cached[0]
+        total = counts.get(None) or 0
+        return total > 0 and sum(counts.get(leaf.tsq, 0) for leaf in leaves) >= COMMON_SHARE * total
 
 
 class CallbookPgAutocompleteQueryCompiler(CallbookPgQueryCompiler, PostgresAutocompleteQueryCompiler):

@@ -150,3 +150,17 @@ def test_unpublishing_and_deleting_remove_the_entry(pg_search, kb):
     refund = kb["refund"]
     refund.delete()
     assert pg_search.document_frequencies(["原路"])["原路"] == 0
+
+
+def test_a_word_in_most_entries_is_ranked_without_the_index(pg_search, kb):
+    # 流程 in most entries: ranked in one pass over them (``ranked``), still only the entries with it,
+    # a title with it above a body with it.
+    in_body = [article(kb["section"], f"工单说明{n}", summary="按流程办理。") for n in range(4)]
+    in_title = article(kb["section"], "报修流程", summary="报修后两小时内上门。")
+    refresh_index()
+    total = pg_search.count_matches([])[None]
+    assert pg_search.document_frequencies(["流程"])["流程"] >= 0.3 * total
+    found = [page.pk for page in ArticlePage.objects.live().search("流程")]
+    assert set(found) == {kb["complaint"].pk, in_title.pk, *(page.pk for page in in_body)}
+    assert found.index(in_title.pk) < min(found.index(page.pk) for page in in_body)
+    assert Page.objects.live().search("流程")[:2].count() == 2
