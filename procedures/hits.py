@@ -2,6 +2,7 @@
 
 from django.utils.html import strip_tags
 
+from search.results import best_anchor
 from zhtext import fold
 
 
@@ -20,20 +21,23 @@ def step_text(step):
     return "\n".join(part for part in parts if part)
 
 
+def step_anchor_texts(page):
+    """``("#step-<key>", folded text)`` of each keyed step: what a search scores to pick the step to link
+    (search remembers them per publication: decoding the steps resolves their phrasings)."""
+    pairs = []
+    for step in page.step_dicts():
+        if not step.get("key"):
+            continue
+        # Scenarios (客户情绪激动时) say when a phrasing fits: they point at the step too.
+        scenarios = " ".join(phrasing.get("scenario") or "" for phrasing in step.get("phrasings", []))
+        pairs.append((f"#step-{step['key']}", fold(f"{step_text(step)}\n{scenarios}")))
+    return pairs
+
+
 def step_anchor(page, terms):
     """``#step-<key>`` of the procedure step that matches the query best, or ``""``.
 
     A step scores the total length of the distinct query terms in its text, so a step saying 物流单称重
     beats one that only says 物流; the first step wins a tie.
     """
-    best_key, best_score = None, 0
-    for step in page.step_dicts():
-        if not step.get("key"):
-            continue
-        # Scenarios (客户情绪激动时) say when a phrasing fits: they point at the step too.
-        scenarios = " ".join(phrasing.get("scenario") or "" for phrasing in step.get("phrasings", []))
-        text = fold(f"{step_text(step)}\n{scenarios}")
-        score = sum(len(term) for term in terms if term in text)
-        if score > best_score:
-            best_key, best_score = step["key"], score
-    return f"#step-{best_key}" if best_key else ""
+    return best_anchor(step_anchor_texts(page), terms)

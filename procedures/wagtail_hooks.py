@@ -11,7 +11,7 @@ from wagtail.admin.utils import get_valid_next_url_from_request
 from wagtail.models import Page
 
 from . import admin_views, demo, interchange_views
-from .hits import step_anchor
+from .hits import step_anchor, step_anchor_texts
 from .models import ProcedurePage, ProcedureRun
 from .reports import report_viewsets
 
@@ -87,6 +87,7 @@ def procedure_search_kind():
         "model": ProcedurePage,
         "order": 10,
         "anchor": step_anchor,
+        "anchor_texts": step_anchor_texts,
     }
 
 

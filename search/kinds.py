@@ -11,7 +11,10 @@ Three shapes are understood, told apart by the model's Wagtail base class:
 
 - a **page** model: live pages of that class the request may see (page view restrictions apply). The
   hit links to the page, plus ``anchor(page, terms)`` when given (e.g. a procedure step's
-  ``#step-<key>``). Its snippet is the text of its search fields.
+  ``#step-<key>``). A kind that gives ``anchor_texts(page)`` too (``(anchor, folded text)`` pairs)
+  has them remembered per publication with the snippet text, and the anchor picked from them
+  (``search.results.best_anchor``) rather than ``anchor`` called for every hit shown. Its snippet is
+  the text of its search fields.
 - a **document** model: collection view restrictions apply; the hit links to the file and its snippet
   is ``text(document)`` (e.g. the extracted text).
 - anything else (a snippet): ``queryset()`` (default: every row) gives the searchable rows; the hit's
@@ -60,6 +63,7 @@ class SearchKind:
     url: Callable | None = None
     text: Callable | None = None
     anchor: Callable | None = None
+    anchor_texts: Callable | None = None
 
     @property
     def is_page(self):

@@ -475,8 +475,43 @@ def page_text(page, dependencies=None):
     return page_texts.get_or_compute(key, lambda: searchable_text(page))
 
 
-def load_objects(hits):
-    """Load the object of each hit that has none yet (pages as their specific class): one query per class."""
+def page_anchor_texts(kind, page, dependencies=None):
+    """``kind.anchor_texts(page)``, remembered like ``page_text`` (a procedure's steps are decoded and
+    folded once per publication, not for every search that shows it)."""
+    if getattr(page, "last_published_at", None) is None:
+        return kind.anchor_texts(page)
+    if dependencies is None:
+        dependencies = text_dependencies_version()
+    key = (
+        "anchors",
+        type(page).__name__,
+        page.pk,
+        page.last_published_at,
+        page.live_revision_id,
+        dependencies,
+    )
+    return page_texts.get_or_compute(key, lambda: tuple(kind.anchor_texts(page)))
+
+
+def best_anchor(anchor_texts, terms):
+    """The anchor of ``(anchor, folded text)`` pairs whose text holds the most of the query: the total
+    length of the distinct ``terms`` found in it (物流单称重 beats 物流), the first on a tie; ``""`` when
+    none holds any."""
+    best, best_score = "", 0
+    for anchor, text in anchor_texts:
+        score = sum(len(term) for term in terms if term in text)
+        if score > best_score:
+            best, best_score = anchor, score
+    return best
+
+
+def load_objects(hits, kept_texts=None):
+    """Load the object of each hit that has none yet (pages as their specific class): one query per class.
+
+    ``kept_texts`` (``dependencies`` of ``text_dependencies_version``, from ``describe_all``): a page whose
+    snippet text (and anchors) are kept in ``page_texts`` is loaded without the fields of its own class
+    (its body is not needed to describe it); the others in full.
+    """
     by_model = {}
     for hit in hits:
         unloaded = hit.obj is None or type(hit.obj) is Page
@@ -485,18 +520,45 @@ def load_objects(hits):
     loaded = {}
     for model, pks in by_model.items():
         queryset = model._default_manager.filter(pk__in=pks)
-        for obj in queryset.specific() if model is Page else queryset:
+        if model is Page:
+            queryset = queryset.specific()
+        elif kept_texts is not None and issubclass(model, Page):
+            own = [f.attname for f in model._meta.local_concrete_fields if not f.primary_key]
+            queryset = queryset.defer(*own)
+        for obj in queryset:
             loaded[model, obj.pk] = obj
+    if kept_texts is not None:
+        _load_untold(loaded, kept_texts)
     for hit in hits:
         hit.obj = loaded.get((hit.model or Page, hit.pk), hit.obj)
     return hits
 
 
+def _load_untold(loaded, dependencies):
+    """Pages loaded without their own fields whose snippet text or anchors are not kept (published since,
+    or never shown in this process): loaded again in full, one query per class."""
+    with_anchors = {kind.model for kind in kinds.all_kinds() if kind.anchor_texts is not None}
+    untold = {}
+    for (model, pk), obj in loaded.items():
+        if not obj.get_deferred_fields():
+            continue
+        key = (type(obj).__name__, obj.pk, obj.last_published_at, obj.live_revision_id, dependencies)
+        kept = obj.last_published_at is not None and key in page_texts
+        if kept and model in with_anchors:
+            kept = ("anchors", *key) in page_texts
+        if not kept:
+            untold.setdefault(model, set()).add(pk)
+    for model, pks in untold.items():
+        for obj in model._default_manager.filter(pk__in=pks):
+            loaded[model, obj.pk] = obj
+
+
 def describe_all(hits, request, terms):
     """``describe`` every hit of a results page, loading their objects in bulk first."""
-    hits = load_objects(list(hits))
+    hits = list(hits)
     shown = {kinds.get_kind(hit.kind) for hit in hits}
     dependencies = text_dependencies_version() if any(k is not None and k.is_page for k in shown) else None
+    hits = load_objects(hits, kept_texts=dependencies)
     for hit in hits:
         describe(hit, request, terms, dependencies)
     return hits
@@ -524,7 +586,9 @@ def describe(hit, request, terms, dependencies=None):
         hit.obj = page
         hit.url = page.get_url(request) or ""
         text = page_text(page, dependencies)
-        if kind.anchor is not None:
+        if kind.anchor_texts is not None:
+            hit.url += best_anchor(page_anchor_texts(kind, page, dependencies), terms)
+        elif kind.anchor is not None:
             hit.url += kind.anchor(page, terms)
     elif kind.is_document:
         hit.url = hit.obj.url
