@@ -3,8 +3,9 @@ recent updates, an article's breadcrumbs and body (``{% fragment %}`` in ``fragm
 
 A kept part is the same for every reader. Nothing in one depends on the reader's permissions: the menu
 and the home page list only pages without view restrictions (``public()``), and an article's parts are
-rendered inside a page Wagtail has already let the reader see; what varies with the reader (复核完成,
-相关内容, the panels of other apps, the header's links) is rendered on every request. A phrasing's
+rendered inside a page Wagtail has already let the reader see, except 相关内容, which is kept per set
+of view restrictions the reader does not pass (``blocked_paths``); what varies with the reader (复核完成,
+the panels of other apps, the header's links) is rendered on every request. A phrasing's
 system values (工号, 客服姓名, 公司名称) are left as markers and filled per reader
 (``placeholders.fill_deferred``), with the two queries they cost only when the part has any.
 
@@ -22,6 +23,7 @@ import time
 
 from django.contrib.auth import get_user_model
 from django.db.models.signals import post_delete, post_save
+from django.http.request import split_domain_port
 from django.utils import timezone
 from wagtail.models import Page, PageLogEntry, PageViewRestriction, Site
 from wagtail.signals import page_published, page_unpublished, post_page_move
@@ -54,6 +56,51 @@ def render_for_reader(request, name, parts, render):
     if "\ue000" not in html:
         return html
     return placeholders.fill_deferred(html, viewer_values(request), profiles.SYSTEM_PLACEHOLDERS)
+
+
+def blocked_paths(request):
+    """Paths of the pages (and their subtrees) whose view restriction ``request`` does not pass: the
+    restrictions are kept like a part, checked against the reader once per request. A part that lists
+    pages some readers may not see is kept per this tuple."""
+    if not hasattr(request, "_callbook_blocked_paths"):
+        restrictions = get_or_render(
+            "restrictions",
+            (),
+            lambda: list(PageViewRestriction.objects.select_related("page").prefetch_related("groups")),
+        )
+        request._callbook_blocked_paths = tuple(
+            r.page.path for r in restrictions if not r.accept_request(request)
+        )
+    return request._callbook_blocked_paths
+
+
+def site_for_request(request):
+    """Wagtail's ``Site.find_for_request``, with the site's row kept per host and port: Wagtail looks it
+    up with a query on every request (a fresh ``Site`` is made from the kept row each time)."""
+    hostname = split_domain_port(request._get_raw_host())[0]
+    port = request.get_port()
+
+    def find():
+        site = Site._find_for_request(request)
+        return (
+            None
+            if site is None
+            else {f.attname: getattr(site, f.attname) for f in Site._meta.concrete_fields}
+        )
+
+    fields = get_or_render("site", (hostname, port), find)
+    return Site(**fields) if fields is not None else None
+
+
+class KeptSiteMiddleware:
+    """Sets the request's Wagtail site from ``site_for_request`` (``Site.find_for_request`` reads it)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request._wagtail_site = site_for_request(request)
+        return self.get_response(request)
 
 
 def invalidate(**kwargs):

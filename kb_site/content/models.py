@@ -7,6 +7,7 @@ from django.contrib.contenttypes.fields import GenericRelation
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
@@ -189,10 +190,25 @@ class HomePage(Page):
         verbose_name = _("首页")
         verbose_name_plural = _("首页")
 
+    def route(self, request, path_components):
+        """The page at ``path_components`` found by its URL path in one query (Wagtail walks down the tree a
+        level at a time, two queries a level); anything that path does not name exactly (a sub-route, a
+        404) is routed by Wagtail's walk."""
+        if path_components:
+            url_path = self.url_path + "/".join(path_components) + "/"
+            found = Page.objects.filter(url_path=url_path, path__startswith=self.path).specific().first()
+            if found is not None:
+                return found.route(request, [])
+        return super().route(request, path_components)
+
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
-        context["sections"] = SectionPage.objects.live().public().child_of(self).order_by("path")
-        context["recent_pages"] = self.recently_updated(request)
+        # Lazy: ``public()`` reads the view restrictions as soon as it is called, and a kept part of the
+        # page (``kb_site.fragments``) needs neither list.
+        context["sections"] = SimpleLazyObject(
+            lambda: list(SectionPage.objects.live().public().child_of(self).order_by("path"))
+        )
+        context["recent_pages"] = SimpleLazyObject(lambda: list(self.recently_updated(request)))
         context["home_panels"] = self.panels_for(request)
         return context
 
@@ -355,7 +371,8 @@ class ArticlePage(TaggedSearchableMixin, ReviewMixin, Page):
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         context["article_panels"] = self.panels_for(request)
-        context["related_pages"] = self.related_for(request)
+        # Lazy: a kept 相关内容 (``kb_site.fragments``) is not looked up again.
+        context["related_pages"] = SimpleLazyObject(lambda: self.related_for(request))
         return context
 
     def related_for(self, request):

@@ -146,3 +146,28 @@ def test_a_restricted_article_read_by_one_role_is_not_shown_to_another(client, a
     client.force_login(agent)
     response = client.get(page.url)
     assert "主管处理口径" not in response.content.decode()
+
+
+def test_related_content_is_kept_per_set_of_restrictions_the_reader_does_not_pass(
+    client, agent, supervisor, section, article
+):
+    from kb_site.content.models import ArticleRelatedPage
+
+    leads = publish(ArticlePageFactory(parent=section, title="主管处理口径", slug="leads-only"))
+    restriction = PageViewRestriction.objects.create(page=leads, restriction_type=PageViewRestriction.GROUPS)
+    restriction.groups.add(Group.objects.get(name="主管"))
+    open_one = publish(ArticlePageFactory(parent=section, title="错货处理规范", slug="wrong-item"))
+    article.related_pages = [ArticleRelatedPage(page=leads), ArticleRelatedPage(page=open_one)]
+    publish(article)
+
+    client.force_login(supervisor)
+    html = html_of(client, article.url)
+    assert "主管处理口径" in html and "错货处理规范" in html
+    client.force_login(agent)
+    for _ in range(2):  # rendered for the agent, then kept for the agent
+        html = html_of(client, article.url)
+        assert "主管处理口径" not in html and "错货处理规范" in html
+    client.force_login(supervisor)
+    assert "主管处理口径" in html_of(client, article.url)
+    open_one.unpublish()
+    assert "错货处理规范" not in html_of(client, article.url)
