@@ -1,5 +1,6 @@
 """Template context shared by every front-end page: the section navigation and the user menu's links."""
 
+from django.db.models import Count, Q
 from django.urls import reverse_lazy
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
@@ -34,9 +35,13 @@ def header_links(user):
         links.append({"label": _("内容反馈"), "url": reverse_lazy("feedback:list")})
     if health.can_view(user):
         links.append({"label": _("内容健康"), "url": reverse_lazy("health")})
-    if PathAssignment.objects.filter(user=user).exists():
+    # Whether I am a trainee or a mentor of anyone: one query for both.
+    assigned = PathAssignment.objects.filter(Q(user=user) | Q(mentor=user)).aggregate(
+        trainee=Count("pk", filter=Q(user=user)), mentor=Count("pk", filter=Q(mentor=user))
+    )
+    if assigned["trainee"]:
         links.append({"label": _("我的培训"), "url": reverse_lazy("training:home")})
-    if user.has_perm("training.view_all_training") or PathAssignment.objects.filter(mentor=user).exists():
+    if user.has_perm("training.view_all_training") or assigned["mentor"]:
         links.append({"label": _("培训看板"), "url": reverse_lazy("training:dashboard")})
     unread = inbox.unread_count(user)
     links.append(

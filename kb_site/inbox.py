@@ -26,10 +26,10 @@ FOLLOWUP, FEEDBACK = "followup", "feedback"
 
 def unread_count(user):
     """Unread notices of both kinds (the bell's number)."""
-    return (
-        Notice.objects.filter(user=user, read_at__isnull=True).count()
-        + FeedbackNotice.objects.filter(user=user, read_at__isnull=True).count()
-    )
+    # One query for both tables (every page's header shows it).
+    followup = Notice.objects.filter(user=user, read_at__isnull=True).order_by().values("pk")
+    feedback = FeedbackNotice.objects.filter(user=user, read_at__isnull=True).order_by().values("pk")
+    return followup.union(feedback, all=True).count()
 
 
 def _followup_row(notice):
