@@ -4,20 +4,27 @@ Serves bakerydemo (from ``../shared/anchors/``, in a Python 3.12 virtualenv the 
 cache directory) and Callbook (bench/serving.py's production-like settings, the demo loaded, the
 Whoosh search backend) with gunicorn, 3 sync workers each, SQLite, and loads each page with
 ``wrk -t2 -c20 -d20s`` in alternating rounds: bakerydemo, then Callbook, page by page, four rounds.
-Callbook's pages need a logged-in agent: wrk sends the agent's session cookie.
+Callbook's pages need a logged-in agent: wrk sends the agent's session cookie, and a Lua script counts
+every response that is not a 200 (a login redirect must not pass for a fast page).
 
     .venv/bin/python bench/pages.py [--rounds 4] [--duration 20] [--cache-dir var/bench]
+                                    [--callbook-dir DIR] [--pages home article search]
 
 Pages: home (``/`` each), an article against a blog post, search (``/search/?q=投诉`` against
-``/search/?q=bread``). Prints requests per second per round and the median of the rounds, the ratio
-Callbook / bakerydemo per page, and each server's per-worker RSS after the load (``ps``).
+``/search/?q=bread``). Prints per round and as medians: requests per second, the ratio Callbook /
+bakerydemo, and the workers' CPU milliseconds per request (``/proc``, user + system, over the wrk run).
+On a machine other work keeps busy the CPU per request is the steadier figure: requests per second
+follow whatever share of the cores each server got during its 20 seconds. Then each server's
+per-worker RSS after the load (``ps``).
 
 Target (issue 14): Callbook ≥ 3× bakerydemo's requests per second on all three pages.
 
 Needs ``wrk`` (Debian: ``apt-get install -y wrk``) and Python 3.12 (``--python312``; pyenv's by
 default). Bakerydemo's ``requirements/base.txt`` is installed with whitenoise and gunicorn (what its
-production settings use here); its database and static files are made once and kept in the cache
-directory.
+production settings use here; the S3, Elasticsearch and Redis parts of its production requirements are
+off without their environment variables); its database and static files are made once and kept in the
+cache directory. ``--callbook-dir``: Callbook's database and index are kept there and reused next time
+(migrate, load_demo and the index take minutes).
 """
 
 import argparse
@@ -32,6 +39,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 from urllib.parse import quote
 
@@ -108,19 +116,28 @@ def setup_bakerydemo(cache, python312):
     return source, venv
 
 
-def setup_callbook(var_dir):
+def callbook_env(var_dir):
     env = bench_env(var_dir)
     settings_dir = Path(var_dir) / "settings"
     (settings_dir / "pages_settings.py").write_text(
         PAGES_SETTINGS.format(index=str(Path(var_dir) / "search-index")), encoding="utf-8"
     )
     env["DJANGO_SETTINGS_MODULE"] = "pages_settings"
+    return env
+
+
+def find_article(env):
+    output = manage(env, "shell", "-c", FIND_ARTICLE.format(title=ARTICLE_TITLE), capture=True)
+    return next(line.split()[1] for line in output.splitlines() if line.startswith("ARTICLE"))
+
+
+def setup_callbook(var_dir):
+    env = callbook_env(var_dir)
     started = time.monotonic()
     manage(env, "migrate", "--noinput", "-v0")
     manage(env, "load_demo", "--demo-users")
     manage(env, "rebuild_modelsearch_index", "-v0")
-    output = manage(env, "shell", "-c", FIND_ARTICLE.format(title=ARTICLE_TITLE), capture=True)
-    article = next(line.split()[1] for line in output.splitlines() if line.startswith("ARTICLE"))
+    article = find_article(env)
     print(f"callbook: migrate + demo + index in {time.monotonic() - started:.0f}s; article {article}")
     return env, article
 
@@ -171,19 +188,56 @@ def worker_rss(master):
 
 
 REQUESTS = re.compile(r"Requests/sec:\s+([\d.]+)")
-ERRORS = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)|Socket errors:.*")
+COMPLETED = re.compile(r"(\d+) requests in")
+NOT_OK = re.compile(r"^not 200: (\d+)$", re.M)
+SOCKET_ERRORS = re.compile(r"Socket errors:.*")
+# Counts every response that is not a 200 (wrk itself only counts 4xx and 5xx: a login redirect would
+# pass for a fast page).
+STATUS_SCRIPT = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) not_ok = 0 end
+function response(status, headers, body) if status ~= 200 then not_ok = not_ok + 1 end end
+function done(summary, latency, requests)
+  local total = 0
+  for _, thread in ipairs(threads) do total = total + thread:get("not_ok") end
+  io.write(string.format("not 200: %d\\n", total))
+end
+"""
 
 
-def run_wrk(url, duration, cookie=None):
-    """Requests per second wrk measured on ``url``; raises if any response was not 2xx/3xx."""
-    command = ["wrk", "-t2", "-c20", f"-d{duration}s", "--latency"]
+def run_wrk(url, duration, script, cookie=None):
+    """Requests per second wrk measured on ``url``; raises if any response was not a 200."""
+    command = ["wrk", "-t2", "-c20", f"-d{duration}s", "--timeout", "30s", "-s", str(script)]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    errors = [match.group(0) for match in ERRORS.finditer(output)]
-    if errors:
-        raise RuntimeError(f"wrk on {url}: {'; '.join(errors)}\n{output}")
-    return float(REQUESTS.search(output).group(1))
+    not_ok = int(NOT_OK.search(output).group(1))
+    if not_ok:
+        raise RuntimeError(f"wrk on {url}: {not_ok} responses were not 200\n{output}")
+    if errors := SOCKET_ERRORS.search(output):
+        print(f"  {url}: {errors.group(0)}", flush=True)
+    return float(REQUESTS.search(output).group(1)), int(COMPLETED.search(output).group(1))
+
+
+def worker_cpu(master):
+    """CPU seconds the master's workers have used so far (user + system)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    output = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True, text=True
+    ).stdout
+    total = 0.0
+    for pid in output.split():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+def load(url, duration, script, master, cookie=None):
+    """(requests per second, worker CPU milliseconds per request) of a wrk run on ``url``."""
+    before = worker_cpu(master)
+    rate, completed = run_wrk(url, duration, script, cookie)
+    return rate, (worker_cpu(master) - before) * 1000 / completed
 
 
 def check_page(base, path, session, marker=None):
@@ -201,6 +255,10 @@ def main():
     parser.add_argument("--cache-dir", type=Path, default=BASE_DIR / "var" / "bench")
     parser.add_argument("--python312", default=PYTHON312)
     parser.add_argument("--pages", nargs="*", default=[label for label, *_ in PAGES])
+    parser.add_argument(
+        "--callbook-dir",
+        help="keep Callbook's database and index here and reuse them on the next run (default: a temporary one)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y wrk (Debian) or https://github.com/wg/wrk")
@@ -210,8 +268,16 @@ def main():
         )
 
     source, venv = setup_bakerydemo(args.cache_dir.resolve() / "bakerydemo", args.python312)
-    with tempfile.TemporaryDirectory(prefix="callbook-pages-") as var_dir:
-        env, article = setup_callbook(var_dir)
+    with tempfile.TemporaryDirectory(prefix="callbook-pages-") as scratch:
+        script = Path(scratch) / "status.lua"
+        script.write_text(STATUS_SCRIPT, encoding="utf-8")
+        var_dir = args.callbook_dir or scratch
+        if args.callbook_dir and (Path(var_dir) / "bench.sqlite3").exists():
+            env, article = callbook_env(var_dir), None
+            article = find_article(env)
+        else:
+            Path(var_dir).mkdir(parents=True, exist_ok=True)
+            env, article = setup_callbook(var_dir)
         pages = [(label, bakery, ours or article) for label, bakery, ours in PAGES if label in args.pages]
         baker_env = bakerydemo_env(args.cache_dir.resolve() / "bakerydemo")
         with (
@@ -225,20 +291,22 @@ def main():
             ),
         ):
             session = login(base, "agent", "callbook-agent")
-            cookie = f"sessionid={session.cookies['sessionid']}"
+            cookie = "; ".join(f"{name}={value}" for name, value in session.cookies.items())
             for _label, bakery_path, path in pages:
                 check_page(bakery_base, bakery_path, None)
                 check_page(base, path, session)
-            rates = {(label, site): [] for label, *_ in pages for site in ("bakerydemo", "callbook")}
+            rates, cpu = defaultdict(list), defaultdict(list)
             for round_number in range(1, args.rounds + 1):
                 for label, bakery_path, path in pages:
-                    bakery = run_wrk(bakery_base + bakery_path, args.duration)
-                    ours = run_wrk(base + path, args.duration, cookie)
+                    bakery, bakery_cpu = load(bakery_base + bakery_path, args.duration, script, bakery_pid)
+                    ours, our_cpu = load(base + path, args.duration, script, pid, cookie)
                     rates[label, "bakerydemo"].append(bakery)
                     rates[label, "callbook"].append(ours)
+                    cpu[label, "bakerydemo"].append(bakery_cpu)
+                    cpu[label, "callbook"].append(our_cpu)
                     print(
-                        f"round {round_number} {label:8} bakerydemo {bakery:8.1f}  callbook {ours:8.1f}  "
-                        f"{ours / bakery:5.2f}x",
+                        f"round {round_number} {label:8} bakerydemo {bakery:8.1f} req/s {bakery_cpu:6.1f} ms  "
+                        f"callbook {ours:8.1f} req/s {our_cpu:6.1f} ms  {ours / bakery:5.2f}x",
                         flush=True,
                     )
             rss = {"bakerydemo": worker_rss(bakery_pid), "callbook": worker_rss(pid)}
@@ -247,17 +315,23 @@ def main():
     print(
         f"wrk -t2 -c20 -d{args.duration}s, {args.rounds} alternating rounds, gunicorn {WORKERS} sync workers each"
     )
-    print(f"load average at the end: {os.getloadavg()[0]:.2f} (1 min)")
+    print(f"load average at the end: {' '.join(f'{value:.1f}' for value in os.getloadavg())}")
     print()
-    print("| page | bakerydemo req/s | Callbook req/s | Callbook / bakerydemo |")
-    print("| --- | ---: | ---: | ---: |")
+    print(
+        "| page | bakerydemo req/s | Callbook req/s | Callbook / bakerydemo (rounds) "
+        "| worker CPU per request, bakerydemo / Callbook | bakerydemo / Callbook CPU |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for label, bakery_path, path in pages:
         bakery = statistics.median(rates[label, "bakerydemo"])
         ours = statistics.median(rates[label, "callbook"])
         ratios = [o / b for o, b in zip(rates[label, "callbook"], rates[label, "bakerydemo"], strict=True)]
+        bakery_cpu = statistics.median(cpu[label, "bakerydemo"])
+        our_cpu = statistics.median(cpu[label, "callbook"])
         print(
-            f"| {label} (`{path}` vs `{bakery_path}`) | {bakery:.0f} | {ours:.0f} | "
-            f"{ours / bakery:.2f}× (rounds {min(ratios):.2f}–{max(ratios):.2f}) |"
+            f"| {label} (`{path}` vs `{bakery_path}`) | {bakery:.1f} | {ours:.1f} | "
+            f"{ours / bakery:.2f}× ({min(ratios):.2f}–{max(ratios):.2f}) | "
+            f"{bakery_cpu:.1f} / {our_cpu:.1f} ms | {bakery_cpu / our_cpu:.2f}× |"
         )
     print()
     for site, values in rss.items():
