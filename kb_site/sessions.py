@@ -8,6 +8,9 @@ deletes from, so logout ends the session at once for every worker (``tests/site/
 Where several app servers share the database (``CALLBOOK_CACHE=database``), sessions are read through
 that shared cache instead. Signed-cookie sessions were the other choice: no storage at all, but a copy
 of the cookie would still log in after its user logged out.
+
+Session rows deleted straight from the database (not through logout) stay in the cache until they
+expire; to end someone's sessions, change their password or deactivate them, which every request checks.
 """
 
 import functools

@@ -79,9 +79,9 @@ def test_a_deactivated_user_is_logged_out(agent):
     assert not sees_page(client)
 
 
-def test_a_session_removed_from_the_database_is_gone(agent):
-    """What ``clearsessions`` or an administrator deleting sessions does reaches the cache too: the
-    cached copy is only trusted while its row could still exist (same expiry)."""
+def test_logout_removes_the_cached_copy(agent):
+    """The shared cache holds a session until logout deletes it there and in the database (an expired
+    one, which ``clearsessions`` removes from the database, expires in the cache at the same time)."""
     client = logged_in(agent.username)
     key = client.cookies["sessionid"].value
     assert session_cache().get("callbook.sessions." + key) is not None
