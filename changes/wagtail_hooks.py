@@ -31,6 +31,8 @@ def record_view_and_show_notices(page, request, serve_args, serve_kwargs):
     ):
         return None
     notices.record_view(user, page)
+    if not notices.may_have_pending(user, page):
+        return None
     notice = notices.pending_notices(user, page).first()
     if notice is None:
         return None

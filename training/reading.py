@@ -44,11 +44,13 @@ def _read_rows(user, page_id=None):
     return rows
 
 
-def requirements(user, page):
-    """The minimum seconds and the check question ids this trainee's paths ask for this article."""
+def requirements(user, page, rows=None):
+    """The minimum seconds and the check question ids this trainee's paths ask for this article
+    (``rows``: the user's reading items of it, when already read)."""
     minimums = []
     question_ids = []
-    rows = list(_read_rows(user, page.pk).select_related("assignment__path"))
+    if rows is None:
+        rows = _path_rows(user, page)
     for row in rows:
         for item in row.assignment.path.items():
             if item.id != row.item_id:
@@ -62,6 +64,10 @@ def requirements(user, page):
                     question_ids.append(qid)
     minimum = max(minimums) if minimums else progress.training_settings().min_read_seconds
     return minimum, question_ids[:3], bool(rows)
+
+
+def _path_rows(user, page):
+    return list(_read_rows(user, page.pk).select_related("assignment__path"))
 
 
 def check_questions(question_ids):
@@ -98,10 +104,11 @@ def is_current(confirmed_revision_id, live_revision_id, substantive_revision_id)
 
 def confirm_state(user, page):
     """What the confirm box shows for ``user`` on ``page``, or None when it has nothing to show."""
-    minimum, question_ids, in_path = requirements(user, page)
+    rows = _path_rows(user, page)
     confirmations = list(ReadConfirmation.objects.filter(user=user, page=page).order_by("-confirmed_at"))
-    if not in_path and not confirmations:
-        return None
+    if not rows and not confirmations:
+        return None  # before reading the training settings: most readers have nothing to confirm
+    minimum, question_ids, _in_path = requirements(user, page, rows)
     live = page.live_revision_id
     substantive = substantive_revisions([page.pk]).get(page.pk)
     current = next((c for c in confirmations if is_current(c.revision_id, live, substantive)), None)

@@ -94,3 +94,31 @@ def test_days_counted_before_times_were_kept_show_their_day(client, trainer, kb)
         response = client.get(url, {"export": "csv"})
         body = b"".join(response.streaming_content).decode("utf-8-sig")
         assert f"{query}," in body and f",{day.isoformat()}" in body
+
+
+def test_searches_of_a_day_are_each_counted_with_the_last_ones_time(agent_client, kb):
+    """The second and later searches of a query on a day take the short path; the first one of the next
+    local day and a day counted by Wagtail's own ``add_hit`` (no time kept yet) take the long one."""
+    first = datetime.datetime(2026, 11, 29, 17, 30, 5, tzinfo=datetime.UTC)  # 11-30 01:30 local
+    for minutes in (0, 1, 2):
+        with mock.patch(
+            "django.utils.timezone.now", return_value=first + datetime.timedelta(minutes=minutes)
+        ):
+            agent_client.get("/search/", {"q": "投诉"})
+    with mock.patch("django.utils.timezone.now", return_value=first + datetime.timedelta(days=1)):
+        agent_client.get("/search/", {"q": "投诉"})
+    Query.get("退款").add_hit(date=datetime.date(2026, 11, 30))
+    with mock.patch("django.utils.timezone.now", return_value=first):
+        agent_client.get("/search/", {"q": "退款"})
+        agent_client.get("/search/", {"q": "退款"})
+
+    rows = {
+        (row.query.query_string, row.date): (row.hits, timezone.localtime(row.last_search.searched_at))
+        for row in QueryDailyHits.objects.select_related("query", "last_search")
+    }
+    local = timezone.get_current_timezone()
+    assert rows == {
+        ("投诉", datetime.date(2026, 11, 30)): (3, datetime.datetime(2026, 11, 30, 1, 32, 5, tzinfo=local)),
+        ("投诉", datetime.date(2026, 12, 1)): (1, datetime.datetime(2026, 12, 1, 1, 30, 5, tzinfo=local)),
+        ("退款", datetime.date(2026, 11, 30)): (3, datetime.datetime(2026, 11, 30, 1, 30, 5, tzinfo=local)),
+    }

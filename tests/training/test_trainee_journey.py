@@ -4,6 +4,8 @@ tasks, manual status changes, scored practice against a card and the licence to 
 import time
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -98,6 +100,21 @@ def test_article_shows_the_confirm_box_only_to_trainees_with_it_in_their_path(
     client.force_login(newhire)
     html = client.get(article.url).content.decode()
     assert 'id="read-confirm"' in html and "至少 20 秒" in html and "js/training.js" in html
+
+
+def test_a_reader_with_nothing_to_confirm_pays_no_settings_query_and_one_who_confirmed_sees_it(
+    client, agent, article
+):
+    client.force_login(agent)
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(article.url).content.decode()
+    assert "read-confirm" not in html
+    assert not [q for q in queries.captured_queries if "training_trainingsettings" in q["sql"]]
+
+    # A confirmation without a path still shows the box (the settings' minimum then applies).
+    ReadConfirmation.objects.create(user=agent, page=article, revision_id=article.live_revision_id)
+    html = client.get(article.url).content.decode()
+    assert 'id="read-confirm"' in html and "确认阅读了当前版本" in html
 
 
 def test_confirming_too_soon_or_without_scrolling_records_nothing(client, newhire, article, read_path):
