@@ -6,7 +6,7 @@ slot right after the link, and is sent from there.
 """
 
 from django import template
-from django.template.loader import render_to_string
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -30,6 +30,6 @@ def feedback_link(context, page_id, block="", phrasing="", step="", run="", phra
         "phrasing_index": "" if phrasing_index in ("", None) else phrasing_index,
     }
     url = reverse("feedback:new") + "?" + urlencode({k: v for k, v in query.items() if v != ""})
-    return render_to_string(
-        "feedback/includes/link.html", {"url": url, "label": label or _("反馈")}, request=request
-    )
+    # A plain context: the link needs no context processor, and a request context would run them all once per
+    # link (a run's step shows several).
+    return get_template("feedback/includes/link.html").render({"url": url, "label": label or _("反馈")})

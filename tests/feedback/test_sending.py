@@ -21,7 +21,12 @@ def test_an_article_block_has_a_feedback_link_and_the_form_opens_in_place(client
     login(client, agent)
     page = client.get(article.url).content.decode()
     paragraph, phrasing_block = block_ids(article)
-    assert f"{NEW}?page={article.pk}&amp;block={paragraph}" in page
+    url = f"{NEW}?page={article.pk}&amp;block={paragraph}"
+    assert (
+        f'<span class="feedback-action"><a class="feedback-link" href="{url}" hx-get="{url}" '
+        'hx-target="next .feedback-slot" hx-swap="innerHTML" title="告诉负责人这里有错误、过时或不清楚">反馈</a>'
+        '</span><div class="feedback-slot" aria-live="polite"></div>'
+    ) in page
     assert "反馈这句话术" in page
     response = client.get(NEW, {"page": article.pk, "block": paragraph}, HTTP_HX_REQUEST="true")
     body = response.content.decode()
