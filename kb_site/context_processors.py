@@ -1,10 +1,6 @@
 """Template context shared by every front-end page: the section navigation and the user menu's links."""
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
-from django.core.cache import cache
 from django.db import connection
-from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.urls import reverse_lazy
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
@@ -16,56 +12,10 @@ from followups.choices import OPEN_STATUSES
 from followups.models import FollowUp, Notice
 from kb_site import fragments, health
 from kb_site.content.models import SectionPage
-from search.caches import forget_now_and_after_commit, generations
 from training.models import PathAssignment
 
 # The user menu's links: the site knows every app, so this is where they meet.
 HEADER_LINKS = [{"label": _("我的流程记录"), "url": reverse_lazy("procedures:my_runs")}]
-
-# Which of the menu's links a user's permissions show, kept in Django's cache per user: reading the
-# permissions was most of the header's cost, on every page (a run's step page needs them for nothing
-# else). A new version of HEADER_ROLES (``search.caches.generations``) when a user, group or permission
-# row, a user's groups or permissions, or a group's permissions change; other processes without a shared
-# cache catch up after ROLES_SECONDS. The links only show the way: each view checks the permission itself.
-HEADER_ROLES = "header_roles"
-ROLES_SECONDS = 60
-generations.register(HEADER_ROLES)
-
-
-def header_roles(user):
-    """``(works follow-ups, handles feedback, sees 内容健康, sees every trainee's training)`` for ``user``."""
-    key = f"callbook:header_roles:{user.pk}:{generations.current(HEADER_ROLES)}"
-    roles = cache.get(key)
-    if roles is None:
-        roles = (
-            followup_panels.may_use(user),
-            user.has_perm("feedback.handle_feedback"),
-            health.can_view(user),
-            user.has_perm("training.view_all_training"),
-        )
-        cache.set(key, roles, ROLES_SECONDS)
-    return roles
-
-
-def _roles_changed(sender, update_fields=None, **kwargs):
-    if sender is get_user_model() and update_fields and set(update_fields) <= {"last_login"}:
-        return  # a login
-    forget_now_and_after_commit(lambda: generations.bump(HEADER_ROLES))
-
-
-def connect_signals():
-    User = get_user_model()
-    for model in (User, Group, Permission):
-        post_save.connect(
-            _roles_changed, sender=model, dispatch_uid=f"callbook-header-roles-save-{model.__name__}"
-        )
-        post_delete.connect(
-            _roles_changed, sender=model, dispatch_uid=f"callbook-header-roles-delete-{model.__name__}"
-        )
-    for through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
-        m2m_changed.connect(
-            _roles_changed, sender=through, dispatch_uid=f"callbook-header-roles-{through.__name__}"
-        )
 
 
 def header_counts(user, due):
@@ -104,7 +54,7 @@ def header_links(user):
     (the site-wide inbox, with my unread notices of every app) for everyone; 我的反馈, and 内容反馈 for
     those who handle it, and 内容健康 (what to fix next) for them too."""
     links = list(HEADER_LINKS)
-    works_followups, handles_feedback, sees_health, sees_all_training = header_roles(user)
+    works_followups = followup_panels.may_use(user)
     due, trainee, mentor, unread = header_counts(user, works_followups)
     if works_followups:
         links.append(
@@ -115,13 +65,13 @@ def header_links(user):
             }
         )
     links.append({"label": _("我的反馈"), "url": reverse_lazy("feedback:mine")})
-    if handles_feedback:
+    if user.has_perm("feedback.handle_feedback"):
         links.append({"label": _("内容反馈"), "url": reverse_lazy("feedback:list")})
-    if sees_health:
+    if health.can_view(user):
         links.append({"label": _("内容健康"), "url": reverse_lazy("health")})
     if trainee:
         links.append({"label": _("我的培训"), "url": reverse_lazy("training:home")})
-    if sees_all_training or mentor:
+    if user.has_perm("training.view_all_training") or mentor:
         links.append({"label": _("培训看板"), "url": reverse_lazy("training:dashboard")})
     links.append(
         {
