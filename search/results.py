@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Max
+from django.db import connection
 from django.db.models.signals import post_delete, post_save
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -453,15 +453,24 @@ def text_dependencies_version():
     page's text depends on them as well as on its own publication.
     """
     version = []
-    for model in kinds.text_dependencies():
-        names = {f.name for f in model._meta.get_fields()}
-        aggregates = {"count": Count("pk")}
-        if "latest_revision" in names:
-            aggregates["revision"] = Max("latest_revision_id")
-        if "last_published_at" in names:
-            aggregates["published"] = Max("last_published_at")
-        version.append(tuple(model._default_manager.aggregate(**aggregates).values()))
+    with connection.cursor() as cursor:
+        for model in kinds.text_dependencies():
+            cursor.execute(_dependency_sql(model))
+            version.append(tuple(cursor.fetchone()))
     return tuple(version)
+
+
+@functools.cache
+def _dependency_sql(model):
+    """The row count and newest revision / publication of ``model``'s table, written out once (every
+    search that shows a page asks it)."""
+    names = {f.name for f in model._meta.get_fields()}
+    columns = ["COUNT(*)"]
+    if "latest_revision" in names:
+        columns.append(f"MAX({model._meta.get_field('latest_revision').column})")
+    if "last_published_at" in names:
+        columns.append(f"MAX({model._meta.get_field('last_published_at').column})")
+    return f"SELECT {', '.join(columns)} FROM {model._meta.db_table}"
 
 
 def page_text(page, dependencies=None):
