@@ -10,6 +10,7 @@ class SiteConfig(AppConfig):
     verbose_name = _("Callbook 站点")
 
     def ready(self):
-        from kb_site import fragments
+        from kb_site import context_processors, fragments
 
         fragments.connect_signals()
+        context_processors.connect_signals()

@@ -1,6 +1,10 @@
 """Template context shared by every front-end page: the section navigation and the user menu's links."""
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
 from django.db import connection
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.urls import reverse_lazy
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
@@ -12,10 +16,58 @@ from followups.choices import OPEN_STATUSES
 from followups.models import FollowUp, Notice
 from kb_site import fragments, health
 from kb_site.content.models import SectionPage
+from search.caches import forget_now_and_after_commit, generations
 from training.models import PathAssignment
 
 # The user menu's links: the site knows every app, so this is where they meet.
 HEADER_LINKS = [{"label": _("我的流程记录"), "url": reverse_lazy("procedures:my_runs")}]
+
+# Which of the menu's links a user's permissions show, kept in Django's cache per user: reading the
+# permissions was most of the header's cost, on every page (a run's step page needs them for nothing
+# else). A new version of HEADER_ROLES (``search.caches.generations``) when a user, group or permission
+# row, a user's groups or permissions, or a group's permissions change; other processes without a shared
+# cache catch up after ROLES_SECONDS. The links only show the way: each view checks the permission itself.
+HEADER_ROLES = "header_roles"
+ROLES_SECONDS = 60
+generations.register(HEADER_ROLES)
+
+
+def header_roles(user):
+    """``(works follow-ups, handles feedback, sees 内容健康, sees every trainee's training, may open the
+    admin)`` for ``user``."""
+    key = f"callbook:header_roles:{user.pk}:{generations.current(HEADER_ROLES)}"
+    roles = cache.get(key)
+    if roles is None:
+        roles = (
+            followup_panels.may_use(user),
+            user.has_perm("feedback.handle_feedback"),
+            health.can_view(user),
+            user.has_perm("training.view_all_training"),
+            user.has_perm("wagtailadmin.access_admin"),
+        )
+        cache.set(key, roles, ROLES_SECONDS)
+    return roles
+
+
+def _roles_changed(sender, update_fields=None, **kwargs):
+    if sender is get_user_model() and update_fields and set(update_fields) <= {"last_login"}:
+        return  # a login
+    forget_now_and_after_commit(lambda: generations.bump(HEADER_ROLES))
+
+
+def connect_signals():
+    User = get_user_model()
+    for model in (User, Group, Permission):
+        post_save.connect(
+            _roles_changed, sender=model, dispatch_uid=f"callbook-header-roles-save-{model.__name__}"
+        )
+        post_delete.connect(
+            _roles_changed, sender=model, dispatch_uid=f"callbook-header-roles-delete-{model.__name__}"
+        )
+    for through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
+        m2m_changed.connect(
+            _roles_changed, sender=through, dispatch_uid=f"callbook-header-roles-{through.__name__}"
+        )
 
 
 def header_counts(user, due):
@@ -54,7 +106,7 @@ def header_links(user):
     (the site-wide inbox, with my unread notices of every app) for everyone; 我的反馈, and 内容反馈 for
     those who handle it, and 内容健康 (what to fix next) for them too."""
     links = list(HEADER_LINKS)
-    works_followups = followup_panels.may_use(user)
+    works_followups, handles_feedback, sees_health, sees_all_training, _admin = header_roles(user)
     due, trainee, mentor, unread = header_counts(user, works_followups)
     if works_followups:
         links.append(
@@ -65,13 +117,13 @@ def header_links(user):
             }
         )
     links.append({"label": _("我的反馈"), "url": reverse_lazy("feedback:mine")})
-    if user.has_perm("feedback.handle_feedback"):
+    if handles_feedback:
         links.append({"label": _("内容反馈"), "url": reverse_lazy("feedback:list")})
-    if health.can_view(user):
+    if sees_health:
         links.append({"label": _("内容健康"), "url": reverse_lazy("health")})
     if trainee:
         links.append({"label": _("我的培训"), "url": reverse_lazy("training:home")})
-    if user.has_perm("training.view_all_training") or mentor:
+    if sees_all_training or mentor:
         links.append({"label": _("培训看板"), "url": reverse_lazy("training:dashboard")})
     links.append(
         {
@@ -91,10 +143,10 @@ def section_links(site, request):
 
 
 def navigation(request):
-    if request.path.startswith("/admin/") or not getattr(request, "user", None):
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
-    if not request.user.is_authenticated:
-        return {}
+    if request.path.startswith("/admin/"):
+        return {"may_access_admin": True}  # a page previewed in the admin: Wagtail's user bar checks itself
 
     def sections():
         site = Site.find_for_request(request)
@@ -107,4 +159,6 @@ def navigation(request):
     return {
         "nav_sections": SimpleLazyObject(sections),
         "header_links": SimpleLazyObject(lambda: header_links(request.user)),
+        # the 管理后台 link and Wagtail's user bar (which reads the permissions again only when shown)
+        "may_access_admin": SimpleLazyObject(lambda: header_roles(request.user)[4]),
     }
