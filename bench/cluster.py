@@ -20,7 +20,8 @@ action taken; nothing else is logged for the agents' runs, and no run's sequence
 Targets: move p95 ≤ 100 ms, 0 errors, 0 lost or doubled events, a page published on one server found by
 search on the other within 2 s. Latency is measured by the client (request sent → response read); the
 server-side column is gunicorn's own request time (access log ``%(D)s``), which excludes queueing in the
-listen backlog and the client's own scheduling.
+listen backlog and the client's own scheduling. Figures, and what 500 agents do to this 2-CPU machine:
+README, "Two app servers on one PostgreSQL".
 """
 
 import argparse
