@@ -65,8 +65,9 @@ test: install-dev ## Lint, check the import contracts and migrations, and run th
 test-suite: install-dev ## Run the whole test suite alone, on SQLite or on the database DATABASE_URL names
 	$(BIN)/pytest -n auto --dist loadscope -m "not transactional" $(PYTEST_ARGS)
 	@# Tests on a transactional database (the browser tests, the worker, migrations) empty every table for
-	@# whatever runs after them on the same process: they get a run of their own (tests/conftest.py marks them).
-	$(BIN)/pytest -m transactional $(PYTEST_ARGS)
+	@# whatever runs after them on the same process: they get a run of their own (tests/conftest.py marks them),
+	@# on as many processes, each with a database of its own.
+	$(BIN)/pytest -n auto --dist loadfile -m transactional $(PYTEST_ARGS)
 
 test-postgres: install-dev ## Run the whole test suite on a throwaway PostgreSQL cluster (needs Debian's postgresql)
 	.ci/with-postgres $(MAKE) --no-print-directory test-suite
