@@ -46,7 +46,7 @@ import psycopg
 import requests
 from serving import BASE_DIR, PYTHON, bench_env, gunicorn, login, manage, percentile, postgres
 
-from procedures import PASSWORD, Agent
+from procedures import MAKE_AGENTS, PASSWORD, Agent
 
 # Server-side times: method, path, status and microseconds of every request, one line each.
 ACCESS_FORMAT = "%(m)s %(U)s %(s)s %(D)s"
@@ -65,22 +65,14 @@ DATABASES = {{"default": dj_database_url.parse({url!r}, conn_max_age=60)}}
 WAGTAILSEARCH_BACKENDS = {search}
 """
 
-SETUP = """
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+# bench/procedures.py's agents, and the first section (where the publisher adds articles).
+SETUP = (
+    MAKE_AGENTS
+    + """
 from kb_site.content.models import SectionPage
-from procedures.models import ProcedurePage
-group = Group.objects.get(name="坐席")
-User = get_user_model()
-for number in range({count}):
-    user, created = User.objects.get_or_create(username=f"bench{{number}}")
-    user.set_password({password!r})
-    user.save()
-    user.groups.add(group)
-for page in ProcedurePage.objects.live():
-    print("PROCEDURE", page.pk, page.url)
 print("SECTION", SectionPage.objects.live().order_by("path").first().pk)
 """
+)
 
 PUBLISHER = ("supervisor", "callbook-supervisor")  # a demo user (load_demo --demo-users) who may publish
 

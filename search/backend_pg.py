@@ -55,7 +55,7 @@ from modelsearch.index import AutocompleteField, RelatedFields, SearchField
 from modelsearch.query import And, Boost, Fuzzy, MatchAll, Not, Or, Phrase, PlainText
 from modelsearch.utils import get_content_type_pk, get_descendants_content_types_pks
 
-from search.backend.documents import flatten_text
+from search.backend.documents import flatten_text, related_objects
 from search.backend.query import MinimumMatch
 from zhtext import has_cjk, normalize, pinyin_keys, query_words, tokenize
 
@@ -144,19 +144,6 @@ class _VectorBuilder:
         return " ".join(parts)
 
 
-def _related_objects(field, obj):
-    from django.db.models import Manager
-
-    sub = field.get_value(obj)
-    if sub is None:
-        return []
-    if isinstance(sub, Manager):
-        return list(sub.all())
-    if callable(sub):
-        sub = sub()
-    return [] if sub is None else [sub]
-
-
 def object_texts(obj):
     """``(search, autocomplete)``: ``[(field path, boost, text)]`` of ``obj``'s SearchFields and
     ``[(field path, text)]`` of its AutocompleteFields, RelatedFields walked (boosts multiplied)."""
@@ -165,7 +152,7 @@ def object_texts(obj):
     def walk(target, fields, prefix, boost):
         for field in fields:
             if isinstance(field, RelatedFields):
-                for sub in _related_objects(field, target):
+                for sub in related_objects(field, target):
                     walk(sub, field.fields, prefix + field.field_name + "__", boost)
             elif isinstance(field, SearchField):
                 text = flatten_text(field.get_value(target))

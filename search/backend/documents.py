@@ -169,7 +169,7 @@ def flatten_text(value, sep="\n"):
     return force_str(value)
 
 
-def _related_objects(field, obj):
+def related_objects(field, obj):
     sub = field.get_value(obj)
     if sub is None:
         return []
@@ -203,7 +203,7 @@ def build_document(obj):
     def walk(target, target_model, fields, prefix, top_level):
         for field in fields:
             if isinstance(field, RelatedFields):
-                for sub_obj in _related_objects(field, target):
+                for sub_obj in related_objects(field, target):
                     walk(sub_obj, type(sub_obj), field.fields, prefix + field.field_name + "__", False)
             elif isinstance(field, SearchField):
                 text = flatten_text(field.get_value(target))
