@@ -44,7 +44,7 @@ from pathlib import Path
 
 import psycopg
 import requests
-from serving import BASE_DIR, PYTHON, bench_env, gunicorn, login, manage, percentile, postgres
+from serving import BASE_DIR, PYTHON, bench_env, gunicorn, login, manage, percentile, postgres, stop
 
 from procedures import MAKE_AGENTS, PASSWORD, Agent
 
@@ -126,12 +126,7 @@ def task_worker(env, interval, log_path):
         try:
             yield worker
         finally:
-            worker.terminate()
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait(10)
+            stop(worker)
 
 
 # --- agents --------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import requests
-from serving import BASE_DIR, bench_env, free_port, login, manage
+from serving import BASE_DIR, bench_env, free_port, login, manage, stop
 
 ANCHOR = BASE_DIR.parent / "shared" / "anchors" / "bakerydemo-8e2b625.tar.gz"
 PYTHON312 = "/root/.pyenv/versions/3.12.1/bin/python"
@@ -171,12 +171,7 @@ def serve(gunicorn, app, env, cwd, probe):
             raise RuntimeError(f"{app} did not answer on {base}")
         yield base, server.pid
     finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
+        stop(server)
 
 
 def worker_rss(master):

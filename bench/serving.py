@@ -145,6 +145,16 @@ def percentile(values, fraction):
     return ordered[max(int(round(fraction * len(ordered) + 0.5)) - 1, 0)] if ordered else float("nan")
 
 
+def stop(process):
+    """Ask a server or worker process to stop; kill it if it has not within 30 s."""
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
 @contextlib.contextmanager
 def gunicorn(env, *, workers, threads=None, options=(), log_file=None):
     """Serve the site with gunicorn on a free port of 127.0.0.1 (``threads``: gthread workers) and yield
@@ -166,12 +176,7 @@ def gunicorn(env, *, workers, threads=None, options=(), log_file=None):
                 time.sleep(0.5)
         yield base
     finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
+        stop(server)
 
 
 def login(base, username, password):
