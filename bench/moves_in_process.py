@@ -27,6 +27,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("database", help="a demo database to copy")
     parser.add_argument("--moves", type=int, default=200)
+    parser.add_argument("--profile", metavar="FILE", help="write cProfile statistics of the measured moves to FILE")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="callbook-inprocess-") as var:
         shutil.copyfile(args.database, Path(var) / "bench.sqlite3")
@@ -40,10 +41,10 @@ def main():
         import django
 
         django.setup()
-        print(measure(args.moves))
+        print(measure(args.moves, args.profile))
 
 
-def measure(count):
+def measure(count, profile=None):
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.test import Client
@@ -82,18 +83,29 @@ def measure(count):
     agent.session = Session()
     agent.session.request("GET", "/")
     done, measured, cpu = 0, 0, 0.0
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
     while measured < count:
         run_id, path = agent.start_procedure()
         while measured < count:
+            if profiler and done >= 20:
+                profiler.enable()
             started = time.process_time()
             moved = agent.move(run_id, path)
             elapsed = time.process_time() - started
+            if profiler:
+                profiler.disable()
             if not moved:
                 break
             done += 1
             if done > 20:
                 measured += 1
                 cpu += elapsed
+    if profiler:
+        profiler.dump_stats(profile)
     return (
         f"{TREE}: {measured} moves, {cpu / measured * 1000:.1f} ms CPU a move (load {os.getloadavg()[0]:.1f})"
     )

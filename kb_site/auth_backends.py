@@ -2,11 +2,14 @@
 
 Every front-end page checks a few permissions (the header's links, ``perms`` in templates); the first
 check reads them all for the request. Django reads the user's own and their groups' permissions in two
-queries; here one ``UNION`` reads both. Same result, still read once per request (``_perm_cache``).
+queries; here one ``UNION`` reads both. Same result, still read once per request (``_perm_cache``). The session's
+user is read in a statement written out once (``get_user``).
 """
 
-from django.contrib.auth import backends
+from django.contrib.auth import backends, get_user_model
 from django.contrib.auth.models import Permission
+
+from procedures.statements import Rows
 
 
 class ModelBackend(backends.ModelBackend):
@@ -20,3 +23,13 @@ class ModelBackend(backends.ModelBackend):
         groups = Permission.objects.filter(group__user=user_obj).values_list(*columns).order_by()
         user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in own.union(groups)}
         return user_obj._perm_cache
+
+    def get_user(self, user_id):
+        """The session's user, read on every request in a statement written out once
+        (``procedures.statements``) rather than built by the ORM each time; as Django's: None for a user
+        gone or inactive."""
+        user = _USER.first(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
+
+_USER = Rows(get_user_model(), (get_user_model()._meta.pk.name,))

@@ -26,6 +26,7 @@ from .models import ProcedurePage, ProcedureRun, current_procedure
 from .runs import MoveRejected, continued_run, lost_race, record_move, run_summary_text, start_run
 from .screen_cache import agent_values
 from .signals import BEFORE_START_RUN, MAY_VIEW_RUN, RUN_JSON_EXTRA, RUN_SUMMARY_PANEL
+from .statements import Rows
 from .text import fill_rich_text, speech_values, spoken_values
 
 # A run screen is for the call in progress: no section menu beside it (it would also cost a
@@ -33,12 +34,17 @@ from .text import fill_rich_text, speech_values, spoken_values
 RUN_SCREEN = {"nav_sections": None}
 
 
+# The agent's own run, read on every step page and every move (locked for a move): written out once
+# (``procedures.statements``), as the ORM's ``get(pk=..., user=...)`` would read it.
+OWN_RUN = Rows(ProcedureRun, ("id", "user"))
+OWN_RUN_LOCKED = Rows(ProcedureRun, ("id", "user"), for_update=True)
+
+
 def _own_run(request, run_id, lock=False):
-    runs = ProcedureRun.objects.select_for_update() if lock else ProcedureRun.objects
-    try:
-        return runs.get(pk=run_id, user=request.user)
-    except ProcedureRun.DoesNotExist:
-        raise Http404(_("没有找到这次流程运行。")) from None
+    run = (OWN_RUN_LOCKED if lock else OWN_RUN).first(run_id, request.user.pk)
+    if run is None:
+        raise Http404(_("没有找到这次流程运行。"))
+    return run
 
 
 class StartRunView(View):

@@ -40,6 +40,7 @@ from wagtail.models import Revision
 
 from .. import engine
 from ..choices import EventAction, RunStatus, StepKind
+from ..statements import Rows
 from .pages import ProcedurePage, procedure_for_revision
 
 __all__ = [
@@ -194,8 +195,13 @@ class ProcedureRun(models.Model):
 
     @cached_property
     def logged_events(self):
-        """Every event of the run, oldest first: read once per request by whatever shows them."""
-        return list(self.events.order_by("seq"))
+        """Every event of the run, oldest first: read once per request by whatever shows them (in a
+        statement written out once, ``procedures.statements``: every step page reads them)."""
+        events = RUN_EVENTS.all(self.pk, using=self._state.db or DEFAULT_DB_ALIAS)
+        run_field = RunEvent._meta.get_field("run")
+        for event in events:
+            run_field.set_cached_value(event, self)  # as ``self.events`` does: ``event.run`` is this run
+        return events
 
     def visited_steps(self):
         """The keys of the steps the run went through, in order, Back undone, the step it is at (or
@@ -357,6 +363,10 @@ class RunEvent(models.Model):
     @property
     def inputs_text(self):
         return engine.inputs_text(self.inputs)
+
+
+# A run's events, oldest first (``ProcedureRun.logged_events``).
+RUN_EVENTS = Rows(RunEvent, ("run",), order_by=("seq",))
 
 
 @contextlib.contextmanager

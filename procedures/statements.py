@@ -1,0 +1,81 @@
+"""Reads a move makes on every request, written out once per process instead of built by the ORM.
+
+A move (the POST of the step form and the GET of the next step page) reads the run twice, its events
+and the user's row each request: small statements SQLite answers in microseconds, while building and
+compiling a queryset for each (``filter()``, ``Query.add_q``, ``SQLCompiler.as_sql``) cost more than
+running it (issue 14, measured with py-spy). ``Rows`` writes the SELECT from the model's fields once per
+database connection vendor, prepares the parameters and converts the values as the ORM does (each
+field's ``get_db_prep_value``; the backend's and the field's converters), and builds the instances with
+``Model.from_db``: the same objects the ORM would give, signals included.
+"""
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+
+class Rows:
+    """``model``'s rows (every concrete field) where each of ``where`` (field names) equals a value,
+    ordered by ``order_by`` (field names), locked with ``FOR UPDATE`` when ``for_update`` and the
+    database has it (SQLite locks by its IMMEDIATE transactions instead)."""
+
+    def __init__(self, model, where, order_by=(), for_update=False):
+        self.model = model
+        self.where = [model._meta.get_field(name) for name in where]
+        self.order_by = [model._meta.get_field(name) for name in order_by]
+        self.for_update = for_update
+        self._prepared = {}  # vendor → (sql, converters)
+
+    def _prepare(self, connection):
+        if connection.vendor not in self._prepared:
+            meta = self.model._meta
+            quote = connection.ops.quote_name
+            table = quote(meta.db_table)
+
+            def column(field):
+                return f"{table}.{quote(field.column)}"
+
+            fields = meta.concrete_fields
+            sql = f"SELECT {', '.join(column(f) for f in fields)} FROM {table} WHERE " + " AND ".join(
+                f"{column(field)} = %s" for field in self.where
+            )
+            if self.order_by:
+                sql += f" ORDER BY {', '.join(f'{column(field)} ASC' for field in self.order_by)}"
+            if self.for_update and connection.features.has_select_for_update:
+                sql += " FOR UPDATE"
+            converters = []
+            for index, field in enumerate(fields):
+                expression = field.get_col(meta.db_table)
+                found = connection.ops.get_db_converters(expression) + field.get_db_converters(connection)
+                if found:
+                    converters.append((index, found, expression))
+            self._prepared[connection.vendor] = (sql, converters)
+        return self._prepared[connection.vendor]
+
+    def all(self, *values, using=DEFAULT_DB_ALIAS):
+        """The instances whose ``where`` fields equal ``values``, in order."""
+        connection = connections[using]
+        sql, converters = self._prepare(connection)
+        params = [
+            field.get_db_prep_value(value, connection)
+            for field, value in zip(self.where, values, strict=True)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        model = self.model
+        names = [field.attname for field in model._meta.concrete_fields]
+        found = []
+        for row in rows:
+            if converters:
+                row = list(row)
+                for index, functions, expression in converters:
+                    value = row[index]
+                    for function in functions:
+                        value = function(value, expression, connection)
+                    row[index] = value
+            found.append(model.from_db(using, names, row))
+        return found
+
+    def first(self, *values, using=DEFAULT_DB_ALIAS):
+        """The first instance ``all`` finds, or None."""
+        found = self.all(*values, using=using)
+        return found[0] if found else None
