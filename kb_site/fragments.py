@@ -41,12 +41,16 @@ WATCHED = (PageLogEntry, PageViewRestriction, Phrasing, Site)
 
 # An article's parts are ~20 kB: a few hundred parts are a few MB per process.
 kept = LRUCache(400, name=GENERATION)
+# The results page's hits (~1 kB each, "search-hit"), kept apart: a day's many queries must not push the
+# articles' parts out.
+kept_hits = LRUCache(3000, name=GENERATION + "_hits")
+STORES = {"search-hit": kept_hits}
 
 
 def get_or_render(name, parts, render):
     """The kept part ``name`` for ``parts`` (strings, ids, dates), made by ``render()`` when missing."""
     key = (name, int(time.time() // SECONDS), timezone.localdate(), *parts)
-    return kept.get_or_compute(key, render)
+    return STORES.get(name, kept).get_or_compute(key, render)
 
 
 def render_for_reader(request, name, parts, render):
@@ -106,6 +110,7 @@ class KeptSiteMiddleware:
 def invalidate(**kwargs):
     """Every kept part is stale: forgotten now, and after the commit in every process."""
     kept.invalidate()
+    kept_hits.invalidate()
 
 
 def _on_row_change(sender, update_fields=None, **kwargs):

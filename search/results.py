@@ -23,10 +23,10 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from wagtail.contrib.search_promotions.models import SearchPromotion
 from wagtail.fields import StreamField
-from wagtail.models import Collection, CollectionViewRestriction, Page, PageViewRestriction
+from wagtail.models import Collection, CollectionViewRestriction, Page, PageViewRestriction, Site
 from wagtail.search import index
 from wagtail.search.utils import normalise_query_string
-from wagtail.signals import post_page_move
+from wagtail.signals import page_published, page_unpublished, post_page_move
 
 from search import clicks, coverage, highlight, kinds, reading, synonyms
 from search.backend.documents import flatten_text
@@ -40,7 +40,13 @@ MAX_WIDENED_SHOWN = 6
 # Only what ranking, facets and visibility need; shown hits are loaded in full (``load_objects``).
 PAGE_FIELDS = ("id", "title", "path", "content_type_id")
 DOCUMENT_FIELDS = ("id", "title", "collection_id")
+# What a published row's description follows (``kept_descriptions``): its publication, and a page's URL.
+VERSION_FIELDS = ("last_published_at", "live_revision_id")
+PAGE_ROW_FIELDS = PAGE_FIELDS + ("url_path",) + VERSION_FIELDS
 SNIPPET_LENGTH = 120
+# Kept descriptions are keyed by this time slot too: a change no signal announced to this process (another
+# process's, with the default per-process cache) shows within this many seconds.
+KEEP_SECONDS = 60
 
 
 @dataclass
@@ -61,6 +67,12 @@ class Hit:
     snippet_html: str = ""
     pk: Any = None
     model: Any = None  # the hit's specific class, so ``load_objects`` fetches it in one query per class
+    # What its description follows besides its id (a page's URL path and publication, a snippet's
+    # publication), from the row it was ranked from; ``None``: never kept (documents, promoted results).
+    version: Any = None
+    # Set by ``describe_all`` when the description was kept or may be: the key the results page keeps
+    # the hit's rendered part under (``{% fragment %}``); ``None``: rendered every time.
+    kept_key: Any = None
 
     def __post_init__(self):
         if self.pk is None and self.obj is not None:
@@ -150,6 +162,37 @@ promoted_query_strings = SharedValue(
 page_texts = LRUCache(2048, name="page_texts")
 
 
+class KeptDescriptions(LRUCache):
+    """``LRUCache`` read and written separately: ``describe_all`` looks every shown hit up first, loads
+    the objects of the missing ones in bulk, and keeps what it described."""
+
+    def get(self, key):
+        token = self._stale_generation()
+        with self._lock:
+            if token is not None:
+                self._entries.clear()
+                self._generation = token
+                return None
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key, value):
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+
+# A shown hit's description (URL, highlighted title and snippet, and a snippet's object, which the page
+# shows), per publication, query terms, site and text dependencies (``describe_all``): a hit shown again
+# for the same words is neither loaded nor described again. Forgotten on any change of a page, a
+# registered kind's row, a text dependency or a site (here at once, elsewhere through the generation);
+# the key holds the publication, so a publish never waits for that.
+kept_descriptions = KeptDescriptions(2048, name="described_hits")
+
+
 @functools.cache
 def _caches_for(sender):
     """The shared values a saved or deleted row of ``sender`` makes stale (remembered per model)."""
@@ -161,6 +204,12 @@ def _caches_for(sender):
         stale += (shared_sections,)
     if sender in kinds.text_dependencies():
         stale += (page_texts,)
+    if (
+        issubclass(sender, (Page, Site))
+        or sender in kinds.text_dependencies()
+        or any(issubclass(sender, kind.model) for kind in kinds.all_kinds() if kind.model is not None)
+    ):
+        stale += (kept_descriptions,)
     return stale
 
 
@@ -179,6 +228,11 @@ def connect_signals():
     post_save.connect(_on_row_change, dispatch_uid="callbook-search-caches-save")
     post_delete.connect(_on_row_change, dispatch_uid="callbook-search-caches-delete")
     post_page_move.connect(shared_sections.invalidate, dispatch_uid="callbook-sections-move")
+    for signal in (page_published, page_unpublished, post_page_move):
+        signal.connect(
+            kept_descriptions.invalidate,
+            dispatch_uid=f"callbook-described-hits-{signal.__class__.__name__}-{id(signal)}",
+        )
 
 
 def blocked_page_paths(request):
@@ -231,17 +285,37 @@ def _page_hits(query, blocked, sections):
     if not kinds.page_kinds():
         return []
     hits = []
-    for row, score in _scored_rows(Page.objects.live(), query, PAGE_FIELDS):
+    for row, score in _scored_rows(Page.objects.live(), query, PAGE_ROW_FIELDS):
         model = ContentType.objects.get_for_id(row["content_type_id"]).model_class()
         kind = kinds.page_kind_for_model(model) if model is not None else None
         if kind is None or (blocked and row["path"].startswith(blocked)):
             continue
         section = sections.for_path(row["path"])
-        hits.append(Hit(kind.name, None, row["title"], score, section=section, pk=row["id"], model=model))
+        version = (row["url_path"], row["last_published_at"], row["live_revision_id"])
+        hits.append(
+            Hit(
+                kind.name,
+                None,
+                row["title"],
+                score,
+                section=section,
+                pk=row["id"],
+                model=model,
+                version=version,
+            )
+        )
     return hits
 
 
+@functools.cache
+def _version_fields(model):
+    """``VERSION_FIELDS`` if ``model`` has them (a snippet with drafts and revisions), else ``()``."""
+    names = {f.attname for f in model._meta.concrete_fields}
+    return VERSION_FIELDS if set(VERSION_FIELDS) <= names else ()
+
+
 def _snippet_hits(kind, query, sections):
+    versioned = _version_fields(kind.model)
     return [
         Hit(
             kind.name,
@@ -251,8 +325,9 @@ def _snippet_hits(kind, query, sections):
             section=sections.by_id.get(row[kind.section_field]) if kind.section_field else None,
             pk=row["id"],
             model=kind.model,
+            version=tuple(row[name] for name in versioned) if versioned else None,
         )
-        for row, score in _scored_rows(kind.get_queryset(), query, kind.row_fields)
+        for row, score in _scored_rows(kind.get_queryset(), query, kind.row_fields + versioned)
     ]
 
 
@@ -562,14 +637,66 @@ def _load_untold(loaded, dependencies):
             loaded[model, obj.pk] = obj
 
 
+def _site_key(request):
+    """What a page's URL depends on besides its own URL path: the request's site."""
+    site = Site.find_for_request(request) if request is not None else None
+    if site is None:
+        return None
+    return (site.pk, site.hostname, site.port, site.root_page_id, site.is_default_site)
+
+
+def description_key(hit, terms, dependencies, site):
+    """The key ``hit``'s description is kept under, or ``None`` if it is described every time: a
+    promoted result (its trainer's description, its page loaded already), a kind without publications
+    (documents), a hit ranked without its version (a learned link's)."""
+    if hit.promoted or hit.version is None or hit.pk is None:
+        return None
+    kind = kinds.get_kind(hit.kind)
+    if kind is None:
+        return None
+    section = hit.section
+    return (
+        hit.kind,
+        hit.pk,
+        hit.version,
+        hit.title,
+        (section.pk, section.url_path, section.title) if section is not None else None,
+        terms,
+        dependencies if kind.is_page else None,
+        site,
+        int(time.time() // KEEP_SECONDS),
+    )
+
+
 def describe_all(hits, request, terms):
-    """``describe`` every hit of a results page, loading their objects in bulk first."""
+    """``describe`` every hit of a results page, loading their objects in bulk first.
+
+    A hit described before for the same terms, publication, site and text dependencies takes what was
+    kept (``kept_descriptions``) and is not loaded. Visibility is decided before: only the hits this
+    request may see are ever described, and what is kept does not depend on the reader.
+    """
     hits = list(hits)
     shown = {kinds.get_kind(hit.kind) for hit in hits}
     dependencies = text_dependencies_version() if any(k is not None and k.is_page for k in shown) else None
-    hits = load_objects(hits, kept_texts=dependencies)
+    site = _site_key(request)
+    missing = []
     for hit in hits:
+        hit.kept_key = description_key(hit, terms, dependencies, site)
+        kept = kept_descriptions.get(hit.kept_key) if hit.kept_key is not None else None
+        if kept is None:
+            missing.append(hit)
+            continue
+        obj, hit.url, hit.title_html, hit.snippet_html = kept
+        if hit.obj is None:
+            hit.obj = obj
+    load_objects(missing, kept_texts=dependencies)
+    for hit in missing:
         describe(hit, request, terms, dependencies)
+        if hit.kept_key is not None and hit.obj is not None:
+            # A page is not kept with its description (nothing shows it); a snippet is (the page
+            # shows its fields: a phrasing's card).
+            obj = None if kinds.get_kind(hit.kind).is_page else hit.obj
+            kept_descriptions.put(hit.kept_key, (obj, hit.url, hit.title_html, hit.snippet_html))
     return hits
 
 
