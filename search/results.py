@@ -119,6 +119,7 @@ class Outcome:
     best_coverage: float | None = None
     best_title: str = ""
     reading: Any = None  # ``search.reading.Reading``: the query read as pinyin or a homophone typo
+    dependencies: Any = None  # ``text_dependencies_version()`` when the search started
 
     @property
     def total(self):
@@ -264,20 +265,52 @@ def _run(results, limit=None):
     return scored
 
 
-def _scored_rows(queryset, query, fields, limit=None):
+def _scored_rows(queryset, query, fields, limit=None, load_rows=None):
     """[(row, score)] for the best hits of ``query`` in ``queryset``, best first; rows are dicts of ``fields``.
 
     Ranking and facets need a few columns, not model instances (building 200 pages and phrasings per
     search cost more than the search itself). The Whoosh backend hands over scored primary keys
     (``scored_pks``); with another backend the objects are loaded and their columns read.
+    ``load_rows(pks)``: ``{str(pk): row}`` of the rows of ``queryset`` among ``pks``, instead of the ORM.
     """
     results = queryset.search(query)[: limit or MAX_HITS_PER_KIND]
     scored_pks = getattr(results, "scored_pks", None)
     if scored_pks is None:
         return [({name: getattr(obj, name) for name in fields}, score) for obj, score in _run(results, limit)]
     scored = scored_pks()
-    rows = {str(row["id"]): row for row in queryset.filter(pk__in=[pk for pk, _ in scored]).values(*fields)}
+    if load_rows is not None:
+        rows = load_rows([pk for pk, _ in scored])
+    else:
+        rows = {
+            str(row["id"]): row for row in queryset.filter(pk__in=[pk for pk, _ in scored]).values(*fields)
+        }
     return [(rows[str(pk)], score) for pk, score in scored if str(pk) in rows]
+
+
+@functools.cache
+def _live_page_rows_sql():
+    quote = connection.ops.quote_name
+    columns = {f.attname: f.column for f in Page._meta.concrete_fields}
+    selected = ", ".join(quote(columns[name]) for name in PAGE_ROW_FIELDS)
+    return f"SELECT {selected} FROM {quote(Page._meta.db_table)} WHERE {quote(columns['live'])} AND {quote(columns['id'])} IN "
+
+
+def live_page_rows(pks):
+    """``{str(id): row}`` of the live pages among ``pks``, rows of ``PAGE_ROW_FIELDS``: the statement of
+    ``Page.objects.live().filter(pk__in=pks).values(*PAGE_ROW_FIELDS)`` written out (building it through the
+    ORM cost more than running it). ``last_published_at`` is as the database gives it (only compared)."""
+    ids = []
+    for pk in pks:
+        try:
+            ids.append(int(pk))
+        except (TypeError, ValueError):
+            continue
+    if not ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(_live_page_rows_sql() + "(" + ", ".join(["%s"] * len(ids)) + ")", ids)
+        rows = [dict(zip(PAGE_ROW_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+    return {str(row["id"]): row for row in rows}
 
 
 def _page_hits(query, blocked, sections):
@@ -285,7 +318,7 @@ def _page_hits(query, blocked, sections):
     if not kinds.page_kinds():
         return []
     hits = []
-    for row, score in _scored_rows(Page.objects.live(), query, PAGE_ROW_FIELDS):
+    for row, score in _scored_rows(Page.objects.live(), query, PAGE_ROW_FIELDS, load_rows=live_page_rows):
         model = ContentType.objects.get_for_id(row["content_type_id"]).model_class()
         kind = kinds.page_kind_for_model(model) if model is not None else None
         if kind is None or (blocked and row["path"].startswith(blocked)):
@@ -442,7 +475,8 @@ def search_all(request, text, kind=None, section=None):
     query = plan.query()
     outcome.terms = highlight.query_terms(*plan.terms())
     sections = shared_sections.get()
-    blocked = blocked_page_paths(request)
+    restricted, outcome.dependencies = search_state()
+    blocked = blocked_page_paths(request) if restricted else ()
     hits = []
     if query is not None:
         hits = _collect(query, request, sections, outcome, blocked)
@@ -536,16 +570,40 @@ def text_dependencies_version():
 
 
 @functools.cache
-def _dependency_sql(model):
-    """The row count and newest revision / publication of ``model``'s table, written out once (every
-    search that shows a page asks it)."""
+def _dependency_columns(model):
+    """The row count and newest revision / publication of ``model``'s table, as SQL expressions."""
     names = {f.name for f in model._meta.get_fields()}
     columns = ["COUNT(*)"]
     if "latest_revision" in names:
         columns.append(f"MAX({model._meta.get_field('latest_revision').column})")
     if "last_published_at" in names:
         columns.append(f"MAX({model._meta.get_field('last_published_at').column})")
-    return f"SELECT {', '.join(columns)} FROM {model._meta.db_table}"
+    return tuple(columns)
+
+
+@functools.cache
+def _dependency_sql(model):
+    """``_dependency_columns`` of ``model``'s table in one statement, written out once."""
+    return f"SELECT {', '.join(_dependency_columns(model))} FROM {model._meta.db_table}"
+
+
+def search_state():
+    """``(restricted, dependencies)`` in one statement at the start of a search: whether any page has a
+    view restriction (without any, nobody's view is narrowed: no need to read them), and
+    ``text_dependencies_version()``."""
+    models = kinds.text_dependencies()
+    parts = [f"EXISTS (SELECT 1 FROM {PageViewRestriction._meta.db_table})"]
+    for model in models:
+        parts += [f"(SELECT {column} FROM {model._meta.db_table})" for column in _dependency_columns(model)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts))
+        row = cursor.fetchone()
+    restricted, values, dependencies = bool(row[0]), list(row[1:]), []
+    for model in models:
+        width = len(_dependency_columns(model))
+        dependencies.append(tuple(values[:width]))
+        values = values[width:]
+    return restricted, tuple(dependencies)
 
 
 def page_text(page, dependencies=None):
@@ -668,16 +726,18 @@ def description_key(hit, terms, dependencies, site):
     )
 
 
-def describe_all(hits, request, terms):
+def describe_all(hits, request, terms, dependencies=None):
     """``describe`` every hit of a results page, loading their objects in bulk first.
 
     A hit described before for the same terms, publication, site and text dependencies takes what was
     kept (``kept_descriptions``) and is not loaded. Visibility is decided before: only the hits this
     request may see are ever described, and what is kept does not depend on the reader.
+    ``dependencies``: ``text_dependencies_version()`` if read already (``Outcome.dependencies``).
     """
     hits = list(hits)
     shown = {kinds.get_kind(hit.kind) for hit in hits}
-    dependencies = text_dependencies_version() if any(k is not None and k.is_page for k in shown) else None
+    if dependencies is None and any(k is not None and k.is_page for k in shown):
+        dependencies = text_dependencies_version()
     site = _site_key(request)
     missing = []
     for hit in hits:

@@ -126,7 +126,7 @@ def _run_search(request, per_page=RESULTS_PER_PAGE):
     outcome = results.search_all(request, query, kind=kind, section=section)
     paginator = Paginator(outcome.hits, per_page)
     page = paginator.get_page(page_number)
-    results.describe_all(page.object_list, request, outcome.terms)
+    results.describe_all(page.object_list, request, outcome.terms, outcome.dependencies)
     clicks.attach_open_urls(page.object_list, query, page.start_index())
     if query and page_number == 1 and not kind and not section:
         _record(query, outcome)

@@ -53,6 +53,8 @@ def test_a_repeated_search_loads_no_shown_hit_and_shows_the_same_page(agent_clie
     assert not any("content_articlepage" in sql for sql in again_queries)
     assert not any('"content_phrasing"."text"' in sql for sql in again_queries)
     assert len(again_queries) <= len(first_queries) - 2
+    # No page has a view restriction: the restrictions are not read (one statement says there are none).
+    assert not any('"wagtailcore_pageviewrestriction"."id"' in sql for sql in again_queries)
     body = again.content.decode()
     assert "<mark>投诉</mark>" in body
     assert "/search/open/?" in body  # the click links are made per request
@@ -122,7 +124,9 @@ def test_a_new_view_restriction_applies_at_once(agent_client, kb):
     assert "客户投诉处理流程" in shown(search(agent_client))
 
     restrict_to_group(kb["complaint"], "投诉专员")
-    assert "客户投诉处理流程" not in shown(search(agent_client))
+    response, queries = searched_with_queries(agent_client)
+    assert "客户投诉处理流程" not in shown(response)
+    assert any('"wagtailcore_pageviewrestriction"."id"' in sql for sql in queries)
 
     Group.objects.get(name="投诉专员").user_set.add(agent_client.session["_auth_user_id"])
     assert "客户投诉处理流程" in shown(search(agent_client))
