@@ -69,9 +69,29 @@ class IndexWrite:
         self.using = using
         self.adds = list(adds)  # [(model, pk)]
         self.deletes = list(deletes)  # [pk string]
+        self.later = []  # [(adds, deletes)] of later writes combined into this one (``combined``)
         self.done = False
         self.failed = False
         self.retried = 0  # saved failed writes replayed by this one
+
+    @classmethod
+    def combined(cls, writes):
+        """One write doing what ``writes`` (to one store, oldest first) would do one after the other, in one
+        commit; they are marked done. Their ops keep their order, and the last op for a pk wins."""
+        first = writes[0]
+        write = cls(first.store, first.using, first.adds, first.deletes)
+        write.later = [(later.adds, later.deletes) for later in writes[1:]]
+        for each in writes:
+            each.done = True
+        return write
+
+    def _all(self):
+        """(additions, deletions) of this write and those combined into it."""
+        adds, deletes = list(self.adds), list(self.deletes)
+        for later_adds, later_deletes in self.later:
+            adds.extend(later_adds)
+            deletes.extend(later_deletes)
+        return adds, deletes
 
     @staticmethod
     def _ops(using, adds, deletes):
@@ -132,34 +152,37 @@ class IndexWrite:
                 else:
                     replayed.append(path)
             ops.extend(self._ops(self.using, self.adds, self.deletes))
+            for adds, deletes in self.later:
+                ops.extend(self._ops(self.using, adds, deletes))
             return self._last_op_per_pk(ops)
 
         try:
             self.store.apply(build_ops)
         except Exception:
             self.failed = True
-            if not (self.adds or self.deletes):
+            all_adds, all_deletes = self._all()
+            if not (all_adds or all_deletes):
                 logger.warning(
                     "Search index %s: retrying failed writes failed", self.store.name, exc_info=True
                 )
                 return
-            labelled_adds = [(model_label(model), pk) for model, pk in self.adds]
+            labelled_adds = [(model_label(model), pk) for model, pk in all_adds]
             try:
-                path = self.store.save_retry(self.using, labelled_adds, self.deletes)
+                path = self.store.save_retry(self.using, labelled_adds, all_deletes)
             except Exception:
                 logger.exception(
                     "Search index %s: write of %d additions and %d deletions failed and could not be saved "
                     "for a retry; run `manage.py reconcile_index`",
                     self.store.name,
-                    len(self.adds),
-                    len(self.deletes),
+                    len(all_adds),
+                    len(all_deletes),
                 )
             else:
                 logger.warning(
                     "Search index %s: write of %d additions and %d deletions failed; saved as %s for a retry",
                     self.store.name,
-                    len(self.adds),
-                    len(self.deletes),
+                    len(all_adds),
+                    len(all_deletes),
                     path.name,
                     exc_info=True,
                 )
@@ -250,7 +273,13 @@ def flush_pending_writes():
     """Apply the index writes of this thread still waiting for their transaction to commit.
 
     ``index.refresh()`` calls it, so code inside a transaction (and tests) can see its own writes. Each
-    write runs once: when the transaction commits, it is not applied again.
+    write runs once: when the transaction commits, it is not applied again. The writes waiting for one
+    store are applied together, in one commit (``IndexWrite.combined``): a test or a job that saved ten
+    pages pays for one segment, not ten.
     """
+    by_store = {}
     for write in _pending.all():
-        write()
+        if not write.done:
+            by_store.setdefault((write.store.name, write.using), []).append(write)
+    for writes in by_store.values():
+        (writes[0] if len(writes) == 1 else IndexWrite.combined(writes))()

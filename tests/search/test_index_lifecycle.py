@@ -127,6 +127,28 @@ def test_refresh_skips_the_writes_of_a_rolled_back_savepoint(search_index, on_co
     assert titles(Phrasing.objects.search("保留话术")) == ["保留话术"]
 
 
+def test_refresh_applies_the_pending_writes_of_a_store_in_one_commit_in_their_order(search_index):
+    kept = PhrasingFactory(title="待修订话术", text="稍后修订标题。")
+    dropped = PhrasingFactory(title="待删除话术", text="稍后被删除。")
+    search_index.refresh_indexes()
+    store = search_index.get_index_for_model(Phrasing).store
+    generation = store.open(store.current_generation()).latest_generation()
+
+    # Three writes waiting in this transaction for the same index: an addition, a deletion, an addition.
+    PhrasingFactory(title="新增话术一", text="第一条。")
+    dropped_pk = str(dropped.pk)
+    dropped.delete()
+    kept.title = "待修订话术（修订）"
+    kept.save()
+    search_index.refresh_indexes()
+
+    assert store.open(store.current_generation()).latest_generation() == generation + 1
+    assert dropped_pk not in indexed_pks(search_index, Phrasing)
+    assert titles(Phrasing.objects.search("新增话术一")) == ["新增话术一"]
+    assert titles(Phrasing.objects.search("修订")) == ["待修订话术（修订）"]
+    assert titles(Phrasing.objects.search("待删除")) == []
+
+
 def test_tags_saved_after_the_row_are_indexed(section, search_index, on_commit):
     # ClusterTaggableManager commits tags after the page row (after post_save): the deferred write
     # re-reads the committed state.
