@@ -9,10 +9,11 @@ add its name to ``SYSTEM_PLACEHOLDERS`` and its value to ``system_values``.
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import models
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
+from wagtail.models import Site
 from wagtail.snippets.models import register_snippet
 
 __all__ = ["SYSTEM_PLACEHOLDERS", "AgentProfile", "CompanySettings", "person_name", "system_values"]
@@ -84,19 +85,34 @@ def person_name(user):
 def system_values(user_id, site=None):
     """``{name: value}`` of the system placeholders for one agent; a value not set is left out (a gap).
 
-    Two queries: the user with their profile, and the company settings of ``site`` (the default site
-    when not given).
+    One statement, written out (every search result page and step page showing a phrasing asks it): the
+    user's name, their profile's 工号 and the company name of ``site`` (the default site when not given),
+    as ``select_related("agent_profile")`` on the user and ``CompanySettings`` filtered by site, first by
+    id, would read them.
     """
+    user_model = get_user_model()
+    users = user_model._meta.db_table
+    profiles = AgentProfile._meta.db_table
+    companies = CompanySettings._meta.db_table
+    if site is not None:
+        where, site_param = "site_id = %s", site.pk
+    else:
+        where, site_param = f"site_id IN (SELECT id FROM {Site._meta.db_table} WHERE is_default_site)", None
+    sql = (
+        f"SELECT (SELECT last_name FROM {users} WHERE id = %s), (SELECT first_name FROM {users} WHERE id = %s),"
+        f" (SELECT employee_number FROM {profiles} WHERE user_id = %s),"
+        f" (SELECT company_name FROM {companies} WHERE {where} ORDER BY id LIMIT 1)"
+    )
+    params = [user_id, user_id, user_id] + ([site_param] if site is not None else [])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        last_name, first_name, employee_number, company_name = cursor.fetchone()
     values = {}
-    user = get_user_model().objects.select_related("agent_profile").filter(pk=user_id).first()
-    if user is not None:
-        profile = getattr(user, "agent_profile", None)
-        if profile is not None and profile.employee_number:
-            values[EMPLOYEE_NUMBER] = profile.employee_number
-        if agent_name(user):
-            values[AGENT_NAME] = agent_name(user)
-    where = {"site": site} if site is not None else {"site__is_default_site": True}
-    company_name = CompanySettings.objects.filter(**where).values_list("company_name", flat=True).first()
+    if employee_number:
+        values[EMPLOYEE_NUMBER] = employee_number
+    name = f"{last_name or ''}{first_name or ''}".strip()
+    if name:
+        values[AGENT_NAME] = name
     if company_name:
         values[COMPANY_NAME] = company_name
     return values
