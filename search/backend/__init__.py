@@ -9,6 +9,8 @@ Configure it in ``WAGTAILSEARCH_BACKENDS``::
         "FSYNC": True,                      # fsync a rebuilt generation before swapping it in
         "LIMITMB": 128,                     # Whoosh writer memory for merges of live writes
         "REBUILD_MB": 1024,                 # a rebuild's postings kept in memory (more: more segments)
+        "REBUILD_PROCESSES": 2,             # 2: a forked child writes part of a rebuild (1 on one CPU)
+        "REBUILD_SPLIT_MIN": 5000,          # objects an index needs for the child (one segment more)
         "AUTO_UPDATE": True,
     }
 
@@ -22,6 +24,7 @@ Split by concern, as Whoosh splits itself:
 * ``index``: the index of each root model and its rebuilds (``WhooshIndex``, ``WhooshRebuilder``);
 * ``codec``: how segments are written (Whoosh 3's format, short posting lists in the term table);
 * ``bulk``: the writer of a rebuild (``BulkWriter``: postings in memory, analysis line by line);
+* ``parallel``: a rebuild's second process (``SegmentWorker``: a forked child writing the first documents);
 * ``query``: the query compiler and its matchers;
 * ``results``: hits turned into objects, counts and facets;
 * ``fastscore``: numpy scoring of everyday queries, with Whoosh's own scores.
@@ -63,6 +66,8 @@ class WhooshSearchBackend(BaseSearchBackend):
         self.lock_timeout = float(params.get("LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
         self.limitmb = int(params.get("LIMITMB", 128))
         self.rebuild_mb = int(params.get("REBUILD_MB", 1024))
+        self.rebuild_processes = int(params.get("REBUILD_PROCESSES", 2 if (os.cpu_count() or 1) > 1 else 1))
+        self.rebuild_split_min = int(params.get("REBUILD_SPLIT_MIN", 5000))
         self.fsync = bool(params.get("FSYNC", True))
 
     def get_index_for_model(self, model):

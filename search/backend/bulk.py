@@ -217,10 +217,28 @@ class BulkWriter(SegmentWriter):
         # are still freed by reference counting; only cycles alive now wait until the commit.
         gc.freeze()
 
-    def commit(self, *args, **kwargs):
+    def commit(self, *args, before=(), **kwargs):
+        """Whoosh's commit; ``before``: segments written meanwhile by another process into this index
+        (``search.backend.parallel``), listed before this writer's own."""
         try:
+            if before:
+                self.segments = [*self.segments, *before]
             return super().commit(*args, **kwargs)
         finally:
+            gc.unfreeze()
+
+    def finish_segment(self):
+        """Write this writer's segment and return it (None without documents), without committing a
+        table of contents or releasing a lock: for a writer in a child process, whose parent commits
+        (``search.backend.parallel``)."""
+        self._check_state()
+        try:
+            if self._added:
+                return self._finalize_segment()
+            self._close_segment()
+            return None
+        finally:
+            self.is_closed = True
             gc.unfreeze()
 
     def cancel(self):

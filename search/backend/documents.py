@@ -4,7 +4,8 @@ One document per object: ``pk`` (stored), ``ct`` (the model label and its concre
 catch-all text fields per boost (``x_all``, ``x_b2``, ... like Elasticsearch's ``_all_text_boost_N``; they
 also hold adjacent-word shingles so "these words together" is a term lookup), one text field per
 ``SearchField`` for ``fields=`` searches (``s_<path>``, RelatedFields paths joined with ``__``),
-edge-n-gram fields for ``AutocompleteField`` (``ac__all`` and ``ac_<path>``), one typed field per
+edge-n-gram fields for ``AutocompleteField`` (``ac_<path>``; an autocomplete without ``fields=`` queries
+all of a model's, see ``search.backend.query``: no catch-all copy of them), one typed field per
 ``FilterField`` (``fb_``/``fn_``/``ff_``/``fd_``/``ft_``/``fi_``/``fu_`` + attname) and ``nulls`` listing
 the filter fields whose value is ``None``. The schema uses glob fields, so every model fits without
 changes.
@@ -27,7 +28,6 @@ from search.analysis import AutocompleteAnalyzer, ChineseAnalyzer, ShingleAnalyz
 
 __all__ = [
     "ALL_TEXT",
-    "AUTOCOMPLETE_ALL",
     "SCHEMA_VERSION",
     "Untranslatable",
     "boost_bucket",
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 # Part of every index name (with the analyzer version): a change forces a rebuild.
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"
 
 
 class Untranslatable(Exception):
@@ -140,7 +140,6 @@ def clean_filter_value(kind, value):
 
 
 ALL_TEXT = "x_all"
-AUTOCOMPLETE_ALL = "ac__all"
 
 
 def boost_bucket(boost):
@@ -212,7 +211,6 @@ def build_document(obj):
             elif isinstance(field, AutocompleteField):
                 text = flatten_text(field.get_value(target))
                 texts.setdefault("ac_" + prefix + field.field_name, []).append(text)
-                texts.setdefault(AUTOCOMPLETE_ALL, []).append(text)
             elif isinstance(field, FilterField) and top_level:
                 # Filters through RelatedFields are applied by the ORM (see query.py, _process_lookup).
                 kind = filter_kind(field, target_model)

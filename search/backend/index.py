@@ -17,6 +17,7 @@ from modelsearch.backends.base import BaseIndex
 from search.analysis import ANALYZER_VERSION
 from search.backend.bulk import BulkWriter
 from search.backend.documents import SCHEMA_VERSION, build_document
+from search.backend.parallel import WORKER_SHARE, SegmentWorker
 from search.backend.storage import IndexStore, file_lock
 from search.backend.writing import flush_pending_writes, write_after_commit
 
@@ -68,25 +69,71 @@ class _RebuildIndex(WhooshIndex):
 
     When the writer's postings outgrow its memory budget (``BulkWriter.needs_flush``) it is committed
     and a new one opened: the generation then has several segments, which are not merged (Whoosh's
-    merge would cost more than the whole bulk write)."""
+    merge would cost more than the whole bulk write).
+
+    With ``REBUILD_PROCESSES`` 2 and at least ``REBUILD_SPLIT_MIN`` objects to index, the first
+    ``WORKER_SHARE`` of the documents are written by a forked child (``search.backend.parallel``) while
+    this process builds the next ones: the same index, one more segment."""
 
     def __init__(self, live_index, generation):
         super().__init__(live_index.backend, live_index.root_model)
         self.generation = generation
         self.ix = self.store.open(generation)
         self.writer = self._open_writer()
+        self.models = []
+        self.worker = None
+        self.worker_docs = None  # documents for the worker; None until the first items are added
 
     def _open_writer(self):
         return self.store.open_writer(
             self.ix, writer_class=BulkWriter, flush_mb=self.backend.rebuild_mb, limitmb=self.backend.limitmb
         )
 
+    def add_model(self, model):
+        self.models.append(model)
+
+    def _start_worker(self):
+        self.worker_docs = 0
+        if self.backend.rebuild_processes < 2:
+            return
+        total = sum(model.get_indexed_objects().count() for model in self.models)
+        if total < max(2, self.backend.rebuild_split_min):
+            return
+        self.worker_docs = int(total * WORKER_SHARE)
+        self.worker = SegmentWorker(self.ix, self.backend.rebuild_mb, self.backend.limitmb)
+
     def add_items(self, model, items):
+        if self.worker_docs is None:
+            self._start_worker()
+        worker = self.worker
         for item in items:
-            self.writer.add_document(**build_document(item))
+            doc = build_document(item)
+            if worker is not None and worker.sent < self.worker_docs:
+                worker.add_document(doc)
+                continue
+            self.writer.add_document(**doc)
             if self.writer.needs_flush():
-                self.writer.commit(merge=False)
+                self.commit()
                 self.writer = self._open_writer()
+
+    def commit(self):
+        """Commit the writer, after the worker's segments (the first documents) if there is a worker."""
+        before = ()
+        if self.worker is not None and self.worker.segments is None:
+            try:
+                before = self.worker.finish()
+            except BaseException:
+                self.writer.cancel()
+                raise
+        if before:
+            self.writer.commit(merge=False, before=before)
+        else:
+            self.writer.commit(merge=False)
+
+    def cancel(self):
+        if self.worker is not None:
+            self.worker.cancel()
+        self.writer.cancel()
 
     def delete_item(self, item):
         self.writer.delete_by_term("pk", force_str(item.pk))
@@ -107,7 +154,7 @@ class WhooshRebuilder:
 
     def finish(self):
         store = self.index.store
-        self.rebuild_index.writer.commit(merge=False)
+        self.rebuild_index.commit()
         store.finish_rebuild(self.rebuild_index.generation)
         self.remove_other_versions()
 

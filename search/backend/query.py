@@ -31,7 +31,6 @@ from whoosh.query.compound import DefaultOr
 
 from search.analysis import SHINGLE_JOINER, shingle
 from search.backend.documents import (
-    AUTOCOMPLETE_ALL,
     Untranslatable,
     boost_bucket,
     clean_filter_value,
@@ -57,11 +56,12 @@ MAX_WORD_TOKENS = 16
 
 
 def _model_buckets(model, autocomplete):
-    """{catch-all field name: boost} for the searchable fields of ``model`` (RelatedFields expanded)."""
+    """{catch-all field name: boost} for the searchable fields of ``model`` (RelatedFields expanded).
+
+    Autocomplete has no catch-all field (it would repeat every ``ac_<path>`` field's n-grams, a fifth of
+    the index): its buckets are the model's own ``ac_<path>`` fields."""
     if autocomplete:
-        return (
-            {AUTOCOMPLETE_ALL: 1.0} if model.get_autocomplete_search_fields() or _has_related(model) else {}
-        )
+        return dict.fromkeys(_model_field_paths(model, True), 1.0)
     out = {}
 
     def walk(fields):
@@ -73,10 +73,6 @@ def _model_buckets(model, autocomplete):
 
     walk(model.get_search_fields())
     return out
-
-
-def _has_related(model):
-    return any(isinstance(field, RelatedFields) for field in model.get_search_fields())
 
 
 def _model_field_paths(model, autocomplete):

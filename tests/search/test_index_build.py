@@ -251,3 +251,47 @@ def test_normalize_line_keeps_every_t2s_phrase():
     for phrase in _t2s_phrases():
         for line in (phrase, f"先{phrase}后"):
             assert normalize_line.__wrapped__(line) == _normalize_line_always_converting(line), line
+
+
+def _pks_in_order(store):
+    """The stored pks by document number, over every segment in order."""
+    ix = whoosh_index.open_dir(str(store.generation_path(store.current_generation())), indexname=INDEX_NAME)
+    with ix.reader() as reader:
+        return [reader.stored_fields(docnum)["pk"] for docnum in range(reader.doc_count_all())]
+
+
+@pytest.mark.django_db
+def test_two_process_rebuild_writes_what_one_process_writes(kb, refresh, settings, search_index):
+    refresh()
+    backend = settings.WAGTAILSEARCH_BACKENDS["default"]
+    backend["REBUILD_PROCESSES"] = 1
+    call_command("update_index", verbosity=0)
+    stores = {index.store.name: index.store for index in search_index.all_indexes()}
+    one_process = {name: (index_contents(store), _pks_in_order(store)) for name, store in stores.items()}
+    expected = _titles(Page.objects.live().search("投诉 处理"))
+    assert "客户投诉处理流程" in expected
+    assert all(contents[3] == 1 for contents, _pks in one_process.values())
+
+    # A forked child writes the first documents of every index with at least two objects.
+    backend["REBUILD_PROCESSES"] = 2
+    backend["REBUILD_SPLIT_MIN"] = 2
+    call_command("update_index", verbosity=0)
+
+    for name, store in stores.items():
+        (postings, lengths, stored, segments), pks = index_contents(store), _pks_in_order(store)
+        (one_postings, one_lengths, one_stored, _one_segments), one_pks = one_process[name]
+        assert postings == one_postings, name
+        assert lengths == one_lengths, name
+        assert stored == one_stored, name
+        assert pks == one_pks, name  # every document keeps its number: the child's segment comes first
+        if len(stored) >= 2:
+            assert segments == 2, name
+    assert _titles(Page.objects.live().search("投诉 处理")) == expected
+    assert "投诉安抚话术" in _titles(Phrasing.objects.search("投诉"))
+    assert _titles(Page.objects.live().autocomplete("客户投")) == ["客户投诉处理流程"]
+    # Autocomplete reads each model's own ac_<path> fields: no catch-all copy of them is indexed.
+    for name, store in stores.items():
+        postings, _lengths, stored, _segments = index_contents(store)
+        fields = {field for field, _term in postings}
+        assert ("ac_title" in fields) == bool(stored), name
+        assert not any(field.startswith("ac__") for field in fields), name
