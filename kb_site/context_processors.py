@@ -100,14 +100,23 @@ def header_counts(user, due):
         return cursor.fetchone()
 
 
-def header_links(user):
+def header_state(user):
+    """``(roles, counts)``: ``header_roles`` and ``header_counts`` of ``user``, all the menu's links
+    depend on (read once per request: the header's kept markup is looked up by them)."""
+    roles = header_roles(user)
+    return roles, tuple(header_counts(user, roles[0]))
+
+
+def header_links(user, state=None):
     """The menu's links for ``user``: training's only for trainees, their mentors, trainers and supervisors;
     follow-ups' (with how many of mine are due today or overdue) for those who work follow-ups; the bell
     (the site-wide inbox, with my unread notices of every app) for everyone; 我的反馈, and 内容反馈 for
-    those who handle it, and 内容健康 (what to fix next) for them too."""
+    those who handle it, and 内容健康 (what to fix next) for them too. ``state``: ``header_state(user)``
+    when already read."""
     links = list(HEADER_LINKS)
-    works_followups, handles_feedback, sees_health, sees_all_training, _admin = header_roles(user)
-    due, trainee, mentor, unread = header_counts(user, works_followups)
+    roles, counts = state or header_state(user)
+    works_followups, handles_feedback, sees_health, sees_all_training, _admin = roles
+    due, trainee, mentor, unread = counts
     if works_followups:
         links.append(
             {
@@ -154,11 +163,14 @@ def navigation(request):
             return []
         return fragments.get_or_render("nav", [site.pk], lambda: section_links(site, request))
 
+    state = SimpleLazyObject(lambda: header_state(request.user))
     # Lazy: pages that do not show the menu (run screens) pay no query; pages that do pay one the first
     # time (``kb_site.fragments`` keeps the menu until a page changes).
     return {
         "nav_sections": SimpleLazyObject(sections),
-        "header_links": SimpleLazyObject(lambda: header_links(request.user)),
+        # what the header's links depend on (``{% site_header %}`` keeps its markup by them), the links
+        "header_state": state,
+        "header_links": SimpleLazyObject(lambda: header_links(request.user, state)),
         # the 管理后台 link and Wagtail's user bar (which reads the permissions again only when shown)
-        "may_access_admin": SimpleLazyObject(lambda: header_roles(request.user)[4]),
+        "may_access_admin": SimpleLazyObject(lambda: state[0][4]),
     }

@@ -2,20 +2,26 @@
 keeps between steps (``procedures.screen_cache``: the 相关规范 panel, the agent's 工号 / name / company)
 follows every change on the agent's next step."""
 
-from django.contrib.auth.models import Group
+import re
+
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from wagtail.models import PageViewRestriction, Site
 
 from kb_site.content.models import ArticleRelatedPage
 from kb_site.content.profiles import AgentProfile, CompanySettings
-from procedures.models import RunEvent
+from procedures.models import ProcedureRun, RunEvent
 from procedures.screen_cache import agent_values
+from procedures.views import OWN_RUN
 from tests.factories import ArticlePageFactory
 from tests.procedures.conftest import login
-from tests.procedures.test_procedure_views import form_state, start
+from tests.procedures.test_procedure_views import form_state, start, step
 from tests.procedures.test_related_pages import publish, related_panel
+from tests.training.fixtures_team import make_path
+from training import progress
 
 
 def run_page(client, run):
@@ -97,3 +103,77 @@ def test_the_agents_number_name_and_company_follow_changes_between_steps(client,
     assert agent_values(agent.pk) == {"工号": "1001", "客服姓名": "王小王", "公司名称": "示范服务中心"}
     AgentProfile.objects.filter(user=agent).delete()
     assert "工号" not in agent_values(agent.pk)
+
+
+def test_a_move_and_its_next_step_page_cost_ten_queries(client, agent, missing_item):
+    """The POST of the step form (the user; in a savepoint: the run locked, the event, the run's new
+    state) and the GET of the next step page (the user, the run, its events, the header's counts)."""
+    login(client, agent)
+    run = start(client, missing_item)
+    state = form_state(run_page(client, run))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(reverse("procedures:move", args=[run.pk]), {**state, "action": "next"})
+        assert response.status_code == 302
+        moved = len(queries)  # read now: the next request empties the connection's log, which it slices
+        run_page(client, run)
+        total = len(queries)
+    assert (moved, total - moved) == (6, 4)
+
+
+def test_the_run_and_events_read_by_the_written_out_statements_are_the_orms(client, agent, missing_item):
+    """``procedures.statements.Rows`` converts every column as the ORM does (JSON, times, the UUID key)."""
+    login(client, agent)
+    run = start(client, missing_item)
+    step(client, run, action="next")
+    read = OWN_RUN.first(run.pk, agent.pk)
+    orm = ProcedureRun.objects.get(pk=run.pk)
+    for field in ProcedureRun._meta.concrete_fields:
+        assert getattr(read, field.attname) == getattr(orm, field.attname), field.name
+    assert read.started_at.tzinfo is not None and isinstance(read.definition, dict)
+    assert OWN_RUN.first(run.pk, agent.pk + 1000) is None  # another agent's id: not found
+    events = read.logged_events
+    assert [(e.pk, e.seq, e.inputs, e.said, e.entered_at) for e in events] == [
+        (e.pk, e.seq, e.inputs, e.said, e.entered_at)
+        for e in RunEvent.objects.filter(run=run).order_by("seq")
+    ]
+    assert events and events[0].run is read
+
+
+def header_of(response, token=True):
+    """The page's header; ``token=False``: without its CSRF token's value (masked anew on every page)."""
+    html = response.content.decode()
+    header = html[html.index('<header class="site-header">') : html.index("</header>")]
+    return header if token else re.sub(r'(name="csrfmiddlewaretoken" value=)"[^"]+"', r"\1", header)
+
+
+def test_the_kept_header_follows_the_agent_name_counts_and_roles_at_once(client, agent, missing_item):
+    """``{% site_header %}`` keeps the header's markup per everything it shows: a new name, a learning
+    path assigned (a count) or a permission granted show on the next step page."""
+    login(client, agent)
+    run = start(client, missing_item)
+    header = header_of(run_page(client, run))
+    assert header_of(run_page(client, run), token=False) == header_of(run_page(client, run), token=False)
+    assert "我的培训" not in header and "内容反馈" not in header
+    agent.first_name, agent.last_name = "小红", "李"
+    agent.save()
+    assert '<span class="user-name">小红 李</span>' in header_of(
+        run_page(client, run)
+    )  # Django's get_full_name
+    assignment = progress.assign(agent, make_path())
+    assert "我的培训" in header_of(run_page(client, run))
+    assignment.delete()
+    assert "我的培训" not in header_of(run_page(client, run))
+    agent.user_permissions.add(Permission.objects.get(codename="handle_feedback"))
+    assert "内容反馈" in header_of(run_page(client, run))
+
+
+def test_the_kept_headers_logout_form_carries_the_requests_csrf_token(agent, missing_item):
+    client = Client(enforce_csrf_checks=True)
+    login(client, agent)
+    client.get("/")  # the header is kept now
+    header = header_of(client.get("/"))
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', header).group(1)
+    assert "\ue000" not in header
+    response = client.post(reverse("logout"), {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert client.get("/").status_code == 302  # logged out: the login page
