@@ -260,17 +260,9 @@ class BulkWriter(SegmentWriter):
             field = schema[fieldname]
             lengths = self._lengths.get(fieldname)
             fieldwriter.start_field(fieldname, field)
-            add_term = fieldwriter.add_term
-            # Keys are unique: sorting the items compares keys only.
-            for btext, (docnums, weights, values) in sorted(terms.items()):
-                if lengths is None:
-                    term_lengths = [0] * len(docnums)
-                elif len(docnums) == 1:
-                    term_lengths = (lengths[docnums[0] - docbase],)
-                else:
-                    # A document with a posting in a scored field has its length (add_document).
-                    term_lengths = [lengths[d - docbase] for d in docnums]
-                add_term(btext, docnums, weights, values, term_lengths)
+            # Keys are unique: sorting the items compares keys only. A document with a posting in a
+            # scored field has its length (add_document).
+            fieldwriter.add_terms(sorted(terms.items()), lengths, docbase)
             terms.clear()
             fieldwriter.finish_field()
         fieldwriter.close()

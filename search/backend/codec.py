@@ -353,6 +353,8 @@ class _TermTable(OrderedHashWriter):
         if self.hashfn is not md5_hash:
             raise ValueError("_TermTable hashes keys as md5_hash does")
         self._position = dbfile.tell()
+        self._pending = []  # entries not written yet: written together, about a megabyte at a time
+        self._pending_from = self._position
 
     def add(self, key, value):
         if key <= self.lastkey:
@@ -360,12 +362,24 @@ class _TermTable(OrderedHashWriter):
         position = self._position
         self.index.append(position)
         entry = _LENGTHS.pack(len(key), len(value)) + key + value
-        self.dbfile.write(entry)
+        self._pending.append(entry)
         self._position = position + len(entry)
+        if self._position - self._pending_from > 1 << 20:
+            self._write_pending()
         # filetables.md5_hash (what the reader computes): the digest's low 32 bits.
         h = int.from_bytes(md5(key, usedforsecurity=False).digest()[12:], "big")
         self.buckets[h & 255].append((h, position))
         self.lastkey = key
+
+    def _write_pending(self):
+        if self._pending:
+            self.dbfile.write(b"".join(self._pending))
+            self._pending = []
+        self._pending_from = self._position
+
+    def close(self):
+        self._write_pending()
+        return super().close()
 
     def _write_hashes(self):
         dbfile = self.dbfile
@@ -478,6 +492,39 @@ class CompactFieldWriter(W3FieldWriter):
             _encode_postings(out, docnums, weights, values)
         out[0] = flags
         self._tindex.add(pack_ushort(self._fieldid) + btext, bytes(out))
+
+    def add_terms(self, items, lengths, docbase):
+        """``add_term`` for each ``(btext, (docnums, weights, values))`` of ``items`` (ascending terms), with
+        each document's decoded field length in ``lengths`` (by document number minus ``docbase``; None
+        for a field without lengths). A posting list of one posting of weight 1.0 (most terms) is written
+        here directly, as ``add_term`` writes it."""
+        add_term = self.add_term
+        tindex_add = self._tindex.add
+        prefix = pack_ushort(self._fieldid)
+        heads = _ONE_POSTING_HEADS
+        varints = _VARINTS
+        table_size = _VARINT_TABLE_SIZE
+        tails = _ONE_POSTING_TAILS
+        no_value_tail = _one_posting_tail(None)
+        for btext, (docnums, weights, values) in items:
+            if len(docnums) == 1 and weights[0] == 1.0:
+                docnum = docnums[0]
+                length = lengths[docnum - docbase] if lengths is not None else 0
+                if values:
+                    value = values[0]
+                    tail = tails.get(value) or _one_posting_tail(value)
+                else:
+                    tail = no_value_tail
+                tindex_add(
+                    prefix + btext,
+                    heads[length_to_byte(length) if length else 0]
+                    + (varints[docnum] if docnum < table_size else _varint_bytes(docnum))
+                    + tail,
+                )
+            elif lengths is None:
+                add_term(btext, docnums, weights, values, [0] * len(docnums))
+            else:
+                add_term(btext, docnums, weights, values, [lengths[d - docbase] for d in docnums])
 
     def start_term(self, btext):
         if self._postwriter is None:
