@@ -10,6 +10,7 @@ fit the run any more (a double submit, a stale window, a finished run, an unknow
 *refused*: ``MoveForm.rejection()`` gives the ``MoveRejected`` to show instead of the form.
 """
 
+import copy
 import dataclasses
 
 from django import forms
@@ -134,6 +135,26 @@ class StartForm(VariableFieldsMixin, forms.Form):
         return {name: value for name, value in self.variable_values().items() if value != ""}
 
 
+# To whom an ending (升级, 转接) hands the run over: only on the forms that post an ending (the confirming
+# screen and its post), not on every step page and move, which would copy both choice fields for nothing.
+HANDOFF_FIELDS = {
+    "handoff_group": forms.ModelChoiceField(
+        queryset=Group.objects.order_by("name"),
+        required=False,
+        label=_("转交给组"),
+        error_messages={"invalid_choice": _("没有这个组。")},
+    ),
+    "handoff_user": forms.ModelChoiceField(
+        queryset=get_user_model()
+        .objects.filter(is_active=True)
+        .order_by("last_name", "first_name", "username"),
+        required=False,
+        label=_("转交给人"),
+        error_messages={"invalid_choice": _("没有这个用户（或已停用）。")},
+    ),
+}
+
+
 class MoveForm(VariableFieldsMixin, forms.Form):
     """One action on the step a run is at: built from the step's kind, answers, checklist and inputs.
 
@@ -161,28 +182,16 @@ class MoveForm(VariableFieldsMixin, forms.Form):
     reason = CleanTextField(
         multiline=True, label=_("原因"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-    handoff_group = forms.ModelChoiceField(
-        queryset=Group.objects.order_by("name"),
-        required=False,
-        label=_("转交给组"),
-        error_messages={"invalid_choice": _("没有这个组。")},
-    )
-    handoff_user = forms.ModelChoiceField(
-        queryset=get_user_model()
-        .objects.filter(is_active=True)
-        .order_by("last_name", "first_name", "username"),
-        required=False,
-        label=_("转交给人"),
-        error_messages={"invalid_choice": _("没有这个用户（或已停用）。")},
-    )
 
     def __init__(self, run, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.run = run
         self.confirming_ending = None  # the ending asked for and to be confirmed, once cleaned
-        self.fields["handoff_user"].label_from_instance = lambda u: (
-            f"{agent_name(u)}（{u.get_username()}）" if agent_name(u) else u.get_username()
-        )
+        if self.is_bound and self.posted_action() in ENDING_ACTIONS:
+            self.fields.update(copy.deepcopy(HANDOFF_FIELDS))
+            self.fields["handoff_user"].label_from_instance = lambda u: (
+                f"{agent_name(u)}（{u.get_username()}）" if agent_name(u) else u.get_username()
+            )
         self.procedure = run.get_procedure()
         self.step_def = self.procedure.by_key.get(run.current_step, {})
         kind = self.step_def.get("kind")
