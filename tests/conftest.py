@@ -57,6 +57,7 @@ def _forget_search_caches():
     for cache in caches:
         cache.forget()
     search_results.page_texts.clear()
+    search_results.kept_descriptions.clear()
 
 
 @pytest.fixture(autouse=True)
