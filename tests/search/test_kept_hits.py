@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 
 from kb_site.content.profiles import AgentProfile
+from search.results import kept_descriptions
 from tests.factories import publish
 from tests.search.frontend_data import phrasing, refresh_index, restrict_to_group
 
@@ -146,3 +147,21 @@ def test_a_kept_phrasing_speaks_as_each_reader(client, agent, other_agent, kb):
     body = search(client).content.decode()
     assert "2002" in body
     assert "1001" not in body
+
+
+def test_a_process_that_missed_the_publish_still_shows_the_new_publication(agent_client, kb):
+    """Another process with the default per-process cache hears of no change: the key holds the
+    publication, so what it kept before is simply not asked for."""
+    search(agent_client)
+    search(agent_client)
+    old = {key: kept_descriptions.get(key) for key in list(kept_descriptions)}
+    assert any(key[:2] == ("article", kb["complaint"].pk) for key in old)
+
+    page = kb["complaint"]
+    page.summary = "夜间投诉由值班主管受理。"
+    publish(page)
+    refresh_index()
+    for key, value in old.items():  # as if this process had not been told
+        kept_descriptions.put(key, value)
+
+    assert "夜间" in str(hit_of(search(agent_client), "客户投诉处理流程").snippet_html)
