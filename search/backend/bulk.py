@@ -251,6 +251,16 @@ class BulkWriter(SegmentWriter):
         raise NotImplementedError("BulkWriter writes new documents only")
 
     def _flush_segment(self):
+        # Writing makes no reference cycles: without the collector's passes over the objects it makes.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._write_segment()
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _write_segment(self):
         self.perdocwriter.close()
         fieldwriter = self.fieldwriter
         schema = self.schema
@@ -260,9 +270,9 @@ class BulkWriter(SegmentWriter):
             field = schema[fieldname]
             lengths = self._lengths.get(fieldname)
             fieldwriter.start_field(fieldname, field)
-            # Keys are unique: sorting the items compares keys only. A document with a posting in a
-            # scored field has its length (add_document).
-            fieldwriter.add_terms(sorted(terms.items()), lengths, docbase)
+            # The keys alone are sorted (bytes: no tuple per term for the garbage collector to walk).
+            # A document with a posting in a scored field has its length (add_document).
+            fieldwriter.add_terms(terms, sorted(terms), lengths, docbase)
             terms.clear()
             fieldwriter.finish_field()
         fieldwriter.close()

@@ -493,11 +493,11 @@ class CompactFieldWriter(W3FieldWriter):
         out[0] = flags
         self._tindex.add(pack_ushort(self._fieldid) + btext, bytes(out))
 
-    def add_terms(self, items, lengths, docbase):
-        """``add_term`` for each ``(btext, (docnums, weights, values))`` of ``items`` (ascending terms), with
-        each document's decoded field length in ``lengths`` (by document number minus ``docbase``; None
-        for a field without lengths). A posting list of one posting of weight 1.0 (most terms) is written
-        here directly, as ``add_term`` writes it."""
+    def add_terms(self, terms, keys, lengths, docbase):
+        """``add_term`` for each term of ``keys`` (ascending), whose postings are ``terms[btext]`` =
+        ``(docnums, weights, values)``, with each document's decoded field length in ``lengths`` (by
+        document number minus ``docbase``; None for a field without lengths). A posting list of one
+        posting of weight 1.0 (most terms) is written here directly, as ``add_term`` writes it."""
         add_term = self.add_term
         tindex_add = self._tindex.add
         prefix = pack_ushort(self._fieldid)
@@ -506,7 +506,8 @@ class CompactFieldWriter(W3FieldWriter):
         table_size = _VARINT_TABLE_SIZE
         tails = _ONE_POSTING_TAILS
         no_value_tail = _one_posting_tail(None)
-        for btext, (docnums, weights, values) in items:
+        for btext in keys:
+            docnums, weights, values = terms[btext]
             if len(docnums) == 1 and weights[0] == 1.0:
                 docnum = docnums[0]
                 length = lengths[docnum - docbase] if lengths is not None else 0
