@@ -34,7 +34,7 @@ __all__ = ["BATCH", "WORKER_SHARE", "SegmentWorker"]
 
 # The child's share of a rebuild's documents: the parent also builds every document (about a fifth of
 # the work of one), so the child takes more than half of the writing.
-WORKER_SHARE = 0.64
+WORKER_SHARE = 0.68
 # Documents per message to the child.
 BATCH = 100
 
