@@ -63,12 +63,14 @@ test: install-dev ## Lint, check the import contracts and migrations, and run th
 	$(MAKE) --no-print-directory test-suite
 
 test-suite: install-dev ## Run the whole test suite alone, on SQLite or on the database DATABASE_URL names
-	$(BIN)/pytest -n auto --dist loadscope -m "not transactional" --create-db --reuse-db $(PYTEST_ARGS)
+	CALLBOOK_TEST_DB_DIR=$(CURDIR)/var/test-databases \
+	  $(BIN)/pytest -n auto --dist loadscope -m "not transactional" --create-db --reuse-db $(PYTEST_ARGS)
 	@# Tests on a transactional database (the browser tests, the worker, migrations) empty every table for
 	@# whatever runs after them on the same process: they get a run of their own (tests/conftest.py marks them),
 	@# on as many processes, each on the database the first run just created and kept (--reuse-db: every test
 	@# there rolled back; Django still applies any migration it lacks), instead of migrating new ones.
-	$(BIN)/pytest -n auto --dist loadfile -m transactional --reuse-db $(PYTEST_ARGS)
+	CALLBOOK_TEST_DB_DIR=$(CURDIR)/var/test-databases \
+	  $(BIN)/pytest -n auto --dist loadfile -m transactional --reuse-db $(PYTEST_ARGS)
 
 test-postgres: install-dev ## Run the whole test suite on a throwaway PostgreSQL cluster (needs Debian's postgresql)
 	.ci/with-postgres $(MAKE) --no-print-directory test-suite

@@ -17,7 +17,11 @@ if not os.environ.get("DATABASE_URL"):  # noqa: F405
     DATABASES["default"]["NAME"] = VAR_DIR / "test.sqlite3"  # noqa: F405
     # A file, as in production, not Django's shared-cache in-memory test database: under concurrent requests
     # that one fails at once with "database table is locked" where WAL and the busy timeout make a file wait.
-    DATABASES["default"]["TEST"] = {"NAME": VAR_DIR / "test.sqlite3"}  # noqa: F405
+    # ``make test-suite`` names a lasting directory (CALLBOOK_TEST_DB_DIR) so its second pytest run can reuse
+    # the database its first one created (--reuse-db); a test process run by hand keeps its own.
+    TEST_DB_DIR = Path(os.environ.get("CALLBOOK_TEST_DB_DIR") or VAR_DIR)  # noqa: F405
+    TEST_DB_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["TEST"] = {"NAME": TEST_DB_DIR / "test.sqlite3"}  # noqa: F405
 ALLOWED_HOSTS = ["*"]
 # Serve static files straight from the finders (no collectstatic in tests).
 WHITENOISE_USE_FINDERS = True
