@@ -27,7 +27,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("database", help="a demo database to copy")
     parser.add_argument("--moves", type=int, default=200)
-    parser.add_argument("--profile", metavar="FILE", help="write cProfile statistics of the measured moves to FILE")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="write cProfile statistics of the measured moves to FILE"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="callbook-inprocess-") as var:
         shutil.copyfile(args.database, Path(var) / "bench.sqlite3")
