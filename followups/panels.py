@@ -10,7 +10,7 @@ from django.utils import timezone
 from .choices import OPEN_STATUSES
 from .models import FollowUp
 
-__all__ = ["header_due_count", "home_panel", "my_due", "run_chain", "run_json_extra", "run_summary_panel"]
+__all__ = ["home_panel", "my_due", "run_chain", "run_json_extra", "run_summary_panel"]
 
 
 def end_of_today(now=None):
@@ -25,14 +25,6 @@ def may_use(user):
 def my_due(user, now=None):
     """My open follow-ups due today or already overdue, by due time."""
     return FollowUp.objects.filter(assignee=user, status__in=OPEN_STATUSES, due_at__lt=end_of_today(now))
-
-
-def header_due_count(user):
-    """How many of my open follow-ups are due today or overdue (the header link), or None when I work none;
-    the bell's unread count is the site inbox's (``kb_site.inbox.unread_count``)."""
-    if not may_use(user):
-        return None
-    return my_due(user).count()
 
 
 def home_panel(request):

@@ -156,6 +156,9 @@ class GenerationalCache:
             self.generations.bump(self.name)
 
 
+_MISSING = object()
+
+
 class LRUCache(GenerationalCache):
     """A thread-safe mapping that keeps the ``max_entries`` most recently used entries; with a ``name``,
     emptied when another process invalidates it."""
@@ -166,21 +169,32 @@ class LRUCache(GenerationalCache):
         self._lock = threading.Lock()
         self._setup_generation(name, generations)
 
-    def get_or_compute(self, key, compute):
-        """The value for ``key``, computed by ``compute()`` (outside the lock) when missing."""
+    def get(self, key, default=None):
+        """The value kept for ``key``, else ``default`` (emptied first if another process invalidated it)."""
         token = self._stale_generation()
         with self._lock:
             if token is not None:
                 self._entries.clear()
                 self._generation = token
-            elif key in self._entries:
-                self._entries.move_to_end(key)
-                return self._entries[key]
-        value = compute()
+                return default
+            if key not in self._entries:
+                return default
+            self._entries.move_to_end(key)
+            return self._entries[key]
+
+    def put(self, key, value):
+        """Keep ``value`` for ``key``, forgetting the least recently used entries past ``max_entries``."""
         with self._lock:
             self._entries[key] = value
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
+
+    def get_or_compute(self, key, compute):
+        """The value for ``key``, computed by ``compute()`` (outside the lock) when missing."""
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            value = compute()
+            self.put(key, value)
         return value
 
     def clear(self):

@@ -163,35 +163,12 @@ promoted_query_strings = SharedValue(
 page_texts = LRUCache(2048, name="page_texts")
 
 
-class KeptDescriptions(LRUCache):
-    """``LRUCache`` read and written separately: ``describe_all`` looks every shown hit up first, loads
-    the objects of the missing ones in bulk, and keeps what it described."""
-
-    def get(self, key):
-        token = self._stale_generation()
-        with self._lock:
-            if token is not None:
-                self._entries.clear()
-                self._generation = token
-                return None
-            value = self._entries.get(key)
-            if value is not None:
-                self._entries.move_to_end(key)
-            return value
-
-    def put(self, key, value):
-        with self._lock:
-            self._entries[key] = value
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-
-
 # A shown hit's description (URL, highlighted title and snippet, and a snippet's object, which the page
 # shows), per publication, query terms, site and text dependencies (``describe_all``): a hit shown again
 # for the same words is neither loaded nor described again. Forgotten on any change of a page, a
 # registered kind's row, a text dependency or a site (here at once, elsewhere through the generation);
 # the key holds the publication, so a publish never waits for that.
-kept_descriptions = KeptDescriptions(2048, name="described_hits")
+kept_descriptions = LRUCache(2048, name="described_hits")
 
 
 @functools.cache
@@ -561,12 +538,7 @@ def text_dependencies_version():
     Pages show the current text of the rows they reference (phrasing blocks, procedure steps), so a
     page's text depends on them as well as on its own publication.
     """
-    version = []
-    with connection.cursor() as cursor:
-        for model in kinds.text_dependencies():
-            cursor.execute(_dependency_sql(model))
-            version.append(tuple(cursor.fetchone()))
-    return tuple(version)
+    return search_state()[1]
 
 
 @functools.cache
@@ -579,12 +551,6 @@ def _dependency_columns(model):
     if "last_published_at" in names:
         columns.append(f"MAX({model._meta.get_field('last_published_at').column})")
     return tuple(columns)
-
-
-@functools.cache
-def _dependency_sql(model):
-    """``_dependency_columns`` of ``model``'s table in one statement, written out once."""
-    return f"SELECT {', '.join(_dependency_columns(model))} FROM {model._meta.db_table}"
 
 
 def search_state():
