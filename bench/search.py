@@ -5,7 +5,8 @@ articles from the vocabulary of the seed documents (``../shared/seeds/*.txt``, r
 indexes them with both backends (the project's Whoosh backend, and Wagtail's database backend,
 which is SQLite FTS5 here) and reports, side by side:
 
-* index build time (``update_index`` for that backend) and index size;
+* index build time (``update_index`` for that backend, in a process of its own as in production, timed
+  inside it after Django's start-up) and index size;
 * search latency p50/p95 in process, with highlighting: ``search.results.search_all`` plus
   ``describe`` of the first 20 hits, i.e. the results page minus template rendering; for common
   and for rare words; common words are also timed "first time" (postings cache emptied before
@@ -220,21 +221,40 @@ BACKEND_LABELS = {
 }
 
 
-def _cpu_seconds():
-    """CPU seconds of this process and of its ended children (a Whoosh rebuild's writing child,
-    ``search.backend.parallel``)."""
-    times = os.times()
+# Run in a process of its own, as production runs ``manage.py update_index``: the build is timed inside
+# that process, after Django's start-up, and prints its wall and CPU seconds as JSON.
+BUILD_CHILD = """
+import json, os, sys, time
+import django
+django.setup()
+from django.core.management import call_command
+def cpu():
+    times = os.times()  # this process and its ended children (a Whoosh rebuild's writing child)
     return time.process_time() + times.children_user + times.children_system
+started, cpu_started = time.perf_counter(), cpu()
+call_command("update_index", backend_name=sys.argv[1], verbosity=0)
+print(json.dumps([time.perf_counter() - started, cpu() - cpu_started]))
+"""
 
 
 def build_index(backend_name):
-    """Wall and CPU seconds of ``update_index`` for one backend (the machine may be shared: CPU seconds
-    move less with other load; a two-process Whoosh build's CPU is both processes')."""
-    from django.core.management import call_command
+    """Wall and CPU seconds of ``update_index`` for one backend, in a fresh process as production runs it
+    (not in this one, which holds every generated article; a Whoosh rebuild forks a writing child, which
+    would share this process's memory). The machine may be shared: CPU seconds move less with other load;
+    a two-process Whoosh build's CPU is both processes'."""
+    import json
+    import subprocess
 
-    started, cpu_started = time.perf_counter(), _cpu_seconds()
-    call_command("update_index", backend_name=backend_name, verbosity=0)
-    return time.perf_counter() - started, _cpu_seconds() - cpu_started
+    from django.db import connections
+
+    connections.close_all()
+    done = subprocess.run(  # the environment names the settings module and its directory (run())
+        [sys.executable, "-c", BUILD_CHILD, backend_name], capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        raise SystemExit(f"update_index --backend {backend_name} failed:\n{done.stderr}")
+    seconds, cpu_seconds = json.loads(done.stdout.strip().splitlines()[-1])
+    return seconds, cpu_seconds
 
 
 def as_default(backend_name):
@@ -343,6 +363,9 @@ def run(args):
     (settings_dir / "bench_search_settings.py").write_text(SETTINGS.format(var_dir=str(var_dir)))
     sys.path.insert(0, str(settings_dir))
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench_search_settings"
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(settings_dir), str(BASE_DIR)]
+    )  # for build_index's process
 
     import django
 

@@ -195,6 +195,30 @@ def test_update_index_swaps_atomically_and_old_index_keeps_serving(search_index,
     assert titles(Phrasing.objects.search("再见")) == ["结束语"]
 
 
+def test_update_index_reads_every_object_in_pages_by_primary_key(search_index, on_commit):
+    """Pages of ``--chunk_size`` objects after the last one read (``pk > last``), no ``OFFSET`` slices,
+    which make the database skip every row already read; every object is indexed once."""
+    from io import StringIO
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with on_commit():
+        for n in range(7):
+            PhrasingFactory(title=f"分页话术{n}", text=f"分页索引第{n}条")
+    with CaptureQueriesContext(connection) as queries:
+        call_command("update_index", backend_name="default", chunk_size=3, verbosity=0, stdout=StringIO())
+    phrasing_reads = [
+        q["sql"] for q in queries if 'FROM "content_phrasing"' in q["sql"] and "COUNT" not in q["sql"]
+    ]
+    assert len(phrasing_reads) == 4  # 3 + 3 + 1, then an empty page
+    assert not any("OFFSET" in sql for sql in phrasing_reads)
+    assert indexed_pks(search_index, Phrasing) == {
+        str(pk) for pk in Phrasing.objects.values_list("pk", flat=True)
+    }
+    assert len(Phrasing.objects.search("分页")) == 7
+
+
 def test_abandoned_rebuild_leaves_the_live_index_working(search_index, on_commit):
     with on_commit():
         PhrasingFactory(title="退货流程", text="七天无理由退货。")

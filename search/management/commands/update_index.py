@@ -1,8 +1,10 @@
 """``update_index``: rebuild every search index into a fresh generation and swap it in atomically.
 
 Overrides Wagtail's command of the same name (the ``search`` app precedes ``wagtail.search`` in
-INSTALLED_APPS). The rebuild itself is modelsearch's; this adds a tqdm progress bar per model. Searches keep
-using the old index until the swap.
+INSTALLED_APPS). The rebuild itself is modelsearch's; this adds a tqdm progress bar per model and reads the
+objects in pages by primary key (``pk > last``) instead of modelsearch's ``OFFSET`` slices, which make the
+database skip every row already read (at 100,000 articles, 100 queries skipping 5 million rows in all).
+Searches keep using the old index until the swap.
 """
 
 import sys
@@ -29,9 +31,22 @@ class Command(RebuildCommand):
             leave=True,
             dynamic_ncols=True,
         ) as bar:
-            for chunk in super().queryset_chunks(qs, chunk_size):
+            for chunk in self._keyset_chunks(qs, chunk_size):
                 yield chunk
                 bar.update(len(chunk))
+
+    def _keyset_chunks(self, qs, chunk_size):
+        if tuple(qs.query.order_by) != ("pk",):  # modelsearch orders by pk; anything else pages as it did
+            yield from super().queryset_chunks(qs, chunk_size)
+            return
+        last_pk = None
+        while True:
+            page = qs if last_pk is None else qs.filter(pk__gt=last_pk)
+            items = list(page[:chunk_size])
+            if not items:
+                return
+            yield items
+            last_pk = items[-1].pk
 
     def print_iter_progress(self, iterable):
         # The tqdm bar in queryset_chunks replaces modelsearch's dots.
