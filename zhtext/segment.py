@@ -72,14 +72,18 @@ _jieba = None
 
 
 def _get_jieba():
+    """rjieba's own default segmenter, with ``USER_WORDS`` added once.
+
+    Importing rjieba already builds that default segmenter (its dictionary: about 30 MB of every process's
+    memory); a ``rjieba.Jieba()`` of our own would build a second copy. Its module functions (``tokenize``,
+    ``add_word``, ``suggest_freq``) are the default segmenter's methods, so the module serves as it."""
     global _jieba
     if _jieba is None:
         with _jieba_lock:
             if _jieba is None:
-                jb = rjieba.Jieba()
                 for word in USER_WORDS:
-                    jb.add_word(word, max(jb.suggest_freq(word), 2000), None)
-                _jieba = jb
+                    rjieba.add_word(word, max(rjieba.suggest_freq(word), 2000), None)
+                _jieba = rjieba
     return _jieba
 
 

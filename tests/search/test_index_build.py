@@ -295,3 +295,44 @@ def test_two_process_rebuild_writes_what_one_process_writes(kb, refresh, setting
         fields = {field for field, _term in postings}
         assert ("ac_title" in fields) == bool(stored), name
         assert not any(field.startswith("ac__") for field in fields), name
+
+
+@pytest.mark.django_db
+def test_a_writing_child_killed_mid_rebuild_fails_the_rebuild_and_the_live_index_keeps_serving(
+    kb, refresh, settings, search_index
+):
+    """The forked writer dies (killed as the OOM killer would) before it has written its documents: the rebuild
+    fails with a clear error instead of swapping in an index without them, and searches keep the live one."""
+    import os
+    import signal
+
+    from modelsearch.backends import get_search_backend
+
+    from search.backend.index import WhooshRebuilder
+
+    refresh()
+    settings.WAGTAILSEARCH_BACKENDS["default"].update(REBUILD_PROCESSES=2, REBUILD_SPLIT_MIN=2)
+    backend = get_search_backend("default")
+    index = backend.get_index_for_model(Page)
+    live_generation = index.store.current_generation()
+    expected = _titles(Page.objects.live().search("投诉 处理"))
+    assert "客户投诉处理流程" in expected
+
+    rebuilder = WhooshRebuilder(index)
+    rebuild = rebuilder.start()
+    rebuild.add_model(Page)
+    pages = list(Page.objects.live().specific().order_by("pk"))
+    rebuild.add_items(Page, pages[:1])  # the first document starts the child and goes to it
+    assert rebuild.worker is not None
+    os.kill(rebuild.worker.pid, signal.SIGKILL)
+    rebuild.add_items(Page, pages[1:])
+    with pytest.raises(RuntimeError, match="writing child process"):
+        rebuilder.finish()
+
+    assert index.store.current_generation() == live_generation
+    assert _titles(Page.objects.live().search("投诉 处理")) == expected
+    # The next rebuild works and drops the failed generation.
+    call_command("update_index", verbosity=0)
+    assert index.store.current_generation() != live_generation
+    assert not (index.store.base_path / rebuild.generation).exists()
+    assert _titles(Page.objects.live().search("投诉 处理")) == expected
