@@ -24,7 +24,6 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.db.models.signals import post_delete, post_save
-from pypinyin import Style, lazy_pinyin
 from taggit.models import Tag
 from wagtail.models import Page
 from wagtail.signals import page_published, page_unpublished
@@ -32,6 +31,7 @@ from wagtail.signals import page_published, page_unpublished
 from search import kinds
 from search.caches import SharedValue
 from zhtext import PinyinLexicon, full_pinyin, has_cjk, is_function_word, normalize, query_words
+from zhtext.pinyin import lazy_pinyin
 
 CACHE_SECONDS = 600
 MAX_SUGGESTIONS = 3
@@ -96,7 +96,7 @@ def _correct_word(word, vocabulary):
         if same_sound:
             return same_sound[1]
         # Same sound except tones is already covered; try the closest word by pinyin syllables.
-        syllables = " ".join(lazy_pinyin(word, style=Style.NORMAL))
+        syllables = " ".join(lazy_pinyin(word))
         candidates = {
             " ".join(key): w for key, (_f, w) in lexicon.by_syllables.items() if len(key) == len(word)
         }

@@ -20,13 +20,18 @@ Reading what was typed (the results page searches what a query reads as, ``searc
   ``MAX_LETTERS`` / ``MAX_RUN`` (hostile input stays cheap);
 * ``readings(char)``: a character's toneless readings; ``fuzzy_syllable``: the usual IME and accent
   confusions folded (zh/z, ch/c, sh/s, n/l, -ng/-n).
+
+The readings are pypinyin's (``lazy_pinyin``: a run of Chinese characters cut by forward maximum
+matching over its phrase table, each phrase read as the table says, other characters by their usual
+reading), from two tables made from it by ``zhtext/data/make_pinyin.py`` and kept in a compact form:
+pypinyin itself is not imported (its phrase table alone took about 42 MB in every process).
 """
 
 import itertools
 import re
+from array import array
 from functools import lru_cache
-
-from pypinyin import Style, lazy_pinyin, pinyin
+from pathlib import Path
 
 from zhtext.function_words import FUNCTION_WORDS
 from zhtext.segment import has_cjk, query_words
@@ -38,6 +43,7 @@ __all__ = [
     "full_pinyin",
     "fuzzy_syllable",
     "initials",
+    "lazy_pinyin",
     "looks_like_pinyin",
     "pinyin_keys",
     "readings",
@@ -46,24 +52,111 @@ __all__ = [
 
 _KEY_RE = re.compile(r"[^a-z0-9]+")
 
+_DATA = Path(__file__).resolve().parent / "data"
+# The characters pypinyin reads (its ``RE_HANS``); anything else is kept as it is, a run at a time.
+_HANS = (
+    r"\u3007\ue815-\ue864\ufa18\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002A6DF"
+    r"\U0002A703-\U0002B73F\U0002B740-\U0002B81D\U0002B825-\U0002BF6E\U0002C029-\U0002CE93\U0002D016"
+    r"\U0002D11B-\U0002EBD9\U0002F80A-\U0002FA1F\U00030000-\U0003134A\U000300F7-\U00031288\U00030EDD"
+    r"\U00030EDE\U00031350-\U00032389"
+)
+_RUN_RE = re.compile(f"([{_HANS}]+)|[^{_HANS}]+")
+
+
+def _load_chars():
+    """Each character's readings, at most three, the usual first (``pinyin_chars.txt``): the index of
+    its tuple of readings in an array by code point (0: none), about 0.5 MB where a dict took 6.5."""
+    codes, found = [], {(): 0}
+    for line in (_DATA / "pinyin_chars.txt").read_text(encoding="utf-8").splitlines():
+        char, *read = line.split()
+        codes.append((ord(char), found.setdefault(tuple(map(_syllable, read)), len(found))))
+    base = min(code for code, _ in codes)
+    table = array("H", bytes(2 * (max(code for code, _ in codes) - base + 1)))
+    for code, index in codes:
+        table[code - base] = index
+    return base, table, list(found)
+
+
+def _load_phrases():
+    """pypinyin's phrases by first character, each group one string (一: ``|丁不识|丁点儿|…|``), and the
+    readings of those not read as their characters usually are (``pinyin_phrases.txt``)."""
+    groups, phrase_readings = {}, {}
+    for line in (_DATA / "pinyin_phrases.txt").read_text(encoding="utf-8").splitlines():
+        phrase, *read = line.split()
+        groups.setdefault(phrase[0], []).append(phrase[1:])
+        if read:
+            phrase_readings[phrase] = tuple(map(_syllable, read))
+    return {first: f"|{'|'.join(rests)}|" for first, rests in groups.items()}, phrase_readings
+
+
+_SYLLABLES = {}
+
+
+def _syllable(syllable):
+    return _SYLLABLES.setdefault(syllable, syllable)
+
+
+_CHAR_BASE, _CHAR_TABLE, _CHAR_READINGS = _load_chars()
+_PHRASES, _PHRASE_READINGS = _load_phrases()
+_LONGEST = 1 + max(len(rest) for group in _PHRASES.values() for rest in group.split("|"))
+
+
+def _char_readings(char):
+    index = ord(char) - _CHAR_BASE
+    return _CHAR_READINGS[_CHAR_TABLE[index]] if 0 <= index < len(_CHAR_TABLE) else ()
+
+
+def _phrases(run):
+    """pypinyin's cut of a run of Chinese characters (``pypinyin.seg.mmseg``): the longest phrase
+    its text starts with, else one character; all characters one by one once the rest only starts
+    a phrase."""
+    while run:
+        group = _PHRASES.get(run[0], "")
+        for end in range(min(len(run), _LONGEST), 1, -1):
+            if f"|{run[1:end]}|" in group:
+                yield run[:end]
+                run = run[end:]
+                break
+        else:
+            if f"|{run[1:]}" in group:
+                yield from run
+                return
+            yield run[0]
+            run = run[1:]
+
+
+def lazy_pinyin(text, first_letter=False):
+    """pypinyin's ``lazy_pinyin(text)`` (toneless; ``first_letter``: its ``Style.FIRST_LETTER``):
+    a syllable for each Chinese character (the character itself if it has none), the text between
+    them as it is."""
+    found = []
+    for match in _RUN_RE.finditer(text or ""):
+        if not match.group(1):
+            found.append(match.group())
+            continue
+        for phrase in _phrases(match.group()):
+            read = _PHRASE_READINGS.get(phrase) or [(_char_readings(c) or (c,))[0] for c in phrase]
+            found.extend([s[0] for s in read] if first_letter else read)
+    return found
+
 
 @lru_cache(maxsize=4096)
 def _word_keys(word):
     if not has_cjk(word):
         return ()
     full = _KEY_RE.sub("", "".join(lazy_pinyin(word)).lower())
-    initials = _KEY_RE.sub("", "".join(lazy_pinyin(word, style=Style.FIRST_LETTER)).lower())
+    initials = _KEY_RE.sub("", "".join(lazy_pinyin(word, first_letter=True)).lower())
     return tuple(key for key in (full, initials) if key)
 
 
 def full_pinyin(text):
     """``投诉处理`` → ``tousuchuli``."""
-    return _KEY_RE.sub("", "".join(lazy_pinyin(text or "")).lower())
+    return _KEY_RE.sub("", "".join(lazy_pinyin(text)).lower())
 
 
 def initials(text):
     """``投诉处理`` → ``tscl``."""
-    return _KEY_RE.sub("", "".join(lazy_pinyin(text or "", style=Style.FIRST_LETTER)).lower())
+    return _KEY_RE.sub("", "".join(lazy_pinyin(text, first_letter=True)).lower())
 
 
 def pinyin_keys(text):
@@ -114,13 +207,10 @@ def word_syllables(word):
     return tuple(s.lower() for s in lazy_pinyin(word))
 
 
-@lru_cache(maxsize=8192)
 def readings(char):
-    """Toneless readings of one character, the usual first (``还`` → ``("hai", "huan")``); ``()`` if none."""
-    if not has_cjk(char):
-        return ()
-    found = pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")
-    return tuple(dict.fromkeys(r.lower() for r in (found[0] if found else ()) if r.isalpha()))[:3]
+    """Toneless readings of one character, the usual first (``还`` → ``("hai", "huan")``, at most three);
+    ``()`` if none."""
+    return _char_readings(char) if len(char) == 1 and has_cjk(char) else ()
 
 
 _FUZZY_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("n", "l"))
