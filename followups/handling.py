@@ -77,8 +77,12 @@ def create_for_run(run, ending, now=None):
     """Create the follow-ups ``run`` leaves (see the module docstring); returns them."""
     if run.practice:
         return []
-    now = now or run.finished_at or timezone.now()
     procedure, keys = run.get_procedure(), run.visited_steps()
+    if ending not in ENDING_FOLLOW_UP_KINDS and not any(
+        procedure.by_key.get(key, {}).get("follow_ups") for key in keys
+    ):
+        return []  # nothing to leave: its section and agent are not read
+    now = now or run.finished_at or timezone.now()
     parent = getattr(run, "worked_follow_up", None)
     common = {
         "source_run": run,

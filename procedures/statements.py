@@ -7,18 +7,47 @@ running it (issue 14, measured with py-spy). ``Rows`` writes the SELECT from the
 database connection vendor, prepares the parameters and converts the values as the ORM does (each
 field's ``get_db_prep_value``; the backend's and the field's converters), and builds the instances with
 ``Model.from_db``: the same objects the ORM would give, signals included.
+
+A JSON column named in ``kept_json`` (the run's definition snapshot, tens of kB read on every request)
+is decoded once per process per text: the decoded value is kept by the text itself (an LRU of
+``KEPT_JSON_ENTRIES``), so a changed column is a new key and nothing needs forgetting; runs of one
+revision share one decoded snapshot. Who reads such a value must not change it in place (the run's
+``definition`` is replaced, never changed, and its steps are shared already: ``current_procedure``).
 """
 
 from django.db import DEFAULT_DB_ALIAS, connections
+
+from search.caches import LRUCache
+
+KEPT_JSON_ENTRIES = 64
+kept_json = LRUCache(KEPT_JSON_ENTRIES)
+
+
+def _kept_decoder(functions):
+    """One converter doing ``functions`` (a JSON field's converters) in turn, its results kept per text."""
+
+    def convert(value, expression, connection):
+        for function in functions:
+            value = function(value, expression, connection)
+        return value
+
+    def decode(value, expression, connection):
+        if not isinstance(value, str) or len(value) < 256:  # small values: decoding is cheaper than keeping
+            return convert(value, expression, connection)
+        return kept_json.get_or_compute(value, lambda: convert(value, expression, connection))
+
+    return decode
 
 
 class Rows:
     """``model``'s rows (every concrete field) where each of ``where`` (field names) equals a value,
     ordered by ``order_by`` (field names), locked with ``FOR UPDATE`` when ``for_update`` and the
-    database has it (SQLite locks by its IMMEDIATE transactions instead)."""
+    database has it (SQLite locks by its IMMEDIATE transactions instead); the JSON fields named in
+    ``kept_json`` are decoded once per text (see above)."""
 
-    def __init__(self, model, where, order_by=(), for_update=False):
+    def __init__(self, model, where, order_by=(), for_update=False, kept_json=()):
         self.model = model
+        self.kept_json = set(kept_json)
         self.where = [model._meta.get_field(name) for name in where]
         self.order_by = [model._meta.get_field(name) for name in order_by]
         self.for_update = for_update
@@ -45,6 +74,8 @@ class Rows:
             for index, field in enumerate(fields):
                 expression = field.get_col(meta.db_table)
                 found = connection.ops.get_db_converters(expression) + field.get_db_converters(connection)
+                if found and field.name in self.kept_json:
+                    found = [_kept_decoder(found)]
                 if found:
                     converters.append((index, found, expression))
             self._prepared[connection.vendor] = (sql, converters)

@@ -36,8 +36,8 @@ RUN_SCREEN = {"nav_sections": None}
 
 # The agent's own run, read on every step page and every move (locked for a move): written out once
 # (``procedures.statements``), as the ORM's ``get(pk=..., user=...)`` would read it.
-OWN_RUN = Rows(ProcedureRun, ("id", "user"))
-OWN_RUN_LOCKED = Rows(ProcedureRun, ("id", "user"), for_update=True)
+OWN_RUN = Rows(ProcedureRun, ("id", "user"), kept_json=("definition",))
+OWN_RUN_LOCKED = Rows(ProcedureRun, ("id", "user"), for_update=True, kept_json=("definition",))
 
 
 def _own_run(request, run_id, lock=False):

@@ -177,3 +177,34 @@ def test_the_kept_headers_logout_form_carries_the_requests_csrf_token(agent, mis
     response = client.post(reverse("logout"), {"csrfmiddlewaretoken": token})
     assert response.status_code == 302
     assert client.get("/").status_code == 302  # logged out: the login page
+
+
+def test_a_runs_snapshot_is_decoded_once_per_text_and_a_changed_one_shows_at_once(
+    client, agent, missing_item
+):
+    """The run's definition (``OWN_RUN``'s ``kept_json``) is decoded once per text: runs of one revision
+    share it; a run whose snapshot changes (a sub-procedure entered rewrites it) shows the new one on its
+    next page, while another run of the revision keeps its own."""
+    login(client, agent)
+    first, second = start(client, missing_item), start(client, missing_item)
+    assert OWN_RUN.first(first.pk, agent.pk).definition is OWN_RUN.first(second.pk, agent.pk).definition
+    definition = ProcedureRun.objects.get(pk=first.pk).definition
+    title = definition["steps"][0]["title"]
+    assert f'<h1 id="step-title">{title}</h1>' in run_page(client, first).content.decode()
+    steps = [{**definition["steps"][0], "title": "改过的第一步"}, *definition["steps"][1:]]
+    ProcedureRun.objects.filter(pk=first.pk).update(definition={**definition, "steps": steps})
+    assert '<h1 id="step-title">改过的第一步</h1>' in run_page(client, first).content.decode()
+    assert f'<h1 id="step-title">{title}</h1>' in run_page(client, second).content.decode()
+    assert OWN_RUN.first(second.pk, agent.pk).definition["steps"][0]["title"] == title
+
+
+def test_the_kept_static_urls_follow_the_static_settings(client, agent, missing_item, settings):
+    """``{% load kept_static %}`` keeps each file's URL per process; a new ``STATIC_URL`` shows at once."""
+    login(client, agent)
+    run = start(client, missing_item)
+    html = run_page(client, run).content.decode()
+    assert 'href="/static/css/procedures.css"' in html and 'href="/static/css/callbook.css"' in html
+    settings.STATIC_URL = "/assets/"
+    html = run_page(client, run).content.decode()
+    assert 'href="/assets/css/procedures.css"' in html and 'href="/assets/css/callbook.css"' in html
+    assert "/static/" not in html
