@@ -133,8 +133,20 @@ WSGI_APPLICATION = "kb_site.wsgi.application"
 # IMMEDIATE transactions + WAL + a busy timeout keep concurrent writers from failing
 # with "database is locked" (measured: 67% failures without, none with).
 SQLITE_PATH = VAR_DIR / "callbook.sqlite3"
+
+
+def database_from_url(url):
+    """The database at ``url`` (``DATABASE_URL``), its connections kept between requests as SQLite's are.
+
+    Opening a PostgreSQL connection forks a server process for it and authenticates: milliseconds a
+    request. A gunicorn worker keeps its connection for ten minutes instead, and checks it with one
+    ``SELECT 1`` before the first query of each request (``CONN_HEALTH_CHECKS``), so that a restarted or
+    failed-over database server costs no request an error."""
+    return dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
+
+
 if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+    DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
 else:
     DATABASES = {
         "default": {

@@ -38,3 +38,21 @@ def test_check_deploy_is_clean_with_a_proper_environment(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_postgres_connections_are_kept_between_requests_and_checked(tmp_path):
+    """On PostgreSQL (``DATABASE_URL``) a worker keeps its connection between requests and checks it
+    before reusing it, as the several-servers deployment in the README needs."""
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; d = settings.DATABASES['default'];"
+        " print(d['ENGINE'], d['HOST'], d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])",
+        env_overrides={
+            "SECRET_KEY": "x9!vQ2#pL7@mN4$kR8%tW1^zY6&bC3*dF5(gH0)jK-lM_nP+qS=uV",
+            "DATABASE_URL": "postgres://callbook@db.internal:5432/callbook",
+            "CALLBOOK_VAR_DIR": str(tmp_path),
+        },
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1] == "django.db.backends.postgresql db.internal 600 True"
