@@ -3,11 +3,13 @@
 Starts a throwaway PostgreSQL cluster (or uses ``DATABASE_URL``), migrates, loads the demo and builds the
 search index with the PostgreSQL search backend (``search.backend_pg``; ``--search whoosh``: the Whoosh index
 in the var directory both servers share), then serves the site with two gunicorn servers on two ports (same
-settings, same database) and the task worker (``manage.py db_worker``) beside them.
+settings, same database; production's ``kb_site/gunicorn.conf.py``: preloaded, 2 × CPUs + 1 sync workers)
+and the task worker (``manage.py db_worker``) beside them.
 
-Simulated agents (threads with a requests session each) log in once, then run demo procedures step by step
-with 5–20 s think time per step (and between calls), spread over both servers, as ``bench/procedures.py``'s
-agents do (random answers, inputs, checklists, some Backs, endings and 10% deliberate double submits).
+Simulated agents (threads with a requests session each, spread over several client processes: one per 100
+agents, ``--clients``) log in once, then run demo procedures step by step with 5–20 s think time per step
+(and between calls), spread over both servers, as ``bench/procedures.py``'s agents do (random answers,
+inputs, checklists, some Backs, endings and 10% deliberate double submits).
 Meanwhile a supervisor publishes new articles through the admin on server A, and a search on server B
 (``/search/api/``, polled every 100 ms) times how long until each is found. Then the same logged-in agents run
 the same load against server A alone, in the same run. After each phase the run log is read back event by
@@ -20,13 +22,15 @@ action taken; nothing else is logged for the agents' runs, and no run's sequence
 Targets: move p95 ≤ 100 ms, 0 errors, 0 lost or doubled events, a page published on one server found by
 search on the other within 2 s. Latency is measured by the client (request sent → response read); the
 server-side column is gunicorn's own request time (access log ``%(D)s``), which excludes queueing in the
-listen backlog and the client's own scheduling. Figures, and what 500 agents do to this 2-CPU machine:
+listen backlog and the client's own scheduling. The CPU the client processes, the servers and the whole
+machine used in each phase is reported beside them. Figures, and what 500 agents do to this 2-CPU machine:
 README, "Two app servers on one PostgreSQL".
 """
 
 import argparse
 import contextlib
 import datetime
+import multiprocessing
 import os
 import random
 import re
@@ -44,7 +48,18 @@ from pathlib import Path
 
 import psycopg
 import requests
-from serving import BASE_DIR, PYTHON, bench_env, gunicorn, login, manage, percentile, postgres, stop
+from serving import (
+    BASE_DIR,
+    GUNICORN_CONFIG,
+    PYTHON,
+    bench_env,
+    gunicorn,
+    login,
+    manage,
+    percentile,
+    postgres,
+    stop,
+)
 
 from procedures import MAKE_AGENTS, PASSWORD, Agent
 
@@ -60,8 +75,7 @@ SEARCH_BACKENDS = {
 }
 
 EXTRA_SETTINGS = """
-import dj_database_url
-DATABASES = {{"default": dj_database_url.parse({url!r}, conn_max_age=60)}}
+DATABASES = {{"default": database_from_url({url!r})}}  # base.py's, as DATABASE_URL gives it
 WAGTAILSEARCH_BACKENDS = {search}
 """
 
@@ -158,6 +172,22 @@ class AgentLog:
     def error(self, message):
         self.errors.append((self.agent.server.name, message))
 
+    def outcome(self):
+        """What the phase merges, as plain data (sent back from the agent's client process)."""
+        return {
+            "latencies": dict(self.latencies),
+            "errors": self.errors
+            + (
+                [(self.agent.server.name, f"{self.agent.username}: still running after the phase")]
+                if self.agent.is_alive()
+                else []
+            ),
+            "moves": dict(self.moves),
+            "double_submits": self.double_submits,
+            "started": self.started,
+            "unanswered": self.unanswered,
+        }
+
 
 class ClusterAgent(Agent):
     """``bench/procedures.py``'s agent on a session logged in once, sending each request to its home server
@@ -231,6 +261,93 @@ def log_in_all(servers, count):
                 range(count),
             )
         )
+
+
+def cpu_seconds():
+    """This process's CPU time (user + system, every thread)."""
+    times = os.times()
+    return times.user + times.system
+
+
+def client_process(numbers, make_agent, sessions, deadline, pipe):
+    """One client process (forked): the agents ``numbers`` as threads until ``deadline``; sends back each
+    agent's outcome, its session's cookies (the next phase goes on with them) and the process's CPU seconds."""
+    cpu = cpu_seconds()
+    agents = [make_agent(number) for number in numbers]
+    for agent in agents:
+        agent.start()
+    for agent in agents:
+        agent.join(max(deadline - time.monotonic(), 0) + 180)
+    pipe.send(
+        {
+            "outcomes": [agent.results.outcome() for agent in agents],
+            "cookies": {number: sessions[number].cookies for number in numbers},
+            "cpu": cpu_seconds() - cpu,
+        }
+    )
+    pipe.close()
+
+
+def start_agents(args, sessions, make_agent, deadline):
+    """The agents spread over ``args.clients`` forked client processes (agent n in process n mod clients,
+    each agent a thread there): 500 agents' threads in one Python process wait for its one interpreter
+    lock (and their requests' own CPU) and measure that, not the servers. ``finish_agents`` waits for
+    them."""
+    context = multiprocessing.get_context("fork")  # the sessions and agents' arguments go as they are
+    clients = max(min(args.clients, args.agents), 1)
+    pipes, processes = [], []
+    for index in range(clients):
+        receive, send = context.Pipe(duplex=False)
+        process = context.Process(
+            target=client_process,
+            args=(range(index, args.agents, clients), make_agent, sessions, deadline, send),
+            daemon=True,
+        )
+        process.start()
+        send.close()
+        pipes.append(receive)
+        processes.append(process)
+    return pipes, processes
+
+
+def finish_agents(started, sessions):
+    """The outcomes of every agent ``start_agents`` started and the client processes' CPU seconds; the
+    parent's ``sessions`` take the cookies the agents ended with."""
+    pipes, processes = started
+    outcomes, cpu = [], 0.0
+    for receive in pipes:  # read before joining: a large result would otherwise block its sender
+        result = receive.recv()
+        outcomes += result["outcomes"]
+        cpu += result["cpu"]
+        for number, cookies in result["cookies"].items():
+            sessions[number].cookies = cookies
+    for process in processes:
+        process.join(60)
+    return outcomes, cpu
+
+
+def servers_cpu(servers):
+    """CPU seconds of each server's gunicorn master and workers so far (workers that ended count through
+    the master's children's times)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for server in servers:
+        master = server.pid_file.read_text().strip()
+        workers = subprocess.run(["pgrep", "-P", master], capture_output=True, text=True).stdout.split()
+        for pid in [master, *workers]:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += sum(int(x) for x in fields[11:13])  # utime, stime
+                if pid == master:
+                    total += sum(int(x) for x in fields[13:15])  # cutime, cstime
+    return total / tick
+
+
+def machine_cpu():
+    """(busy, all) CPU seconds of the whole machine since boot, every process of every user."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(fields) - fields[3] - fields[4]) / tick, sum(fields) / tick
 
 
 # --- publish on one server, search on the other ---------------------------------------------------------------
@@ -444,8 +561,9 @@ def phase(name, url, servers, sessions, args, procedures, section, publisher_ses
     offsets = {s.name: s.access_log.stat().st_size for s in servers}
     started = time.monotonic()
     deadline = started + args.duration
-    agents = [
-        ClusterAgent(
+
+    def make_agent(number):
+        return ClusterAgent(
             number,
             sessions[number],
             servers[number % len(servers)],
@@ -455,8 +573,7 @@ def phase(name, url, servers, sessions, args, procedures, section, publisher_ses
             deadline,
             tuple(args.think),
         )
-        for number in range(args.agents)
-    ]
+
     published = []
     publishing = threading.Thread(
         target=publisher,
@@ -473,28 +590,44 @@ def phase(name, url, servers, sessions, args, procedures, section, publisher_ses
         ),
         daemon=True,
     )
-    for agent in agents:
-        agent.start()
-    publishing.start()
+    cpu = {"parent": cpu_seconds(), "servers": servers_cpu(servers), "machine": machine_cpu()}
+    measured_from = time.monotonic()
     if args.profile:
         profile(servers[0], args, name)
-    for agent in agents:
-        agent.join(args.duration + 180)
+    clients = start_agents(args, sessions, make_agent, deadline)
+    publishing.start()  # after the client processes are forked: a fork copies no running thread
+    outcomes, clients_cpu = finish_agents(clients, sessions)
     publishing.join(60)
     elapsed = time.monotonic() - started
+    measured = time.monotonic() - measured_from
+    busy, total = machine_cpu()
+    cpu = {
+        "client": clients_cpu + cpu_seconds() - cpu["parent"],
+        "servers": servers_cpu(servers) - cpu["servers"],
+        "machine": busy - cpu["machine"][0],
+        "cpus": (total - cpu["machine"][1]) / measured,
+        "seconds": measured,
+    }
     print(f"  load average at end: {loadavg()} (phase took {elapsed:.0f} s)")
 
     latencies, errors, moves, runs, doubles, unanswered = defaultdict(list), [], {}, [], 0, []
-    for agent in agents:
-        for key, values in agent.results.latencies.items():
+    for outcome in outcomes:
+        for key, values in outcome["latencies"].items():
             latencies[key] += values
-        errors += agent.results.errors
-        moves.update(agent.results.moves)
-        doubles += agent.results.double_submits
-        runs += agent.results.started
-        unanswered += agent.results.unanswered
-        if agent.is_alive():
-            errors.append((agent.server.name, f"{agent.username}: still running after the phase"))
+        errors += outcome["errors"]
+        moves.update(outcome["moves"])
+        doubles += outcome["double_submits"]
+        runs += outcome["started"]
+        unanswered += outcome["unanswered"]
+    requests_made = sum(len(values) for values in latencies.values())
+    cpu["requests"] = requests_made
+    print(
+        f"  CPU over the phase ({measured:.0f} s, {cpu['cpus']:.1f} CPUs): client ({args.clients} processes "
+        f"and the publisher) {cpu['client']:.1f} s = {cpu['client'] / measured:.0%} of one CPU, "
+        f"{cpu['client'] * 1000 / max(requests_made, 1):.2f} ms a request ({requests_made} requests); "
+        f"both gunicorn servers {cpu['servers']:.1f} s = {cpu['servers'] / measured:.0%}; the whole machine "
+        f"{cpu['machine']:.1f} s = {cpu['machine'] / measured:.0%} (PostgreSQL, the task worker, others' jobs)"
+    )
     counts = check_log(url, since, moves, runs, unanswered)
     backend_times = server_side(servers, offsets)
 
@@ -543,13 +676,16 @@ def phase(name, url, servers, sessions, args, procedures, section, publisher_ses
         "publish_route": f"{servers[0].name} → {publish_to.name}",
         "load": loadavg(),
         "elapsed": elapsed,
+        "cpu": cpu,
     }
 
 
 def report(results, args, search):
+    workers = args.workers or f"{(os.cpu_count() or 1) * 2 + 1} (the config's)"
     print(
-        f"\n## {args.agents} agents, think time {args.think[0]:g}–{args.think[1]:g} s, {args.duration} s per phase; "
-        f"gunicorn {args.workers} workers × {args.threads} thread(s) per server; search: {search}"
+        f"\n## {args.agents} agents in {args.clients} client processes, think time {args.think[0]:g}–"
+        f"{args.think[1]:g} s, {args.duration} s per phase; gunicorn {workers} workers × {args.threads} "
+        f"thread(s) per server{'' if args.no_config else ', kb_site/gunicorn.conf.py'}; search: {search}"
     )
     print(
         "\n| config | server | moves | move p50 | move p95 | move max | step page p95 | server-side move p95 | errors |"
@@ -588,6 +724,19 @@ def report(results, args, search):
             + f" | {posts} | {each} | {worst} |"
         )
     print(
+        "\n| config | requests | client CPU | client CPU a request | servers' CPU | servers' CPU a move "
+        "(every request counted) | whole machine busy |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for result in results:
+        cpu, moves = result["cpu"], sum(row["moves"] for row in result["rows"])
+        print(
+            f"| {result['name']} | {cpu['requests']:,} | {cpu['client'] / cpu['seconds']:.0%} of a CPU | "
+            f"{cpu['client'] * 1000 / max(cpu['requests'], 1):.2f} ms | {cpu['servers'] / cpu['seconds']:.0%} | "
+            f"{cpu['servers'] * 1000 / max(moves, 1):.1f} ms | {cpu['machine'] / cpu['seconds'] / cpu['cpus']:.0%} "
+            f"of {cpu['cpus']:.0f} CPUs |"
+        )
+    print(
         "\nload average (1/5/15 min) at the end of each phase: "
         + "; ".join(f"{r['name']} {r['load']}" for r in results)
     )
@@ -614,9 +763,24 @@ def main():
     parser.add_argument("--agents", type=int, default=500)
     parser.add_argument("--duration", type=int, default=300, help="seconds each phase runs")
     parser.add_argument("--think", type=float, nargs=2, default=[5.0, 20.0], metavar=("MIN", "MAX"))
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers per server")
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=None,
+        help="client processes the agents are spread over (default: one per 100 agents, at least 1)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="gunicorn workers per server (default: kb_site/gunicorn.conf.py's, 2 × CPUs + 1)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (1: sync workers)")
-    parser.add_argument("--no-preload", action="store_true", help="each worker imports the app itself")
+    parser.add_argument(
+        "--no-config",
+        action="store_true",
+        help="plain `gunicorn --preload` without kb_site/gunicorn.conf.py (3 workers unless --workers)",
+    )
     parser.add_argument(
         "--balance",
         choices=["agent", "request"],
@@ -640,6 +804,10 @@ def main():
     parser.add_argument("--profile-dir", default="var/bench/cluster-profile")
     parser.add_argument("--phases", nargs="+", choices=["cluster", "single"], default=["cluster", "single"])
     args = parser.parse_args()
+    if args.clients is None:
+        args.clients = max(round(args.agents / 100), 1)
+    if args.no_config and not args.workers:
+        args.workers = 3
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (servers, PostgreSQL) as on Ctrl-C
 
     print(
@@ -653,7 +821,7 @@ def main():
         env = bench_env(var_dir, EXTRA_SETTINGS.format(url=url, search=SEARCH_BACKENDS[args.search]))
         env["CALLBOOK_CACHE"] = args.cache
         procedures, section = setup(env, args.agents)
-        options = ["--access-logformat", ACCESS_FORMAT] + ([] if args.no_preload else ["--preload"])
+        options = ["--access-logformat", ACCESS_FORMAT] + (["--preload"] if args.no_config else [])
         with contextlib.ExitStack() as stack:
             stack.enter_context(task_worker(env, args.worker_interval, var / "worker.log"))
             servers = []
@@ -666,6 +834,7 @@ def main():
                         env,
                         workers=args.workers,
                         threads=args.threads if args.threads > 1 else None,
+                        config=None if args.no_config else GUNICORN_CONFIG,
                         options=[
                             *options,
                             "--access-logfile",
@@ -686,7 +855,7 @@ def main():
             supervisor = login(servers[0].base, *PUBLISHER)
             print(f"{args.agents} agents logged in (once each) in {time.monotonic() - logged_in:.0f} s")
             for server in servers:  # each worker compiles its templates before anything is measured
-                for _ in range(args.workers * 2):
+                for _ in range((args.workers or (os.cpu_count() or 1) * 2 + 1) * 2):
                     for _pk, page in procedures:
                         sessions[0].get(server.base + page, timeout=60)
 

@@ -26,8 +26,16 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import requests
-from serving import BASE_DIR, PYTHON, bench_env, free_port, gunicorn, manage, percentile  # noqa: F401 (hostile.py uses some)
+from serving import (  # noqa: F401 (hostile.py uses some)
+    BASE_DIR,
+    PYTHON,
+    bench_env,
+    client_session,
+    free_port,
+    gunicorn,
+    manage,
+    percentile,
+)
 
 PASSWORD = "bench-password-123"
 
@@ -83,7 +91,7 @@ class Agent(threading.Thread):
         self.deadline = deadline
         self.results = results
         self.random = random.Random(seed)
-        self.session = requests.Session()
+        self.session = client_session()
 
     def timed(self, method, path, kind, **kwargs):
         started = time.perf_counter()
@@ -121,8 +129,10 @@ class Agent(threading.Thread):
         for _ in range(40):
             if time.monotonic() >= self.deadline:
                 return  # the run stays in progress, as when a shift ends mid-call
-            if self.think[1]:
-                time.sleep(self.random.uniform(*self.think))  # reading the step, talking to the customer
+            if self.think[1]:  # reading the step, talking to the customer
+                time.sleep(min(self.random.uniform(*self.think), max(self.deadline - time.monotonic(), 0)))
+                if time.monotonic() >= self.deadline:
+                    return  # the load ends with the phase, not up to one think time later
             if not self.move(run_id, run_path, double_submits=0.1):
                 return
         self.results.error(f"{self.username}: run {run_id} did not finish in 40 moves")

@@ -16,12 +16,17 @@ import requests
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+GUNICORN_CONFIG = (
+    BASE_DIR / "kb_site" / "gunicorn.conf.py"
+)  # production's: preload, gc.freeze, 2 × CPUs + 1 workers
 
 __all__ = [
     "BASE_DIR",
+    "GUNICORN_CONFIG",
     "PYTHON",
     "SETTINGS",
     "bench_env",
+    "client_session",
     "free_port",
     "gunicorn",
     "login",
@@ -156,12 +161,15 @@ def stop(process):
 
 
 @contextlib.contextmanager
-def gunicorn(env, *, workers, threads=None, options=(), log_file=None):
-    """Serve the site with gunicorn on a free port of 127.0.0.1 (``threads``: gthread workers) and yield
-    its base URL once it answers; stopped when the block ends."""
+def gunicorn(env, *, workers, threads=None, options=(), log_file=None, config=None):
+    """Serve the site with gunicorn on a free port of 127.0.0.1 (``threads``: gthread workers; ``config``: a
+    gunicorn configuration file, e.g. ``GUNICORN_CONFIG``, whose settings the other arguments override;
+    ``workers`` None: the file's) and yield its base URL once it answers; stopped when the block ends."""
     port = free_port()
     command = [str(Path(PYTHON).parent / "gunicorn"), "kb_site.wsgi", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", str(workers), "--log-level", "warning", *options]
+    command += ["--config", str(config)] if config else []
+    command += ["--workers", str(workers)] if workers else []
+    command += ["--log-level", "warning", *options]
     if threads:
         command += ["--worker-class", "gthread", "--threads", str(threads)]
     output = {"stdout": log_file, "stderr": subprocess.STDOUT} if log_file else {}
@@ -179,9 +187,18 @@ def gunicorn(env, *, workers, threads=None, options=(), log_file=None):
         stop(server)
 
 
+def client_session():
+    """A requests session for a benchmark's client. It reads no proxy settings or ``~/.netrc`` from the
+    environment on each request (``trust_env``): that cost the client a third of its CPU a request, which the
+    servers then lack on a machine they share."""
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
 def login(base, username, password):
     """A requests session logged in to the site at ``base`` (through the login form, CSRF included)."""
-    session = requests.Session()
+    session = client_session()
     page = session.get(base + "/login/", timeout=30)
     token = CSRF.search(page.text).group(1)
     response = session.post(
