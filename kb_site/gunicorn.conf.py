@@ -15,6 +15,9 @@ import gc
 import os
 
 bind = os.environ.get("CALLBOOK_BIND", "127.0.0.1:8000")
+# Sync workers wait on the database too, so more of them than CPUs keep the CPUs busy and requests out of
+# the listen backlog. On PostgreSQL each worker keeps one connection open (CONN_MAX_AGE): every server's
+# workers, plus the task workers, must stay under the database's max_connections (100 by default).
 workers = int(os.environ.get("WEB_CONCURRENCY", str((os.cpu_count() or 1) * 2 + 1)))
 worker_class = "sync"
 preload_app = True
