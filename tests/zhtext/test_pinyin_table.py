@@ -84,8 +84,10 @@ def reference():
     ]
     titles = demo_titles()
     assert len(seed_lines) > 100 and len(titles) > 100
-    # Text around and between Chinese runs, a run that only starts a phrase (一个半 of 一个半个), and
-    # characters pypinyin matches as Chinese without a reading (a private-use one, one of Extension B).
+    # Text around and between Chinese runs; a phrase cut short (一个半 of 一个半个: 一个, 半); a run that
+    # only starts a phrase and has none at its start, read character by character (下不了 of 下不了台:
+    # xia bu le, not the 不了 of the phrase table); characters pypinyin counts as Chinese without a
+    # reading (a private-use one, one of Extension B).
     extra = [
         "",
         " ",
@@ -93,8 +95,10 @@ def reference():
         "Abc投诉处理流程x",
         "一个半",
         "一个半个",
+        "下不了",
+        "一块石头落了",
         "长城银行行长",
-        "\ue815a\U00020001",
+        "\ue817a\U00020002",
     ]
     env = {name: value for name, value in os.environ.items() if not name.startswith("PYPINYIN")}
     done = subprocess.run(
