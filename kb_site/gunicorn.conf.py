@@ -1,7 +1,7 @@
 """gunicorn settings for Callbook: ``gunicorn -c kb_site/gunicorn.conf.py kb_site.wsgi``.
 
 The master loads the site before it forks its workers (``preload_app``): the segmenter's dictionary,
-pypinyin's tables, the synonym dictionary, the search structures (``search.warmup``) and every module are
+the synonym dictionary, the search structures (``search.warmup``) and every module are
 read once and the workers share those pages instead of each reading its own copy (copy-on-write). The
 objects are frozen out of the cyclic garbage collector (``gc.freeze``) before each fork, so that a
 worker's collections do not write to (and so copy) every page the master filled. ``bench/moves.py``
