@@ -7,7 +7,7 @@ expected event number, and the events and run updated together, so they never di
 
 import functools
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,6 +16,7 @@ from .choices import ENDING_ACTIONS, EventAction, RunStatus, StepKind
 from .engine import MoveRejected
 from .models import ProcedurePage, ProcedureRun, RunEvent, current_procedure
 from .signals import run_ended
+from .statements import Insert, Update
 
 __all__ = [
     "MoveRejected",
@@ -216,6 +217,11 @@ MOVED_FIELDS = [
     "outcome",
     "finished_at",
 ]
+# A move's writes, written out once per process (``procedures.statements``): its events, as
+# ``bulk_create`` inserts them, and the run's moved columns, as ``save(update_fields=...)`` updates them.
+NEW_EVENTS = Insert(RunEvent)
+SAVE_MOVED = Update(ProcedureRun, MOVED_FIELDS)
+SAVE_MOVED_AND_DEFINITION = Update(ProcedureRun, [*MOVED_FIELDS, "definition"])
 
 
 def _record(run, procedure, moves, landing, now, note, save_run_first=False, said=None):
@@ -251,7 +257,7 @@ def _record(run, procedure, moves, landing, now, note, save_run_first=False, sai
                 left_at=now,
             )
         )
-    RunEvent.objects.bulk_create(events)
+    NEW_EVENTS.create(events, using=router.db_for_write(RunEvent))
     if procedure.subprocedures:
         run.definition = {**run.definition, **procedure.to_dict()}
     run.next_seq += len(events)
@@ -269,7 +275,7 @@ def _record(run, procedure, moves, landing, now, note, save_run_first=False, sai
             run.current_step = last.key
             run.current_step_title = (last.title or "")[:200]
     # Only what a move changes: the definition (a large JSON snapshot) only when a sub-procedure was entered.
-    run.save(update_fields=[*MOVED_FIELDS, "definition"] if procedure.subprocedures else MOVED_FIELDS)
+    (SAVE_MOVED_AND_DEFINITION if procedure.subprocedures else SAVE_MOVED).save(run)
     run.__dict__.pop("logged_events", None)
     if run.status == RunStatus.COMPLETED:
         _announce_end(run, EventAction(last.action))
@@ -300,7 +306,7 @@ def _go_back(run, procedure, now, note):
     run.current_step_title = procedure.step(target).get("title", "")[:200]
     run.step_entered_at = now
     run.last_activity_at = now
-    run.save(update_fields=MOVED_FIELDS)
+    SAVE_MOVED.save(run)
     run.__dict__.pop("logged_events", None)
 
 

@@ -15,7 +15,8 @@ revision share one decoded snapshot. Who reads such a value must not change it i
 ``definition`` is replaced, never changed, and its steps are shared already: ``current_procedure``).
 """
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.models.signals import post_save, pre_save
 
 from search.caches import LRUCache
 
@@ -110,3 +111,82 @@ class Rows:
         """The first instance ``all`` finds, or None."""
         found = self.all(*values, using=using)
         return found[0] if found else None
+
+
+class Update:
+    """``instance.save(update_fields=fields)`` of a ``model`` instance, the UPDATE written out once per
+    database vendor: the same statement and parameters (each field's ``pre_save`` and
+    ``get_db_prep_save``), ``pre_save`` and ``post_save`` sent as Django sends them, and Django's error
+    when no row was updated."""
+
+    def __init__(self, model, fields):
+        self.model = model
+        self.fields = [model._meta.get_field(name) for name in fields]
+        self.update_fields = frozenset(field.name for field in self.fields)
+        self._sql = {}  # vendor → sql
+
+    def save(self, instance, using=None):
+        using = using or instance._state.db or DEFAULT_DB_ALIAS
+        connection = connections[using]
+        meta = self.model._meta
+        if connection.vendor not in self._sql:
+            quote = connection.ops.quote_name
+            columns = ", ".join(f"{quote(field.column)} = %s" for field in self.fields)
+            self._sql[connection.vendor] = (
+                f"UPDATE {quote(meta.db_table)} SET {columns} WHERE {quote(meta.pk.column)} = %s"
+            )
+        pre_save.send(
+            sender=self.model, instance=instance, raw=False, using=using, update_fields=self.update_fields
+        )
+        params = [
+            field.get_db_prep_save(field.pre_save(instance, False), connection) for field in self.fields
+        ]
+        params.append(meta.pk.get_db_prep_value(instance.pk, connection))
+        with connection.cursor() as cursor:
+            cursor.execute(self._sql[connection.vendor], params)
+            if cursor.rowcount == 0:
+                raise DatabaseError("Save with update_fields did not affect any rows.")
+        instance._state.db = using
+        instance._state.adding = False
+        post_save.send(
+            sender=self.model,
+            instance=instance,
+            created=False,
+            update_fields=self.update_fields,
+            raw=False,
+            using=using,
+        )
+
+
+class Insert:
+    """``model.objects.bulk_create(instances)`` of a model with an automatic primary key, the INSERT
+    written out once per database vendor (every concrete field but the key, prepared as the ORM
+    prepares them); like ``bulk_create``, no signals and no keys read back."""
+
+    def __init__(self, model):
+        self.model = model
+        self.fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+        self._sql = {}
+
+    def create(self, instances, using=DEFAULT_DB_ALIAS):
+        if not instances:
+            return
+        connection = connections[using]
+        if connection.vendor not in self._sql:
+            quote = connection.ops.quote_name
+            columns = ", ".join(quote(field.column) for field in self.fields)
+            values = ", ".join(["%s"] * len(self.fields))
+            self._sql[connection.vendor] = (
+                f"INSERT INTO {quote(self.model._meta.db_table)} ({columns}) VALUES ({values})"
+            )
+        rows = []
+        for instance in instances:
+            instance._prepare_related_fields_for_save(operation_name="bulk_create")
+            rows.append(
+                [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in self.fields]
+            )
+        with connection.cursor() as cursor:
+            cursor.executemany(self._sql[connection.vendor], rows)
+        for instance in instances:
+            instance._state.db = using
+            instance._state.adding = False
