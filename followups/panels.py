@@ -3,6 +3,7 @@ overdue and due-today follow-ups on the home page, and the header's counts."""
 
 import datetime
 
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -42,15 +43,18 @@ def home_panel(request):
 
 
 def run_chain(run):
-    """``(left, worked)``: the follow-ups ``run`` left, and the follow-up it was run to work (or None)."""
-    left = list(
-        FollowUp.objects.filter(source_run=run).select_related("assignee", "group").order_by("due_at")
+    """``(left, worked)``: the follow-ups ``run`` left, and the follow-up it was run to work (or None);
+    read in one statement (every finished run's summary shows them)."""
+    if not run.pk:
+        return [], None
+    found = list(
+        FollowUp.objects.filter(Q(source_run=run) | Q(work_run=run))
+        .select_related("assignee", "group", "source_run", "parent")
+        .defer("source_run__definition")  # the source run is named (its title and time), not walked
+        .order_by("due_at", "pk")
     )
-    worked = (
-        FollowUp.objects.filter(work_run=run).select_related("source_run", "parent").first()
-        if run.pk
-        else None
-    )
+    left = [follow_up for follow_up in found if follow_up.source_run_id == run.pk]
+    worked = next((follow_up for follow_up in found if follow_up.work_run_id == run.pk), None)
     return left, worked
 
 

@@ -1,11 +1,12 @@
-"""What the run screen keeps in Django's cache between steps: the 相关规范 panel of a procedure and the
-system values (工号, 客服姓名, 公司名称) an agent's phrasings are filled with.
+"""What the run screen keeps in Django's cache between steps: the 相关规范 panel of a procedure (its pages,
+and its markup per set of view restrictions the reader does not pass), the url of the summary's 回到流程
+link, and the system values (工号, 客服姓名, 公司名称) an agent's phrasings are filled with.
 
 Every step of every run shows both, and reading them costs six queries or so (the procedure's links, the
 articles naming it, the pages, the view restrictions; the agent with their profile, the company
 settings): a good part of a move. Each key holds a *version*, a token in ``search.caches.generations``
-that a change they could show replaces: a page published, unpublished, moved or deleted, a view
-restriction saved or deleted (the panel); an agent's profile, a user's name or the company settings
+that a change they could show replaces: a page published, unpublished, moved, saved or deleted, a view
+restriction or a site saved or deleted (the panel, the link); an agent's profile, a user's name or the company settings
 saved (the values). The version is replaced at once and again when the change commits.
 
 With the default ``LocMemCache`` each process sees only its own changes at once; other processes' copies
@@ -15,10 +16,14 @@ the view restrictions with the pages and asks each of them about the request, as
 ``kb_site.content.models.visible_pages`` does.
 """
 
+import hashlib
+
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
-from wagtail.models import Page, PageViewRestriction
+from django.urls import get_script_prefix
+from django.utils.translation import get_language
+from wagtail.models import Page, PageViewRestriction, Site
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
 from kb_site.content.models import ArticlePage
@@ -49,9 +54,39 @@ def agent_values(user_id):
 def related_articles(request, procedure_id):
     """The articles of a procedure's 相关规范 panel that ``request`` may see: those it names, then those
     naming it, live, each once (``ProcedurePage.related_for`` without reading the page)."""
+    pages, blocked = _related_and_blocked(request, procedure_id)
+    return [page for page in pages if not page.path.startswith(blocked)] if blocked else pages
+
+
+def _related_and_blocked(request, procedure_id):
     pages, restrictions = _kept(RELATED, procedure_id, lambda: _load_related(procedure_id))
     blocked = tuple(path for path, restriction in restrictions if not restriction.accept_request(request))
-    return [page for page in pages if not page.path.startswith(blocked)] if blocked else pages
+    return pages, blocked
+
+
+def related_panel(request, procedure_id, render):
+    """The 相关规范 panel's markup, ``render(pages)`` of ``related_articles``, kept like them per
+    everything else it shows: the view restrictions the reader does not pass, the language and the
+    script prefix (the links are each page's ``url``; a site saved is a new version too)."""
+    pages, blocked = _related_and_blocked(request, procedure_id)
+    if not pages:
+        return render([])
+    passed = hashlib.sha1("|".join(blocked).encode()).hexdigest()
+    key = f"{procedure_id}:panel:{get_language()}:{get_script_prefix()}:{passed}"
+    return _kept(RELATED, key, lambda: render(related_articles(request, procedure_id)))
+
+
+def procedure_link(procedure_id):
+    """``(shown, url)`` of a run's procedure page for the summary's 回到流程: whether the page is there,
+    and its ``url`` (``None`` where no site routes to it), kept like the panel."""
+    return _kept(RELATED, f"{procedure_id}:url", lambda: _load_link(procedure_id))
+
+
+def _load_link(procedure_id):
+    from .models import ProcedurePage
+
+    page = ProcedurePage.objects.filter(pk=procedure_id).first()
+    return (page is not None, page.url if page is not None else None)
 
 
 def _load_related(procedure_id):
@@ -90,7 +125,7 @@ def _related_changed(**kwargs):
 
 
 def _row_changed(sender, update_fields=None, **kwargs):
-    if sender is PageViewRestriction or issubclass(sender, Page):
+    if sender in (PageViewRestriction, Site) or issubclass(sender, Page):
         _new_version(RELATED)
     elif sender in (AgentProfile, CompanySettings):
         _new_version(SPEAKER)

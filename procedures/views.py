@@ -24,7 +24,7 @@ from .choices import ENDING_ACTIONS, EventAction, RunStatus, StepKind
 from .forms import VARIABLE_PREFIX, MoveForm, StartForm
 from .models import ProcedurePage, ProcedureRun, current_procedure
 from .runs import MoveRejected, continued_run, lost_race, record_move, run_summary_text, start_run
-from .screen_cache import agent_values
+from .screen_cache import agent_values, procedure_link
 from .signals import BEFORE_START_RUN, MAY_VIEW_RUN, RUN_JSON_EXTRA, RUN_SUMMARY_PANEL
 from .statements import Rows
 from .text import fill_rich_text, speech_values, spoken_values
@@ -386,6 +386,8 @@ def summary_context(run):
         "came_from": run.definition.get("came_from"),
         "continue_with": continue_with,
         "continued_run": continued_run(run) if continue_with else None,
+        # 回到流程: whether the page is there and its url, kept (the page's row read on every summary)
+        "procedure_link": procedure_link(run.procedure_id) if run.procedure_id else (False, None),
     }
 
 

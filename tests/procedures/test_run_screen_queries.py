@@ -208,3 +208,37 @@ def test_the_kept_static_urls_follow_the_static_settings(client, agent, missing_
     html = run_page(client, run).content.decode()
     assert 'href="/assets/css/procedures.css"' in html and 'href="/assets/css/callbook.css"' in html
     assert "/static/" not in html
+
+
+def test_the_kept_related_panel_shows_a_published_title_and_a_move_at_once(client, agent, missing_item):
+    """The 相关规范 panel's markup is kept per version of what it lists: an article's new title, summary
+    and place show on the agent's next step page."""
+    login(client, agent)
+    run = start(client, missing_item)
+    rules = ArticlePageFactory(parent=missing_item.get_parent(), title="少货处理规范", slug="rules")
+    rules.related_pages = [ArticleRelatedPage(page=missing_item)]
+    rules = publish(rules)
+    html = run_page(client, run).content.decode()
+    assert related_panel(run_page(client, run)) == ["少货处理规范"] and f'href="{rules.url}"' in html
+    rules.title, rules.summary = "少货处理规范（新）", "先核对签收记录"
+    rules = publish(rules)
+    html = run_page(client, run).content.decode()
+    assert related_panel(run_page(client, run)) == ["少货处理规范（新）"] and "先核对签收记录" in html
+    rules.slug = "rules-2024"
+    rules = publish(rules)
+    assert f'href="{rules.url}"' in run_page(client, run).content.decode() and rules.url.endswith(
+        "/rules-2024/"
+    )
+
+
+def test_the_summarys_link_back_to_the_procedure_follows_its_page(client, agent, missing_item):
+    """回到流程 on a finished run's summary: the page's url, kept, follows a new slug at once."""
+    login(client, agent)
+    run = start(client, missing_item)
+    step(client, run, action="give_up", confirm="1", reason="客户挂断")
+    summary = reverse("procedures:run", args=[run.pk])
+    assert f'<a class="btn" href="{missing_item.url}">回到流程</a>' in client.get(summary).content.decode()
+    missing_item.slug = "missing-item-new"
+    missing_item = publish(missing_item)
+    html = client.get(summary).content.decode()
+    assert f'<a class="btn" href="{missing_item.url}">回到流程</a>' in html and "missing-item-new" in html
