@@ -241,6 +241,17 @@ class Procedure:
         """A procedure of its own for one run (pinning changes it; cached procedures must not change)."""
         return Procedure.from_dict(self.to_dict())
 
+    def fork(self):
+        """``copy()`` without rebuilding: a procedure of its own whose mappings pinning changes
+        (``by_key``, ``variables``, ``subprocedures``) are its own, sharing the steps, which nothing
+        changes (a pinned step is a new dict, ``scoped_step``)."""
+        twin = object.__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        twin.by_key = dict(self.by_key)
+        twin.variables = dict(self.variables)
+        twin.subprocedures = dict(self.subprocedures)
+        return twin
+
     # --- sub-procedures -------------------------------------------------------------------------
 
     def pin(self, scope, page, revision, title, called):

@@ -38,6 +38,8 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail.models import Revision
 
+from search.caches import LRUCache
+
 from .. import engine
 from ..choices import EventAction, RunStatus, StepKind
 from ..statements import Rows
@@ -104,6 +106,21 @@ class ProcedureRunQuerySet(models.QuerySet):
         Runs still marked in progress are kept, even idle ones: ``mark_abandoned_runs`` marks those.
         """
         return self.exclude(status=RunStatus.IN_PROGRESS).filter(started_at__lt=before)
+
+
+# The procedure built from a run's definition, kept with the decoded definition it was built from (the
+# entry holds it, so its ``id`` is not reused while kept): runs read on the run screen share one decoded
+# snapshot per text (``procedures.statements``, ``kept_json``), and so one built procedure; each run gets
+# a ``fork`` of its own, which pinning a sub-procedure may change.
+_snapshot_procedures = LRUCache(64)
+
+
+def procedure_of_snapshot(definition):
+    kept = _snapshot_procedures.get(id(definition))
+    if kept is None or kept[0] is not definition:
+        kept = (definition, engine.Procedure.from_dict(definition))
+        _snapshot_procedures.put(id(definition), kept)
+    return kept[1].fork()
 
 
 class ProcedureRun(models.Model):
@@ -188,7 +205,7 @@ class ProcedureRun(models.Model):
         """The procedure exactly as it was when this run started (steps, variables, phrasing texts)."""
         if not hasattr(self, "_procedure"):
             if self.definition:
-                self._procedure = engine.Procedure.from_dict(self.definition)
+                self._procedure = procedure_of_snapshot(self.definition)
             else:
                 self._procedure = procedure_for_revision(self.revision_id)
         return self._procedure

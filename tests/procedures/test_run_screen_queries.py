@@ -242,3 +242,19 @@ def test_the_summarys_link_back_to_the_procedure_follows_its_page(client, agent,
     missing_item = publish(missing_item)
     html = client.get(summary).content.decode()
     assert f'<a class="btn" href="{missing_item.url}">回到流程</a>' in html and "missing-item-new" in html
+
+
+def test_runs_sharing_a_snapshot_each_get_a_procedure_of_their_own(client, agent, missing_item):
+    """The procedure built from a shared snapshot is kept once; each run's is a fork: what pinning a
+    sub-procedure changes in one run's procedure is not in another's."""
+    login(client, agent)
+    first, second = start(client, missing_item), start(client, missing_item)
+    mine = OWN_RUN.first(first.pk, agent.pk).get_procedure()
+    theirs = OWN_RUN.first(second.pk, agent.pk).get_procedure()
+    assert mine is not theirs and mine.steps == theirs.steps
+    called = ProcedureRun.objects.get(pk=first.pk).get_procedure()
+    mine.pin("sub", missing_item.pk, None, "子流程", called)
+    assert "sub" in mine.subprocedures and any(key.startswith("sub/") for key in mine.by_key)
+    again = OWN_RUN.first(second.pk, agent.pk).get_procedure()
+    assert again.subprocedures == {} and not any(key.startswith("sub/") for key in again.by_key)
+    assert again.by_key == theirs.by_key and again.variables == theirs.variables
