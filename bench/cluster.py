@@ -63,8 +63,8 @@ from serving import (
 
 from procedures import MAKE_AGENTS, PASSWORD, Agent
 
-# Server-side times: method, path, status and microseconds of every request, one line each.
-ACCESS_FORMAT = "%(m)s %(U)s %(s)s %(D)s"
+# Server-side times: method, path, status, microseconds and end (to the second) of every request, a line each.
+ACCESS_FORMAT = "%(m)s %(U)s %(s)s %(D)s %(t)s"  # %(t)s: when it ended, to the second
 
 SEARCH_BACKENDS = {
     "pg": '{"default": {"BACKEND": "search.backend_pg", "AUTO_UPDATE": True}}',
@@ -156,15 +156,15 @@ class AgentLog:
 
     def __init__(self, agent):
         self.agent = agent
-        self.latencies = defaultdict(list)  # (server, kind) -> ms
+        self.latencies = defaultdict(list)  # (server, kind) -> [(sent, ms)], sent: time.monotonic()
         self.errors = []  # (server, message)
         self.moves = defaultdict(list)  # run id -> [(seq, step, action)] in the order made
         self.double_submits = 0
         self.started = []  # run ids (hex) this agent started
         self.unanswered = []  # (run id, seq, step, action) of moves that got no response (timeouts)
 
-    def latency(self, kind, seconds):
-        self.latencies[(self.agent.server.name, kind)].append(seconds * 1000)
+    def latency(self, kind, sent, seconds):
+        self.latencies[(self.agent.server.name, kind)].append((sent, seconds * 1000))
 
     def accepted(self, run_id, seq, step, *args):
         self.moves[run_id.replace("-", "")].append((seq, step, self.agent.last_action))
@@ -212,7 +212,7 @@ class ClusterAgent(Agent):
             data = kwargs.get("data") or {}
             self.last_action = data.get("action", "answer" if "answer" in data else None)
         self.last_path = path
-        started = time.perf_counter()
+        sent, started = time.monotonic(), time.perf_counter()
         try:
             response = self.session.request(
                 method, self.server.base + path, allow_redirects=False, timeout=30, **kwargs
@@ -229,7 +229,7 @@ class ClusterAgent(Agent):
                     )
                 )
             raise
-        self.results.latency(kind, time.perf_counter() - started)
+        self.results.latency(kind, sent, time.perf_counter() - started)
         if kind == "start" and response.status_code == 302:  # the run page: /procedures/runs/<id>/
             self.results.started.append(
                 response.headers["Location"].rstrip("/").rsplit("/", 1)[-1].replace("-", "")
@@ -483,19 +483,45 @@ def check_log(url, since, moves, runs_started, unanswered=()):
     return counts
 
 
-def server_side(servers, offsets):
-    """Server-side milliseconds per (server, kind) from the access logs, from ``offsets`` on."""
+def server_side(servers, offsets, wall_started):
+    """Server-side (seconds from ``wall_started`` to the request's end, milliseconds) per (server, kind) from
+    the access logs, from ``offsets`` on."""
     times = defaultdict(list)
     for server in servers:
         with open(server.access_log, encoding="utf-8", errors="replace") as log:
             log.seek(offsets.get(server.name, 0))
             for line in log:
-                parts = line.split()
-                if len(parts) != 4 or not parts[3].isdigit():
+                parts = line.split(maxsplit=4)
+                if len(parts) != 5 or not parts[3].isdigit():
                     continue
-                method, path, _status, micro = parts
-                times[(server.name, request_kind(method, path))].append(int(micro) / 1000)
+                method, path, _status, micro, ended = parts
+                ended = datetime.datetime.strptime(ended.strip(), "[%d/%b/%Y:%H:%M:%S %z]").timestamp()
+                times[(server.name, request_kind(method, path))].append(
+                    (ended - wall_started, int(micro) / 1000)
+                )
     return times
+
+
+def timeline(latencies, backend_times, servers, step=30):
+    """Moves and calls started, and move p95 as the agents and as the servers saw it, in ``step``-second
+    windows of the phase: where the slow moves are."""
+
+    def window(pairs):
+        windows = defaultdict(list)
+        for at, ms in pairs:
+            windows[int(at // step)].append(ms)
+        return windows
+
+    names = [server.name for server in servers]
+    moves = window(pair for name in names for pair in latencies.get((name, "move"), []))
+    starts = window(pair for name in names for pair in latencies.get((name, "start"), []))
+    on_servers = window(pair for name in names for pair in backend_times.get((name, "move"), []))
+    for index in sorted(set(moves) | set(starts)):
+        print(
+            f"    {index * step:4d}–{(index + 1) * step:<4d} s: {len(starts[index]):4d} calls started, "
+            f"{len(moves[index]):5d} moves, move p95 {percentile(moves[index], 0.95):7.1f} ms "
+            f"(on the servers {percentile(on_servers[index], 0.95):6.1f} ms)"
+        )
 
 
 def request_kind(method, path):
@@ -559,7 +585,7 @@ def phase(name, url, servers, sessions, args, procedures, section, publisher_ses
     with psycopg.connect(url) as connection:
         since = connection.execute("SELECT now()").fetchone()[0]
     offsets = {s.name: s.access_log.stat().st_size for s in servers}
-    started = time.monotonic()
+    wall_started, started = time.time(), time.monotonic()
     deadline = started + args.duration
 
     def make_agent(number):
@@ -613,7 +639,7 @@ def phase(name, url, servers, sessions, args, procedures, section, publisher_ses
     latencies, errors, moves, runs, doubles, unanswered = defaultdict(list), [], {}, [], 0, []
     for outcome in outcomes:
         for key, values in outcome["latencies"].items():
-            latencies[key] += values
+            latencies[key] += [(sent - started, ms) for sent, ms in values]
         errors += outcome["errors"]
         moves.update(outcome["moves"])
         doubles += outcome["double_submits"]
@@ -629,12 +655,14 @@ def phase(name, url, servers, sessions, args, procedures, section, publisher_ses
         f"{cpu['machine']:.1f} s = {cpu['machine'] / measured:.0%} (PostgreSQL, the task worker, others' jobs)"
     )
     counts = check_log(url, since, moves, runs, unanswered)
-    backend_times = server_side(servers, offsets)
+    timed = server_side(servers, offsets, wall_started)
+    backend_times = {key: [ms for _at, ms in pairs] for key, pairs in timed.items()}
 
     rows = []
     for server in servers:
-        move = latencies.get((server.name, "move"), [])
-        page = latencies.get((server.name, "step_page"), [])
+        moved = latencies.get((server.name, "move"), [])
+        move = [ms for _at, ms in moved]
+        page = [ms for _at, ms in latencies.get((server.name, "step_page"), [])]
         server_moves = backend_times.get((server.name, "move"), [])
         rows.append(
             {
@@ -643,12 +671,15 @@ def phase(name, url, servers, sessions, args, procedures, section, publisher_ses
                 "moves": len(move),
                 "move_p50": statistics.median(move) if move else float("nan"),
                 "move_p95": percentile(move, 0.95),
+                "settled_p95": percentile([ms for at, ms in moved if at >= args.settle], 0.95),
                 "move_max": max(move) if move else float("nan"),
                 "page_p95": percentile(page, 0.95),
                 "server_move_p95": percentile(server_moves, 0.95),
                 "errors": sum(1 for where, _ in errors if where == server.name),
             }
         )
+    print("  timeline:")
+    timeline(latencies, timed, servers)
     for server in servers:
         print(
             f"  server-side on {server.name} (ms, p50 / p95 / n): "
@@ -688,15 +719,16 @@ def report(results, args, search):
         f"thread(s) per server{'' if args.no_config else ', kb_site/gunicorn.conf.py'}; search: {search}"
     )
     print(
-        "\n| config | server | moves | move p50 | move p95 | move max | step page p95 | server-side move p95 | errors |"
+        "\n| config | server | moves | move p50 | move p95 | move p95 from "
+        f"{args.settle} s on | move max | step page p95 | server-side move p95 | errors |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for result in results:
         for row in result["rows"]:
             print(
-                f"| {row['config']} | {row['server']} | {row['moves']} | {row['move_p50']:.1f} ms | "
-                f"{row['move_p95']:.1f} ms | {row['move_max']:.0f} ms | {row['page_p95']:.1f} ms | "
-                f"{row['server_move_p95']:.1f} ms | {row['errors']} |"
+                f"| {row['config']} | {row['server']} | {row['moves']:,} | {row['move_p50']:.1f} ms | "
+                f"{row['move_p95']:.1f} ms | {row['settled_p95']:.1f} ms | {row['move_max']:,.0f} ms | "
+                f"{row['page_p95']:.1f} ms | {row['server_move_p95']:.1f} ms | {row['errors']} |"
             )
     print(
         "\n| config | runs | events logged | lost | doubled | out of order | seq gaps | runs started unanswered "
@@ -794,6 +826,13 @@ def main():
         choices=["database", "locmem"],
         default="database",
         help="CALLBOOK_CACHE: Django's cache shared by every process (database) or one per process (locmem)",
+    )
+    parser.add_argument(
+        "--settle",
+        type=int,
+        default=30,
+        help="a second move p95 counts the moves sent from this many seconds into the phase on (every "
+        "agent's first call starts in its first 20 s)",
     )
     parser.add_argument("--publishes", type=int, default=5, help="articles published per phase")
     parser.add_argument("--worker-interval", type=float, default=1.0, help="db_worker's polling interval (s)")
