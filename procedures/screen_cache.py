@@ -58,8 +58,12 @@ def related_articles(request, procedure_id):
     return [page for page in pages if not page.path.startswith(blocked)] if blocked else pages
 
 
+def _related(procedure_id):
+    return _kept(RELATED, procedure_id, lambda: _load_related(procedure_id))
+
+
 def _related_and_blocked(request, procedure_id):
-    pages, restrictions = _kept(RELATED, procedure_id, lambda: _load_related(procedure_id))
+    pages, restrictions = _related(procedure_id)
     blocked = tuple(path for path, restriction in restrictions if not restriction.accept_request(request))
     return pages, blocked
 
@@ -68,9 +72,9 @@ def related_panel(request, procedure_id, render):
     """The 相关规范 panel's markup, ``render(pages)`` of ``related_articles``, kept like them per
     everything else it shows: the view restrictions the reader does not pass, the language and the
     script prefix (the links are each page's ``url``; a site saved is a new version too)."""
-    pages, blocked = _related_and_blocked(request, procedure_id)
-    if not pages:
-        return render([])
+    # The restrictions alone (a page's pickle is large; LocMemCache unpickles what it returns)
+    restrictions = _kept(RELATED, f"{procedure_id}:restrictions", lambda: _related(procedure_id)[1])
+    blocked = tuple(path for path, restriction in restrictions if not restriction.accept_request(request))
     passed = hashlib.sha1("|".join(blocked).encode()).hexdigest()
     key = f"{procedure_id}:panel:{get_language()}:{get_script_prefix()}:{passed}"
     return _kept(RELATED, key, lambda: render(related_articles(request, procedure_id)))
