@@ -74,7 +74,10 @@ class SegmentWorker:
 
     def _send(self):
         if self._batch:
-            self._docs.send_bytes(pickle.dumps(self._batch, pickle.HIGHEST_PROTOCOL))
+            try:
+                self._docs.send_bytes(pickle.dumps(self._batch, pickle.HIGHEST_PROTOCOL))
+            except OSError as exc:  # the child is gone (killed, out of memory): its end of the pipe closed
+                raise RuntimeError("search index rebuild: the writing child process ended") from exc
             self._batch = []
 
     def finish(self):
