@@ -17,6 +17,7 @@ the view restrictions with the pages and asks each of them about the request, as
 """
 
 import hashlib
+import time
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -37,12 +38,16 @@ generations.register(RELATED)
 generations.register(SPEAKER)
 
 
-def _kept(name, key, load):
+def _kept(name, key, load, until=None):
+    """``load()`` kept ``SECONDS`` under the current version of ``name``; with ``until(value)``, only until
+    that time (``time.time()``), at most ``SECONDS``."""
     key = f"callbook:procedures:{name}:{key}:{generations.current(name)}"
     value = cache.get(key)
     if value is None:
         value = load()
-        cache.set(key, value, SECONDS)
+        timeout = SECONDS if until is None else min(SECONDS, until(value) - time.time())
+        if timeout > 0:
+            cache.set(key, value, timeout)
     return value
 
 
@@ -59,25 +64,38 @@ def related_articles(request, procedure_id):
 
 
 def _related(procedure_id):
-    return _kept(RELATED, procedure_id, lambda: _load_related(procedure_id))
+    """``(pages, restrictions, expires)``: one load of the panel's pages and the view restrictions over
+    them, and the time it stops being kept. What is kept from it (the restrictions alone, the markup)
+    expires with it, never later: another process's change shows within ``SECONDS`` everywhere."""
+    return _kept(RELATED, procedure_id, lambda: (*_load_related(procedure_id), time.time() + SECONDS))
+
+
+def _blocked(request, restrictions):
+    return tuple(path for path, restriction in restrictions if not restriction.accept_request(request))
 
 
 def _related_and_blocked(request, procedure_id):
-    pages, restrictions = _related(procedure_id)
-    blocked = tuple(path for path, restriction in restrictions if not restriction.accept_request(request))
-    return pages, blocked
+    pages, restrictions, _expires = _related(procedure_id)
+    return pages, _blocked(request, restrictions)
 
 
 def related_panel(request, procedure_id, render):
     """The 相关规范 panel's markup, ``render(pages)`` of ``related_articles``, kept like them per
     everything else it shows: the view restrictions the reader does not pass, the language and the
     script prefix (the links are each page's ``url``; a site saved is a new version too)."""
-    # The restrictions alone (a page's pickle is large; LocMemCache unpickles what it returns)
-    restrictions = _kept(RELATED, f"{procedure_id}:restrictions", lambda: _related(procedure_id)[1])
-    blocked = tuple(path for path, restriction in restrictions if not restriction.accept_request(request))
-    passed = hashlib.sha1("|".join(blocked).encode()).hexdigest()
+    # The restrictions alone (a page's pickle is large; LocMemCache unpickles what it returns), kept until
+    # the load they come from expires, and the markup no longer than they are.
+    restrictions, expires = _kept(
+        RELATED,
+        f"{procedure_id}:restrictions",
+        lambda: _related(procedure_id)[1:],
+        until=lambda kept: kept[1],
+    )
+    passed = hashlib.sha1("|".join(_blocked(request, restrictions)).encode()).hexdigest()
     key = f"{procedure_id}:panel:{get_language()}:{get_script_prefix()}:{passed}"
-    return _kept(RELATED, key, lambda: render(related_articles(request, procedure_id)))
+    return _kept(
+        RELATED, key, lambda: render(related_articles(request, procedure_id)), until=lambda _markup: expires
+    )
 
 
 def procedure_link(procedure_id):

@@ -258,3 +258,35 @@ def test_runs_sharing_a_snapshot_each_get_a_procedure_of_their_own(client, agent
     again = OWN_RUN.first(second.pk, agent.pk).get_procedure()
     assert again.subprocedures == {} and not any(key.startswith("sub/") for key in again.by_key)
     assert again.by_key == theirs.by_key and again.variables == theirs.variables
+
+
+def test_what_the_panel_keeps_expires_with_the_pages_it_was_built_from(
+    client, agent, missing_item, monkeypatch
+):
+    """Another process's change (here a view restriction saved without signals, as another worker with its
+    own LocMemCache saves it) shows once the panel's pages, loaded before, expire: the restrictions and
+    markup kept from that load later do not outlive it (they did, by up to ``SECONDS``)."""
+    import time
+
+    from django.core.cache import cache
+
+    from procedures import screen_cache
+
+    monkeypatch.setattr(screen_cache, "SECONDS", 1)
+    cache.clear()
+    login(client, agent)
+    run = start(client, missing_item)
+    rules = ArticlePageFactory(parent=missing_item.get_parent(), title="内部规范", slug="internal")
+    rules.related_pages = [ArticleRelatedPage(page=missing_item)]
+    publish(rules)
+    cache.clear()
+    loaded = time.time()
+    screen_cache._related(missing_item.pk)  # the pages, loaded (as a summary or another step would)
+    time.sleep(0.5)
+    assert related_panel(run_page(client, run)) == ["内部规范"]  # restrictions and markup kept from them
+    (restriction,) = PageViewRestriction.objects.bulk_create(
+        [PageViewRestriction(page=rules, restriction_type=PageViewRestriction.GROUPS)]
+    )
+    restriction.groups.add(Group.objects.create(name="仅限主管"))
+    time.sleep(max(0.0, loaded + 1.1 - time.time()))  # the pages' load has expired
+    assert related_panel(run_page(client, run)) == []
