@@ -59,7 +59,8 @@ def agent_values(user_id):
 def related_articles(request, procedure_id):
     """The articles of a procedure's 相关规范 panel that ``request`` may see: those it names, then those
     naming it, live, each once (``ProcedurePage.related_for`` without reading the page)."""
-    pages, blocked = _related_and_blocked(request, procedure_id)
+    pages, restrictions, _expires = _related(procedure_id)
+    blocked = _blocked(request, restrictions)
     return [page for page in pages if not page.path.startswith(blocked)] if blocked else pages
 
 
@@ -72,11 +73,6 @@ def _related(procedure_id):
 
 def _blocked(request, restrictions):
     return tuple(path for path, restriction in restrictions if not restriction.accept_request(request))
-
-
-def _related_and_blocked(request, procedure_id):
-    pages, restrictions, _expires = _related(procedure_id)
-    return pages, _blocked(request, restrictions)
 
 
 def related_panel(request, procedure_id, render):
