@@ -7,6 +7,7 @@ every password is ``tests.factories.PASSWORD``. Reports and their exports show t
 import pytest
 from django.db import transaction
 from wagtail.models import Page, Site
+from xdist.scheduler import LoadScopeScheduling
 
 from kb_site.content import roles
 from procedures.models import RunEvent, forget_cached_procedures
@@ -16,6 +17,25 @@ from search import results as search_results
 from search import spelling as search_spelling
 from search import suggest as search_suggest
 from tests.factories import HomePageFactory, SectionPageFactory, make_user
+
+DEMO_PACKAGE = "tests/demo/"
+
+
+class _DemoPackageTogether(LoadScopeScheduling):
+    """xdist's ``--dist loadscope`` (a module per work unit), with ``tests/demo`` one unit: its tests share
+    one demo load (tests/demo/conftest.py), which a package spread over two workers would pay twice."""
+
+    def _split_scope(self, nodeid):
+        if nodeid.startswith(DEMO_PACKAGE):
+            return DEMO_PACKAGE
+        return super()._split_scope(nodeid)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") == "loadscope":
+        return _DemoPackageTogether(config, log)
+    return None
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -10,8 +10,8 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from procedures import engine, stats
-from procedures.models import ProcedurePage, ProcedureRun, RunEvent
+from procedures import stats
+from procedures.models import ProcedureRun, RunEvent
 from procedures.runs import apply_move, start_run
 from tests.procedures.conftest import login
 from tests.procedures.test_procedure_reports import denied
@@ -212,21 +212,3 @@ def test_the_report_is_for_supervisors_filterable_and_exportable(
     for user in (trainer, agent):  # figures per agent are the supervisors' (as 坐席流程统计)
         login(client, user)
         assert denied(client.get(url))
-
-
-def test_the_demo_marks_must_say_lines_and_targets_and_its_calls_tick_them(db, client, supervisor):
-    from django.core.management import call_command
-
-    call_command("load_demo", "--demo-users", verbosity=0)
-    six_steps = ProcedurePage.objects.get(slug="complaint-six-steps-flow").to_procedure()
-    assert six_steps.by_key["respond"]["target_seconds"] == 30
-    assert engine.must_say_lines(six_steps.by_key["respond"]) == ["投诉首次响应"]
-    rates = {(r.procedure, r.line): r for r in stats.must_say_rates(ProcedureRun.objects.all())}
-    assert {"售后投诉处理六步法", "热线接听与分类转接"} <= {procedure for procedure, _line in rates}
-    assert any(r.ticked < r.left for r in rates.values()) and any(r.ticked for r in rates.values())
-    times = [r for r in stats.step_times(ProcedureRun.objects.all()) if r.target_seconds]
-    assert times and any(r.over for r in times)
-    login(client, supervisor)
-    for name in ("procedures_must_say:index", "procedures_step_times:index"):
-        html = client.get(reverse(name)).content.decode()
-        assert "售后投诉处理六步法" in html

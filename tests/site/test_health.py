@@ -7,9 +7,7 @@ import datetime
 import io
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -483,27 +481,6 @@ def test_the_number_of_queries_does_not_grow_with_the_items(
     assert len(items) == 3 + 10 * 3
     assert sum(1 for item in items if item.is_phrasing and item.quiz_missed and item.feedback) == 10
     assert sum(1 for item in items if item.stop and item.stop.runs[0]["notes"]) == 10
-
-
-# --- the demo -----------------------------------------------------------------------------------------
-
-
-def test_the_demo_has_searches_and_views_to_rank_and_loads_them_once(client):
-    call_command("load_demo", "--demo-users", verbosity=0)
-    client.force_login(get_user_model().objects.get(username="trainer"))
-    items = {item.title: item for item in client.get(URL + "?days=14").context["page"].paginator.object_list}
-    assert items["物业客服的职责与服务原则"].zero_result_queries[0] == ("物业费怎么交", 12)
-    assert ("少货怎么赔", 9) in items["少货处理"].zero_result_queries
-    assert ("少货怎么赔", 9) in items["少货处理规范"].zero_result_queries
-    assert items["查件与催件"].views == 22 and items["少货处理"].views >= 20
-    near = {query for item in items.values() for query, _hits in item.zero_result_queries}
-    assert "怎么办" not in near and "这个多少" not in near  # only generic words: near nothing
-    by_zero = client.get(URL + "?days=14&sort=zero").context["page"].object_list
-    assert by_zero[0].zero_result_hits > 0 and by_zero[0].zero_result_hits >= by_zero[1].zero_result_hits
-
-    counts = ZeroResultQuery.objects.count(), PageView.objects.count()
-    call_command("load_demo", "--demo-users", verbosity=0)
-    assert (ZeroResultQuery.objects.count(), PageView.objects.count()) == counts
 
 
 # --- in the admin -------------------------------------------------------------------------------------

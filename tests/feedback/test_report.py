@@ -1,37 +1,16 @@
-"""The feedback demo (one load: every status, idempotent) and the 未处理反馈 admin report."""
+"""The 未处理反馈 admin report (the demo's feedback: tests/demo/test_feedback.py)."""
 
 import pytest
-from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
 from feedback import handling
-from feedback.models import Feedback, FeedbackLog, FeedbackNotice
+from feedback.models import Feedback
 from feedback.targets import resolve
 from tests.feedback.conftest import block_ids
 from tests.procedures.conftest import login
 
 REPORT = reverse("feedback_open:index")
-
-
-def test_the_demo_has_feedback_at_every_status_and_loads_once(client, db):
-    call_command("load_demo", "--demo-users", verbosity=0)
-    statuses = sorted(Feedback.objects.values_list("status", flat=True))
-    assert statuses == sorted(["open", "open", "open", "fixed", "rejected", "needs_info"])
-    from_run = Feedback.objects.get(run__isnull=False)
-    assert from_run.revision_id == from_run.run.revision_id and from_run.step_key
-    fixed = Feedback.objects.get(status="fixed")
-    assert fixed.fixed_revision.pk > fixed.revision_id
-    counts = (Feedback.objects.count(), FeedbackLog.objects.count(), FeedbackNotice.objects.count())
-    call_command("load_demo", "--demo-users", verbosity=0)
-    assert (Feedback.objects.count(), FeedbackLog.objects.count(), FeedbackNotice.objects.count()) == counts
-    from django.contrib.auth import get_user_model
-
-    trainer = get_user_model().objects.get(username="trainer")
-    login(client, trainer)
-    assert client.get(reverse("feedback:list")).status_code == 200
-    rows = client.get(REPORT).context["object_list"]
-    assert sum(row.total for row in rows) == 4  # open and needing information
 
 
 @pytest.fixture
