@@ -4,6 +4,8 @@ Usernames are the role names, first names those of the demo users (``kb_site.con
 every password is ``tests.factories.PASSWORD``. Reports and their exports show the first name.
 """
 
+from contextlib import contextmanager
+
 import pytest
 from django.db import transaction
 from wagtail.models import Page, Site
@@ -111,10 +113,28 @@ def _empty_run_log_before_flush(request):
         RunEvent._base_manager.all().delete()
 
 
-@pytest.fixture
-def home(db):
-    root = Page.get_first_root_node()
-    home = HomePageFactory(parent=root, slug="kb-home")
+@contextmanager
+def rows_kept_for_the_tests(django_db_blocker):
+    """Rows that several tests read, written once: inside, a transaction that stays open while they run and
+    is rolled back after the last (a module- or package-scoped fixture yields inside it). Each test's own
+    transaction (pytest-django's ``db``) is a savepoint in it, so what one test writes is gone before the
+    next, as in any other test. Write the rows inside ``django_db_blocker.unblock()``. Not for transactional
+    tests, which commit."""
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        # As Django's TestCase marks its own: durable blocks of the code under test may nest in it.
+        atomic._from_testcase = True
+        atomic.__enter__()
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+def make_home():
+    home = HomePageFactory(parent=Page.get_first_root_node(), slug="kb-home")
     site = Site.objects.get(is_default_site=True)
     site.root_page = home
     site.hostname = "testserver"
@@ -122,9 +142,18 @@ def home(db):
     return home
 
 
+def make_section(home):
+    return SectionPageFactory(parent=home, title="电商售前售后", slug="ecommerce")
+
+
+@pytest.fixture
+def home(db):
+    return make_home()
+
+
 @pytest.fixture
 def section(home):
-    return SectionPageFactory(parent=home, title="电商售前售后", slug="ecommerce")
+    return make_section(home)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 
 from tests.search.frontend_data import article, refresh_index
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("kb_for_the_module", "search_index")]
 
 
 def test_anonymous_gets_401_json(client, kb):

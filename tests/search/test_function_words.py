@@ -10,7 +10,7 @@ from wagtail.contrib.search_promotions.models import Query, QueryDailyHits
 from search.models import ZeroResultQuery
 from tests.search.frontend_data import article, refresh_index
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("kb_for_the_module", "search_index")]
 
 TIP = "这类词单独搜不到内容"
 

@@ -12,7 +12,7 @@ from search.results import kept_descriptions
 from tests.factories import publish
 from tests.search.frontend_data import phrasing, refresh_index, restrict_to_group
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("kb_for_the_module", "search_index")]
 
 
 def search(client, q="投诉", **params):

@@ -14,7 +14,7 @@ from wagtail.contrib.search_promotions.models import Query, QueryDailyHits
 
 from search.models import ZeroResultQuery
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("kb_for_the_module", "search_index")]
 
 ZERO_RESULTS = "/admin/reports/zero-results/"
 TOP_QUERIES = "/admin/reports/top-queries/"

@@ -8,7 +8,7 @@ from wagtail.contrib.search_promotions.models import Query, QueryDailyHits, Sear
 
 from search.models import ZeroResultQuery
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("kb_for_the_module", "search_index")]
 
 
 def test_promoted_result_comes_first(agent_client, kb):

@@ -9,7 +9,7 @@ from django.utils.html import strip_tags
 
 from tests.search.frontend_data import article, refresh_index
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("kb_for_the_module", "search_index")]
 
 
 @pytest.fixture

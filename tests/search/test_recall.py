@@ -13,7 +13,7 @@ from search.backend.query import MinimumMatch
 from search.models import SynonymGroup, ZeroResultQuery
 from tests.search.frontend_data import article, phrasing, refresh_index
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("kb_for_the_module", "search_index")]
 
 default_synonyms = importlib.import_module("search.migrations.0006_default_synonyms")
 

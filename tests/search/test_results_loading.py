@@ -12,7 +12,7 @@ from search.backend import fastscore
 from search.warmup import warm_up
 from tests.search.frontend_data import refresh_index
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("kb_for_the_module", "search_index")]
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from tests.search.processes import django_script, run_script
 
 TABLE = "callbook_cache_test"
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("kb_for_the_module", "search_index")]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from search.suggest import SuggestIndex, reading
 from tests.factories import publish
 from tests.search.frontend_data import article, phrasing, refresh_index, restrict_to_group
 
-pytestmark = pytest.mark.usefixtures("search_index")
+pytestmark = pytest.mark.usefixtures("kb_for_the_module", "search_index")
 
 
 def titles(response):

@@ -7,7 +7,7 @@ import pytest
 from tests.factories import make_user
 from tests.search.frontend_data import article, phrasing, refresh_index, restrict_to_group
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("kb_for_the_module", "search_index")]
 
 
 def hit_titles(response):

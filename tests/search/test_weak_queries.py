@@ -14,7 +14,7 @@ from wagtail.contrib.search_promotions.models import Query, SearchPromotion
 
 from search.models import SynonymGroup, ZeroResultQuery
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("kb_for_the_module", "search_index")]
 
 # 投诉 is in the knowledge base (tests.search.frontend_data), 税号 and 抬头 are nowhere: the best hit
 # covers one of three words.
