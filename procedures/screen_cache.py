@@ -96,8 +96,9 @@ def related_panel(request, procedure_id, render):
 
 def procedure_link(procedure_id):
     """``(shown, url)`` of a run's procedure page for the summary's 回到流程: whether the page is there,
-    and its ``url`` (``None`` where no site routes to it), kept like the panel."""
-    return _kept(RELATED, f"{procedure_id}:url", lambda: _load_link(procedure_id))
+    and its ``url`` (``None`` where no site routes to it), kept like the panel, per script prefix (the url
+    holds it)."""
+    return _kept(RELATED, f"{procedure_id}:url:{get_script_prefix()}", lambda: _load_link(procedure_id))
 
 
 def _load_link(procedure_id):

@@ -74,10 +74,12 @@ def grouped_stats(runs, by):
 
 
 def outcome_distribution(runs):
-    """``[(outcome, count, share), ...]`` over completed runs."""
+    """``[(outcome, count, share), ...]`` over completed runs, most first, ties by name (the rows come in no
+    order: PostgreSQL returns them differently from run to run)."""
     counts = Counter(counted_runs(runs).filter(status=RunStatus.COMPLETED).values_list("outcome", flat=True))
     total = sum(counts.values())
-    return [(name, count, count / total) for name, count in counts.most_common()]
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0] or ""))
+    return [(name, count, count / total) for name, count in ranked]
 
 
 def abandonment_by_step(runs):

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import reverse, set_script_prefix
 from wagtail.models import PageViewRestriction, Site
 
 from kb_site.content.models import ArticleRelatedPage
@@ -242,6 +242,33 @@ def test_the_summarys_link_back_to_the_procedure_follows_its_page(client, agent,
     missing_item = publish(missing_item)
     html = client.get(summary).content.decode()
     assert f'<a class="btn" href="{missing_item.url}">回到流程</a>' in html and "missing-item-new" in html
+
+
+def test_the_kept_links_follow_the_script_prefix_the_site_is_served_under(client, agent, missing_item):
+    """The same site behind two prefixes (WSGI's ``SCRIPT_NAME``, which the test client does not set:
+    ``set_script_prefix`` here, as Django's handler does): the summary's 回到流程 and the 相关规范 panel
+    each link under the prefix of the request, never one kept from the other."""
+    rules = ArticlePageFactory(parent=missing_item.get_parent(), title="少货处理规范", slug="missing-rules")
+    rules.related_pages = [ArticleRelatedPage(page=missing_item)]
+    publish(rules)
+    login(client, agent)
+    live, finished = start(client, missing_item), start(client, missing_item)
+    step(client, finished, action="give_up", confirm="1", reason="客户挂断")
+    summary_path = reverse("procedures:run", args=[finished.pk])
+    run_path = reverse("procedures:run", args=[live.pk])
+    seen = []
+    try:
+        for prefix in ("/", "/kb/", "/"):
+            set_script_prefix(prefix)
+            environ = {"SCRIPT_NAME": prefix.rstrip("/")}
+            summary = client.get(summary_path, **environ).content.decode()
+            panel = client.get(run_path, **environ).content.decode()
+            back = re.search(r'href="([^"]+)">回到流程', summary)[1]
+            seen.append((prefix, back == missing_item.url, f'href="{rules.url}"' in panel))
+            assert back.startswith(prefix) and rules.url.startswith(prefix)
+    finally:
+        set_script_prefix("/")
+    assert seen == [("/", True, True), ("/kb/", True, True), ("/", True, True)]
 
 
 def test_runs_sharing_a_snapshot_each_get_a_procedure_of_their_own(client, agent, missing_item):
