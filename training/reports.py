@@ -205,7 +205,8 @@ def item_analysis(answers):
     rows = []
     for question in questions:
         counter = _wrong_counter(question, wrong.get(question.pk, []))
-        top = counter.most_common(1)
+        # Ties by text: the answers come in no order (PostgreSQL's differs from run to run).
+        top = sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:1]
         cites = dict.fromkeys(label for label in (o.cite_label() for o in question.options.all()) if label)
         rows.append(
             QuestionFigures(

@@ -95,6 +95,22 @@ def test_item_analysis_figures(bank):
     assert ordered == [bank["fill"].pk, bank["single"].pk, bank["multiple"].pk]  # hardest first
 
 
+def test_the_wrong_option_chosen_most_often_ties_by_its_text(section, newhire):
+    """Answers come from the database in no set order: a tie names the same option on every run."""
+    question = Question.objects.create(section=section, type="single", stem="客户说少货，先做什么？")
+    QuestionOption.objects.create(question=question, text="先道歉并核对订单", correct=True)
+    refund = QuestionOption.objects.create(question=question, text="直接退款")
+    wait = QuestionOption.objects.create(question=question, text="让客户再等等")
+    quiz = Quiz.objects.create(title="少货考核", section=section)
+    for option in (wait, refund):  # the later name first
+        attempt = QuizAttempt.objects.create(
+            quiz=quiz, quiz_title=quiz.title, user=newhire, pass_mark=80, submitted_at=timezone.now()
+        )
+        AttemptAnswer.objects.create(attempt=attempt, question=question, chosen=[option.pk], correct=False)
+    (row,) = item_analysis(AttemptAnswer.objects.all())
+    assert (row.top_wrong, row.top_wrong_count) == ("直接退款", 1)
+
+
 def test_item_analysis_report_and_xlsx_export(client, trainer, bank):
     client.force_login(trainer)
     response = client.get(reverse(ITEMS))
