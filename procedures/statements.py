@@ -10,7 +10,8 @@ field's ``get_db_prep_value``; the backend's and the field's converters), and bu
 
 A JSON column named in ``kept_json`` (the run's definition snapshot, tens of kB read on every request)
 is decoded once per process per text: the decoded value is kept by the text itself (an LRU of
-``KEPT_JSON_ENTRIES``), so a changed column is a new key and nothing needs forgetting; runs of one
+``KEPT_JSON_ENTRIES`` texts of ``KEPT_JSON_CHARS`` characters in all: a few large procedures cannot
+swell a worker), so a changed column is a new key and nothing needs forgetting; runs of one
 revision share one decoded snapshot. Who reads such a value must not change it in place (the run's
 ``definition`` is replaced, never changed, and its steps are shared already: ``current_procedure``).
 """
@@ -21,7 +22,14 @@ from django.db.models.signals import post_save, pre_save
 from search.caches import LRUCache
 
 KEPT_JSON_ENTRIES = 64
-kept_json = LRUCache(KEPT_JSON_ENTRIES)
+KEPT_JSON_CHARS = 4_000_000  # 64 snapshots of 60 kB; decoded, some tens of MB at most
+
+
+def text_length(text, _value):
+    return len(text)
+
+
+kept_json = LRUCache(KEPT_JSON_ENTRIES, max_weight=KEPT_JSON_CHARS, weigh=text_length)
 
 
 def _kept_decoder(functions):

@@ -161,11 +161,17 @@ _MISSING = object()
 
 class LRUCache(GenerationalCache):
     """A thread-safe mapping that keeps the ``max_entries`` most recently used entries; with a ``name``,
-    emptied when another process invalidates it."""
+    emptied when another process invalidates it. With ``weigh(key, value)`` and ``max_weight``, it also
+    keeps no more than ``max_weight`` in all (the least recently used go first), and keeps nothing heavier
+    than that alone: a cache of decoded texts bounded by their length, not only by their number."""
 
-    def __init__(self, max_entries, name=None, generations=None):
+    def __init__(self, max_entries, name=None, generations=None, max_weight=None, weigh=None):
         self.max_entries = max_entries
+        self.max_weight = max_weight
+        self.weigh = weigh
         self._entries = OrderedDict()
+        self._weights = {}
+        self._weight = 0
         self._lock = threading.Lock()
         self._setup_generation(name, generations)
 
@@ -174,7 +180,7 @@ class LRUCache(GenerationalCache):
         token = self._stale_generation()
         with self._lock:
             if token is not None:
-                self._entries.clear()
+                self._clear()
                 self._generation = token
                 return default
             if key not in self._entries:
@@ -183,11 +189,20 @@ class LRUCache(GenerationalCache):
             return self._entries[key]
 
     def put(self, key, value):
-        """Keep ``value`` for ``key``, forgetting the least recently used entries past ``max_entries``."""
+        """Keep ``value`` for ``key``, forgetting the least recently used entries past ``max_entries`` (and
+        ``max_weight``)."""
+        weight = self.weigh(key, value) if self.weigh is not None else 0
         with self._lock:
+            self._forget(key)
+            if self.max_weight is not None and weight > self.max_weight:
+                return
             self._entries[key] = value
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self._weights[key] = weight
+            self._weight += weight
+            while len(self._entries) > self.max_entries or (
+                self.max_weight is not None and self._weight > self.max_weight
+            ):
+                self._forget(next(iter(self._entries)))
 
     def get_or_compute(self, key, compute):
         """The value for ``key``, computed by ``compute()`` (outside the lock) when missing."""
@@ -197,9 +212,24 @@ class LRUCache(GenerationalCache):
             self.put(key, value)
         return value
 
+    @property
+    def weight(self):
+        with self._lock:
+            return self._weight
+
     def clear(self):
         with self._lock:
-            self._entries.clear()
+            self._clear()
+
+    def _clear(self):
+        self._entries.clear()
+        self._weights.clear()
+        self._weight = 0
+
+    def _forget(self, key):
+        if key in self._entries:
+            del self._entries[key]
+            self._weight -= self._weights.pop(key)
 
     def invalidate(self, **kwargs):
         """Signal receiver: empty the cache, here and (after the commit) in every process."""

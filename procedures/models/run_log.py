@@ -27,9 +27,11 @@ which would erase what the log records).
 
 import contextlib
 import datetime
+import json
 import uuid
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -40,7 +42,7 @@ from wagtail.models import Revision
 
 from search.caches import LRUCache
 
-from .. import engine
+from .. import engine, statements
 from ..choices import EventAction, RunStatus, StepKind
 from ..statements import Rows
 from .pages import ProcedurePage, procedure_for_revision
@@ -111,14 +113,20 @@ class ProcedureRunQuerySet(models.QuerySet):
 # The procedure built from a run's definition, kept with the decoded definition it was built from (the
 # entry holds it, so its ``id`` is not reused while kept): runs read on the run screen share one decoded
 # snapshot per text (``procedures.statements``, ``kept_json``), and so one built procedure; each run gets
-# a ``fork`` of its own, which pinning a sub-procedure may change.
-_snapshot_procedures = LRUCache(64)
+# a ``fork`` of its own, which pinning a sub-procedure may change. Bounded like ``kept_json``: by number and
+# by the length of the snapshots' text.
+_snapshot_procedures = LRUCache(
+    statements.KEPT_JSON_ENTRIES,
+    max_weight=statements.KEPT_JSON_CHARS,
+    weigh=lambda _key, kept: kept[2],
+)
 
 
 def procedure_of_snapshot(definition):
     kept = _snapshot_procedures.get(id(definition))
     if kept is None or kept[0] is not definition:
-        kept = (definition, engine.Procedure.from_dict(definition))
+        length = len(json.dumps(definition, ensure_ascii=False, cls=DjangoJSONEncoder))
+        kept = (definition, engine.Procedure.from_dict(definition), length)
         _snapshot_procedures.put(id(definition), kept)
     return kept[1].fork()
 

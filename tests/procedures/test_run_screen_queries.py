@@ -2,6 +2,7 @@
 keeps between steps (``procedures.screen_cache``: the 相关规范 panel, the agent's 工号 / name / company)
 follows every change on the agent's next step."""
 
+import json
 import re
 
 from django.contrib.auth.models import Group, Permission
@@ -14,7 +15,9 @@ from wagtail.models import PageViewRestriction, Site
 from kb_site.content.models import ArticleRelatedPage
 from kb_site.content.profiles import AgentProfile, CompanySettings
 from procedures.models import ProcedureRun, RunEvent
+from procedures.models.run_log import _snapshot_procedures
 from procedures.screen_cache import agent_values
+from procedures.statements import kept_json
 from procedures.views import OWN_RUN
 from tests.factories import ArticlePageFactory
 from tests.procedures.conftest import login
@@ -196,6 +199,33 @@ def test_a_runs_snapshot_is_decoded_once_per_text_and_a_changed_one_shows_at_onc
     assert '<h1 id="step-title">改过的第一步</h1>' in run_page(client, first).content.decode()
     assert f'<h1 id="step-title">{title}</h1>' in run_page(client, second).content.decode()
     assert OWN_RUN.first(second.pk, agent.pk).definition["steps"][0]["title"] == title
+
+
+def test_snapshots_are_kept_up_to_a_total_length_and_a_longer_one_is_read_each_time(
+    client, agent, missing_item, monkeypatch
+):
+    """What a worker keeps of run snapshots is bounded by their text's length, not only their number: with
+    room for less than one snapshot, none is kept and every page still reads the run as it is."""
+    kept_json.clear()  # what earlier tests of this process left
+    _snapshot_procedures.clear()
+    login(client, agent)
+    run = start(client, missing_item)
+    run_page(client, run)
+    length = len(json.dumps(ProcedureRun.objects.get(pk=run.pk).definition, ensure_ascii=False))
+    assert len(list(kept_json)) == 1 and kept_json.weight >= length // 2
+    assert len(list(_snapshot_procedures)) == 1 and _snapshot_procedures.weight == length
+    kept_json.clear()
+    _snapshot_procedures.clear()
+    monkeypatch.setattr(kept_json, "max_weight", length // 2)
+    monkeypatch.setattr(_snapshot_procedures, "max_weight", length // 2)
+    title = ProcedureRun.objects.get(pk=run.pk).definition["steps"][0]["title"]
+    for _ in range(2):
+        assert f'<h1 id="step-title">{title}</h1>' in run_page(client, run).content.decode()
+    assert list(kept_json) == [] and list(_snapshot_procedures) == []
+    events = RunEvent.objects.filter(run_id=run.pk).count()
+    step(client, run, action="next")
+    assert RunEvent.objects.filter(run_id=run.pk).count() > events
+    assert list(kept_json) == [] and list(_snapshot_procedures) == []
 
 
 def test_the_kept_static_urls_follow_the_static_settings(client, agent, missing_item, settings):

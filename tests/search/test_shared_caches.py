@@ -183,3 +183,18 @@ def test_migrate_creates_the_database_cache_table(settings):
     assert "callbook_cache_probe" not in connection.introspection.table_names()
     call_command("migrate", "search", verbosity=0)
     assert "callbook_cache_probe" in connection.introspection.table_names()
+
+
+def test_an_lru_bounded_by_weight_forgets_the_least_recent_and_keeps_nothing_too_heavy():
+    kept = LRUCache(10, max_weight=10, weigh=lambda _key, value: len(value))
+    kept.put("a", "xxxx")
+    kept.put("b", "xxxx")
+    assert kept.get("a") == "xxxx"  # now the most recent
+    kept.put("c", "xxxx")  # 12 > 10: the least recently used goes
+    assert list(kept) == ["a", "c"] and kept.weight == 8
+    kept.put("a", "x")  # a value replaced weighs as the new one
+    assert list(kept) == ["c", "a"] and kept.weight == 5
+    kept.put("d", "x" * 11)  # heavier than everything allowed: computed, never kept, nothing else lost
+    assert "d" not in kept and list(kept) == ["c", "a"] and kept.weight == 5
+    kept.clear()
+    assert list(kept) == [] and kept.weight == 0
