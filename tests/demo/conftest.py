@@ -8,35 +8,23 @@ of its own, and each test searches a copy of the index the load wrote.
 ``load_demo`` builds the site from an empty database is ``tests/content/test_demo.py``.
 """
 
-import shutil
-
 import pytest
 from django.core.management import call_command
-from django.test.utils import override_settings
-from modelsearch.backends import get_search_backend
 
-from tests.conftest import rows_kept_for_the_tests
-from tests.search.conftest import index_settings
+from tests.search.conftest import kept_with_their_index, search_a_copy
 
 
 @pytest.fixture(scope="package")
 def loaded_demo(django_db_setup, django_db_blocker, tmp_path_factory):
     """Load the demo for the package's tests; returns the directory of its index."""
     index = tmp_path_factory.mktemp("demo") / "search-index"
-    with (
-        override_settings(WAGTAILSEARCH_BACKENDS=index_settings(index)),
-        rows_kept_for_the_tests(django_db_blocker),
+    with kept_with_their_index(
+        django_db_blocker, index, lambda: call_command("load_demo", "--demo-users", verbosity=0)
     ):
-        with django_db_blocker.unblock():
-            call_command("load_demo", "--demo-users", verbosity=0)
-            get_search_backend().refresh_indexes()  # the index writes wait for a commit that never comes
         yield index
 
 
 @pytest.fixture
 def demo(loaded_demo, db, settings, tmp_path):
     """The loaded demo for one test, with a copy of its search index; returns the search backend."""
-    index = tmp_path / "search-index"
-    shutil.copytree(loaded_demo, index)
-    settings.WAGTAILSEARCH_BACKENDS = index_settings(index)
-    return get_search_backend()
+    return search_a_copy(settings, loaded_demo, tmp_path)

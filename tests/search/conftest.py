@@ -8,6 +8,7 @@ module's ``home`` and ``section`` are then the knowledge base's.
 """
 
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,29 @@ def index_settings(path):
     }
 
 
+@contextmanager
+def kept_with_their_index(django_db_blocker, index, build):
+    """``build()``'s rows kept for the tests (``tests.conftest.rows_kept_for_the_tests``) and what they
+    wrote to the search index in ``index``; yields what ``build()`` returns."""
+    with (
+        override_settings(WAGTAILSEARCH_BACKENDS=index_settings(index)),
+        rows_kept_for_the_tests(django_db_blocker),
+    ):
+        with django_db_blocker.unblock():
+            built = build()
+            get_search_backend().refresh_indexes()  # the index writes wait for a commit that never comes
+        yield built
+
+
+def search_a_copy(settings, index, tmp_path):
+    """Point this test's search at a copy of ``index`` (or an empty index): what it writes stays its own."""
+    path = tmp_path / "search-index"
+    if index is not None:
+        shutil.copytree(index, path)
+    settings.WAGTAILSEARCH_BACKENDS = index_settings(path)
+    return get_search_backend("default")
+
+
 @dataclass
 class SharedKnowledgeBase:
     index: Path
@@ -47,15 +71,13 @@ class SharedKnowledgeBase:
 
 @pytest.fixture(scope="module")
 def kb_for_the_module(django_db_setup, django_db_blocker, tmp_path_factory):
+    def build():
+        home = make_home()
+        section = make_section(home)
+        return home, section, knowledge_base(home, section)
+
     index = tmp_path_factory.mktemp("kb") / "search-index"
-    with (
-        override_settings(WAGTAILSEARCH_BACKENDS=index_settings(index)),
-        rows_kept_for_the_tests(django_db_blocker),
-    ):
-        with django_db_blocker.unblock():
-            home = make_home()
-            section = make_section(home)
-            data = knowledge_base(home, section)
+    with kept_with_their_index(django_db_blocker, index, build) as (home, section, data):
         yield SharedKnowledgeBase(
             index, home.pk, section.pk, {name: (type(obj), obj.pk) for name, obj in data.items()}
         )
@@ -69,11 +91,8 @@ def shared(request):
 def search_index(request, settings, tmp_path):
     """Point the default backend at an index directory of this test's own, empty unless the module shares
     its knowledge base; returns the backend."""
-    path = tmp_path / "search-index"
-    if kb := shared(request):
-        shutil.copytree(kb.index, path)
-    settings.WAGTAILSEARCH_BACKENDS = index_settings(path)
-    return get_search_backend("default")
+    kb = shared(request)
+    return search_a_copy(settings, kb.index if kb else None, tmp_path)
 
 
 @pytest.fixture
