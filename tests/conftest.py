@@ -11,7 +11,9 @@ from django.db import transaction
 from wagtail.models import Page, Site
 from xdist.scheduler import LoadScopeScheduling
 
+from kb_site import fragments
 from kb_site.content import roles
+from kb_site.templatetags import header_tags
 from procedures.models import RunEvent, forget_cached_procedures
 from procedures.models.run_log import run_log_unlocked
 from search import clicks as search_clicks
@@ -65,7 +67,9 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(autouse=True)
 def _forget_search_caches():
-    """The process-wide caches of search must not outlive a test's rolled-back rows."""
+    """The process-wide caches of search and the rendered parts of pages and the header must not outlive a
+    test's rolled-back rows (nor meet rows written before the test, as tests/demo and ``kb_for_the_module``
+    share: no save of the test's own empties them first)."""
     caches = (
         search_results.shared_sections,
         search_results.promoted_query_strings,
@@ -73,13 +77,23 @@ def _forget_search_caches():
         search_suggest.shared_index,
         search_spelling.shared_vocabulary,
     )
-    for cache in caches:
-        cache.forget()
+    kept = (
+        search_results.page_texts,
+        search_results.kept_descriptions,
+        fragments.kept,
+        fragments.kept_hits,
+        header_tags.kept,
+    )
+
+    def forget():
+        for cache in caches:
+            cache.forget()
+        for cache in kept:
+            cache.clear()
+
+    forget()
     yield
-    for cache in caches:
-        cache.forget()
-    search_results.page_texts.clear()
-    search_results.kept_descriptions.clear()
+    forget()
 
 
 @pytest.fixture(autouse=True)

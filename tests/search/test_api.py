@@ -36,7 +36,8 @@ def test_shape_and_highlighting(agent_client, kb):
 def test_snippet_escapes_everything_but_marks(agent_client, home, section):
     article(section, "投诉升级规范", summary="<img src=x onerror=alert(1)> 投诉 & 升级")
     refresh_index()
-    result = agent_client.get("/search/api/", {"q": "投诉"}).json()["results"][0]
+    results = agent_client.get("/search/api/", {"q": "投诉"}).json()["results"]
+    [result] = [r for r in results if "升级规范" in r["title"]]
     assert "<img" not in result["snippet"]
     assert "&lt;img src=x onerror=alert(1)&gt;" in result["snippet"]
     assert "&amp;" in result["snippet"]
