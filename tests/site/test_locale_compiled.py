@@ -128,8 +128,10 @@ def test_wagtail_python_and_template_strings_are_all_translated():
     assert not missing, f"{len(missing)} strings in English:\n" + "\n".join(missing)
 
 
-def test_wagtail_admin_javascript_strings_are_all_translated(client):
+def test_wagtail_admin_javascript_strings_are_all_translated(client, db):
     # The admin's scripts read the catalogue Wagtail serves, built from wagtail.admin's and LOCALE_PATHS'.
+    # The request finds its site in the database (it passed without ``db`` only after a test that had
+    # left the site in the rendered-parts cache).
     response = client.get("/admin/jsi18n/", HTTP_ACCEPT_LANGUAGE="zh-CN")
     assert response.status_code == 200
     served = json.loads(
