@@ -24,6 +24,10 @@ def no_autosave(settings):
     settings.WAGTAIL_AUTOSAVE_INTERVAL = 0
 
 
+# In one clean-clone run in six (2026-12-01, SQLite, two workers busy) the steps field's first inserter lost
+# its click: no step block appeared within 90 s, and the server logged no error. A real fault in the editor
+# or the flow tools fails both runs; one rerun keeps a lost click in a busy browser from blocking CI.
+@pytest.mark.flaky(reruns=1)
 def test_trainer_builds_a_branching_procedure_without_typing_a_key(
     browser,  # noqa: F811
     live_server,
